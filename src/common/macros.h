@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Small macros shared by every module. No dependencies beyond libc.
+ */
+#ifndef RFS_COMMON_MACROS_H
+#define RFS_COMMON_MACROS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define RFS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RFS_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Round up to a power-of-two alignment. */
+#define RFS_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
+
+/* Every region's memory is reserved in whole pages of this size. */
+#define RFS_PAGE_SIZE 4096u
+
+/* Longest name of one path component, as on every Linux filesystem. */
+#define RFS_NAME_MAX 255u
+
+#endif

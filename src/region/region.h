@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * region/ — one named shared-memory region's memory, and the store that
+ * holds every region's memory. Knows nothing of FUSE or of names.
+ *
+ * Store
+ * -----
+ * All region memory lives in one store private to the daemon, of one of two
+ * kinds, chosen by store_open():
+ *  - STORE_TMPFS: a private tmpfs instance created with fsopen()/fsmount()
+ *    and never attached anywhere (needs CAP_SYS_ADMIN). Its size= is the
+ *    quota, so the kernel enforces it even for writes that bypass the daemon
+ *    (FUSE passthrough). Regions are O_TMPFILE files in it.
+ *  - STORE_MEMFD: one memfd per region; the store counts reserved bytes
+ *    itself. Every write must then go through region_write() (cached data
+ *    path only).
+ *
+ * Reservation ("commit", as for a Windows section): every byte inside a
+ * region's size is allocated in the store when the region grows (fallocate),
+ * so a later page fault on a mapping never needs new store space and can
+ * never SIGBUS because the quota is full. Growing past the free space fails
+ * with ENOSPC and leaves the region as it was.
+ *
+ * Region
+ * ------
+ * A region is a backing fd plus a lock for size changes. Its size, blocks
+ * and times are always read from fstat() of the backing fd: with FUSE
+ * passthrough, clients write straight into that file.
+ *
+ * Thread safety: store_* and region_* may be called from any thread.
+ * region_read() takes no lock (pread); resize, write and fallocate of the
+ * same region are serialized by the region's own mutex. A region must not be
+ * freed while another thread uses it (the registry guarantees this).
+ *
+ * Errors: every function returns 0 (or a byte count) on success and a
+ * negative errno on failure; output parameters are written only on success.
+ */
+#ifndef RFS_REGION_REGION_H
+#define RFS_REGION_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct region_store;
+struct region;
+
+enum store_kind {
+	STORE_TMPFS,
+	STORE_MEMFD,
+};
+
+enum store_flags {
+	/* Use only memfds, even when a private tmpfs could be had. */
+	STORE_FORCE_MEMFD = 1 << 0,
+};
+
+/*
+ * Create the store. limit: total bytes all regions may reserve (rounded up
+ * to whole pages). Tries a private tmpfs first (unless STORE_FORCE_MEMFD),
+ * falls back to memfds when tmpfs cannot be mounted (EPERM without
+ * CAP_SYS_ADMIN).
+ * Errors: -EINVAL (limit 0), -ENOMEM, or the errno of a failing memfd probe.
+ */
+int store_open(uint64_t limit, unsigned flags, struct region_store **ret);
+/* Free the store. Every region must have been freed first. */
+void store_close(struct region_store *store);
+enum store_kind store_kind(const struct region_store *store);
+uint64_t store_limit(const struct region_store *store);
+/* Bytes reserved by all regions right now (whole pages). */
+int store_used(struct region_store *store, uint64_t *ret);
+
+/*
+ * A new empty region (size 0) in the store.
+ * Errors: -ENOMEM, -ENOSPC / -EMFILE / -ENFILE (store or fd limits), or the
+ * errno of open(O_TMPFILE) / memfd_create().
+ */
+int region_new(struct region_store *store, struct region **ret);
+/* Release the region's memory (its pages live on while clients still map
+ * them in passthrough mode: the kernel holds its own reference). */
+void region_free(struct region *r);
+
+/* The backing fd: for mmap by the daemon, and registration as a FUSE
+ * passthrough backing file. Owned by the region; never close it. */
+int region_fd(const struct region *r);
+
+/*
+ * Change the size. Growing reserves [old, new) in the store first; on
+ * failure the region is unchanged.
+ * Errors: -EFBIG (new size larger than the store's whole limit, or than
+ * off_t), -ENOSPC (not enough free space now), or the errno of
+ * ftruncate/fallocate.
+ */
+int region_resize(struct region *r, uint64_t size);
+
+/* Read up to len bytes at off; short at end of region, 0 past it. */
+ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off);
+
+/*
+ * Write len bytes at off, growing the region (with reservation) when the
+ * write ends past its size.
+ * Errors: -ENOSPC (no room for the growth: nothing written), -EFBIG, or the
+ * errno of pwrite.
+ */
+ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off);
+
+/*
+ * fallocate() on the region. mode 0 or FALLOC_FL_KEEP_SIZE: reserve (and
+ * grow unless KEEP_SIZE). FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE: zero
+ * the range; its store space stays reserved, so a later fault cannot fail.
+ * Errors: -EOPNOTSUPP (other modes), -ENOSPC, -EFBIG, -EINVAL.
+ */
+int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len);
+
+/* Make written data durable in the backing file (fsync/fdatasync). */
+int region_flush(struct region *r, bool datasync);
+
+/* fstat() of the backing fd: size, blocks, atime/mtime/ctime. */
+int region_stat(struct region *r, struct stat *ret);
+
+/* Set atime/mtime (UTIME_NOW / UTIME_OMIT allowed). */
+int region_set_times(struct region *r, const struct timespec times[2]);
+
+#endif

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * registry/ — the namespace of regions: directories, names, inode numbers,
+ * lookup and open counts, orphans, limits, extended attributes. No FUSE.
+ *
+ * Nodes and inode numbers
+ * -----------------------
+ * Every directory and region is a node with an inode number that never
+ * changes and is never reused while the daemon runs (a 64-bit counter;
+ * the root is REGISTRY_ROOT_INO). The FUSE layer uses the inode number as
+ * its node id.
+ *
+ * Lookup counts (the FUSE "nlookup" contract)
+ * -------------------------------------------
+ * registry_lookup(), registry_create(), registry_mkdir(), registry_link()
+ * and registry_readdir() with want_attr take one lookup reference on the
+ * node they return; registry_forget() drops references. A node whose last
+ * name is gone (nlink 0) lives on while it has lookup references or open
+ * files (an "orphan"): its memory is released when both reach zero.
+ * The root is never freed before registry_free().
+ *
+ * Locking: one mutex protects the whole namespace; every function may be
+ * called from any thread. A region pointer from registry_open() stays valid
+ * until the matching registry_release().
+ *
+ * Limits: names are at most RFS_NAME_MAX bytes (else -ENAMETOOLONG); at
+ * most max_inodes nodes (directories and regions, root included) exist at
+ * once (else -ENOSPC); extended attributes per node: name <= 255 bytes
+ * (-ERANGE), value <= 65536 bytes (-E2BIG), all names and values of one node
+ * together <= REGISTRY_XATTR_TOTAL_MAX (-ENOSPC).
+ *
+ * Errors: 0 (or a count) on success, a negative errno on failure; output
+ * parameters are written only on success.
+ */
+#ifndef RFS_REGISTRY_REGISTRY_H
+#define RFS_REGISTRY_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "region/region.h"
+
+#define REGISTRY_ROOT_INO 1u
+#define REGISTRY_XATTR_TOTAL_MAX (64u * 1024u)
+
+struct registry;
+
+struct registry_config {
+	uint64_t max_inodes; /* directories + regions, root included; 0 = unlimited */
+	mode_t root_mode;    /* permission bits of the root directory */
+	uid_t root_uid;
+	gid_t root_gid;
+};
+
+/* Who is asking: the owner of what they create. */
+struct registry_cred {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Which fields of struct registry_setattr to apply. */
+enum registry_set {
+	REGISTRY_SET_MODE = 1 << 0,
+	REGISTRY_SET_UID = 1 << 1,
+	REGISTRY_SET_GID = 1 << 2,
+	REGISTRY_SET_SIZE = 1 << 3,
+	REGISTRY_SET_ATIME = 1 << 4, /* tv_nsec may be UTIME_NOW */
+	REGISTRY_SET_MTIME = 1 << 5, /* tv_nsec may be UTIME_NOW */
+};
+
+struct registry_setattr {
+	unsigned valid; /* enum registry_set */
+	mode_t mode;    /* permission bits only (07777) */
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime;
+};
+
+/* The registry owns nothing of the store: the store must outlive it. */
+int registry_new(struct region_store *store, const struct registry_config *cfg,
+		 struct registry **ret);
+/* Free every node and region (including orphans). */
+void registry_free(struct registry *reg);
+
+/* Attributes of a node: st_ino, st_mode (type and permissions), st_nlink,
+ * st_uid, st_gid, and for regions st_size/st_blocks/times from the backing
+ * file. Errors: -ENOENT (no such inode). */
+int registry_getattr(struct registry *reg, uint64_t ino, struct stat *ret);
+
+/* Look up name in directory parent; takes a lookup reference.
+ * Errors: -ENOENT, -ENOTDIR (parent is not a directory), -ENAMETOOLONG. */
+int registry_lookup(struct registry *reg, uint64_t parent, const char *name, struct stat *ret);
+
+/* Drop n lookup references (FUSE forget). Unknown inodes are ignored. */
+void registry_forget(struct registry *reg, uint64_t ino, uint64_t n);
+
+/*
+ * Create an empty region (mode: permission bits; the type is implied) named
+ * name in parent; takes a lookup reference. The kernel sends CREATE only for
+ * a name it believes missing, so an existing name is always -EEXIST.
+ * Errors: -EEXIST, -ENOENT (parent gone), -ENOTDIR, -ENAMETOOLONG, -ENOSPC
+ * (nr_inodes or store), -ENOMEM.
+ */
+int registry_create(struct registry *reg, uint64_t parent, const char *name, mode_t mode,
+		    const struct registry_cred *cred, struct stat *ret);
+
+/* Create a directory; takes a lookup reference. Errors as registry_create. */
+int registry_mkdir(struct registry *reg, uint64_t parent, const char *name, mode_t mode,
+		   const struct registry_cred *cred, struct stat *ret);
+
+/* Remove a region's name. Errors: -ENOENT, -EISDIR, -ENOTDIR, -ENAMETOOLONG. */
+int registry_unlink(struct registry *reg, uint64_t parent, const char *name);
+
+/* Remove an empty directory. Errors: -ENOENT, -ENOTDIR, -ENOTEMPTY,
+ * -EBUSY (the root), -ENAMETOOLONG. */
+int registry_rmdir(struct registry *reg, uint64_t parent, const char *name);
+
+/*
+ * rename(2)/renameat2(2). flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE.
+ * Errors: -ENOENT, -EEXIST (NOREPLACE and target exists), -ENOTDIR /
+ * -EISDIR (directory and region mixed), -ENOTEMPTY (target a non-empty
+ * directory), -EINVAL (a directory into its own subtree, or unknown flags),
+ * -ENAMETOOLONG.
+ */
+int registry_rename(struct registry *reg, uint64_t parent, const char *name, uint64_t newparent,
+		    const char *newname, unsigned flags);
+
+/* A new name for region ino; takes a lookup reference.
+ * Errors: -EEXIST, -EPERM (ino is a directory), -ENOENT, -ENOTDIR,
+ * -EMLINK, -ENAMETOOLONG. */
+int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const char *newname,
+		  struct stat *ret);
+
+/* chmod/chown/truncate/utimens. Size changes resize the region (errors of
+ * region_resize); size on a directory: -EISDIR. */
+int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
+		     struct stat *ret);
+
+/* Open a region: counts the open file and returns its region.
+ * Errors: -ENOENT, -EISDIR. */
+int registry_open(struct registry *reg, uint64_t ino, struct region **ret);
+/* The matching close. */
+void registry_release(struct registry *reg, uint64_t ino);
+
+/* The region of ino, without counting an open (for requests on an inode the
+ * kernel holds a reference to). Errors: -ENOENT, -EISDIR. */
+int registry_region(struct registry *reg, uint64_t ino, struct region **ret);
+
+/*
+ * readdir: call fill() for entries after position off ("." is position 1,
+ * ".." 2, then the directory's entries in creation order). Stops at the
+ * first fill() that returns nonzero (buffer full); that entry is not counted
+ * as returned. With want_attr, every entry that fill() accepted (other than
+ * "." and "..") took a lookup reference (readdirplus). Positions stay valid
+ * across concurrent creates and removals.
+ * Errors: -ENOENT, -ENOTDIR.
+ */
+typedef int (*registry_fill_fn)(void *ctx, const char *name, const struct stat *st,
+				uint64_t next_off);
+int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want_attr,
+		     registry_fill_fn fill, void *ctx);
+
+/* Extended attributes (user namespace policing is the caller's job).
+ * getxattr/listxattr: with size 0 return the needed size; -ERANGE if the
+ * buffer is too small; -ENODATA if absent. setxattr flags: XATTR_CREATE
+ * (-EEXIST), XATTR_REPLACE (-ENODATA). */
+int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, const void *value,
+		      size_t size, int flags);
+ssize_t registry_getxattr(struct registry *reg, uint64_t ino, const char *name, void *buf,
+			  size_t size);
+ssize_t registry_listxattr(struct registry *reg, uint64_t ino, char *buf, size_t size);
+int registry_removexattr(struct registry *reg, uint64_t ino, const char *name);
+
+/* Usage for statfs: inodes in use and the configured maximum (0 = none). */
+void registry_inodes(struct registry *reg, uint64_t *ret_used, uint64_t *ret_max);
+
+#endif
