@@ -53,6 +53,13 @@ struct registry_config {
 	mode_t root_mode;    /* permission bits of the root directory */
 	uid_t root_uid;
 	gid_t root_gid;
+	/*
+	 * Called (under the registry lock) when a region that has a cookie is
+	 * freed: the data-path layer releases what the cookie names (a FUSE
+	 * passthrough backing id). Optional.
+	 */
+	void (*cookie_release)(void *ctx, uint64_t cookie);
+	void *cookie_ctx;
 };
 
 /* Who is asking: the owner of what they create. */
@@ -143,6 +150,16 @@ int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_s
 /* Open a region: counts the open file and returns its region.
  * Errors: -ENOENT, -EISDIR. */
 int registry_open(struct registry *reg, uint64_t ino, struct region **ret);
+/*
+ * A cookie: one value the data-path layer attaches to a region (its
+ * passthrough backing id), 0 for none. registry_attach_cookie() attaches
+ * cookie if the region has none yet and returns the cookie attached now
+ * (another thread's, if it won the race: the caller then releases its own).
+ * Errors: -ENOENT, -EISDIR.
+ */
+int registry_cookie(struct registry *reg, uint64_t ino, uint64_t *ret);
+int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, uint64_t *ret);
+
 /* The matching close. */
 void registry_release(struct registry *reg, uint64_t ino);
 

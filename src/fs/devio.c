@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "fs/devio.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+#include <linux/fuse.h>
+
+#include "common/hmap.h"
+#include "common/log.h"
+#include "common/macros.h"
+
+/*
+ * Kernel ABI (include/uapi/linux/fuse.h, protocol 7.40+) that Debian 12's
+ * headers (7.38) lack.
+ */
+#define RFS_FUSE_INIT_EXT (1u << 30)
+#define RFS_FUSE_PASSTHROUGH_FLAG2 (1u << 5) /* bit 37 of the 64-bit flags */
+#define RFS_FUSE_WRITEBACK_CACHE (1u << 16)
+#define RFS_FOPEN_DIRECT_IO (1u << 0)
+#define RFS_FOPEN_KEEP_CACHE (1u << 1)
+#define RFS_FOPEN_PASSTHROUGH (1u << 7)
+
+struct rfs_backing_map {
+	int32_t fd;
+	uint32_t flags;
+	uint64_t padding;
+};
+#define RFS_FUSE_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct rfs_backing_map)
+#define RFS_FUSE_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+
+/* Offsets inside struct fuse_init_out (stable since 7.36). */
+#define INIT_OUT_FLAGS 12
+#define INIT_OUT_FLAGS2 32
+#define INIT_OUT_MAX_STACK_DEPTH 36
+
+/* Offsets inside struct fuse_open_out: fh, open_flags, backing_id. */
+#define OPEN_OUT_FH 0
+#define OPEN_OUT_FLAGS 8
+#define OPEN_OUT_BACKING_ID 12
+
+/* A request whose reply we rewrite, by unique id. */
+struct pending {
+	struct hmap_node hn;
+	uint64_t unique;
+	uint32_t opcode;
+};
+
+struct devio {
+	int fd;
+	bool kernel_passthrough;
+	bool passthrough;
+	pthread_mutex_t lock;
+	struct hmap pending;
+};
+
+static void pending_add(struct devio *io, uint64_t unique, uint32_t opcode)
+{
+	struct pending *p = malloc(sizeof(*p));
+
+	if (!p)
+		return; /* that reply then goes out unchanged: a cached-mode open */
+	p->unique = unique;
+	p->opcode = opcode;
+	pthread_mutex_lock(&io->lock);
+	hmap_insert(&io->pending, &p->hn, hmap_hash_u64(unique));
+	pthread_mutex_unlock(&io->lock);
+}
+
+/* The opcode of a remembered request, forgetting it; 0 if not remembered. */
+static uint32_t pending_take(struct devio *io, uint64_t unique)
+{
+	struct hmap_node *hn;
+	uint32_t opcode = 0;
+
+	pthread_mutex_lock(&io->lock);
+	if (io->pending.count == 0)
+		goto out_unlock;
+	hmap_for_each_hash(hn, &io->pending, hmap_hash_u64(unique)) {
+		struct pending *p = container_of(hn, struct pending, hn);
+
+		if (p->unique == unique) {
+			opcode = p->opcode;
+			hmap_remove(&io->pending, hn);
+			free(p);
+			break;
+		}
+	}
+out_unlock:
+	pthread_mutex_unlock(&io->lock);
+	return opcode;
+}
+
+/* Copy len bytes at offset off of the reply body (after the header) from or to buf. */
+static bool iov_access(struct iovec *iov, int count, size_t off, void *buf, size_t len, bool store)
+{
+	int i;
+
+	off += sizeof(struct fuse_out_header);
+	for (i = 0; i < count && len; i++) {
+		size_t n;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		n = RFS_MIN(len, iov[i].iov_len - off);
+		if (store)
+			memcpy((char *)iov[i].iov_base + off, buf, n);
+		else
+			memcpy(buf, (char *)iov[i].iov_base + off, n);
+		buf = (char *)buf + n;
+		len -= n;
+		off = 0;
+	}
+	return len == 0;
+}
+
+static uint32_t get32(struct iovec *iov, int count, size_t off, bool *ok)
+{
+	uint32_t v = 0;
+
+	*ok = *ok && iov_access(iov, count, off, &v, sizeof(v), false);
+	return v;
+}
+
+static void put32(struct iovec *iov, int count, size_t off, uint32_t v)
+{
+	iov_access(iov, count, off, &v, sizeof(v), true);
+}
+
+static void patch_init(struct devio *io, struct iovec *iov, int count)
+{
+	bool ok = true;
+	uint32_t flags = get32(iov, count, INIT_OUT_FLAGS, &ok);
+	uint32_t flags2 = get32(iov, count, INIT_OUT_FLAGS2, &ok);
+
+	if (!ok)
+		return;
+	/* Passthrough and the writeback cache exclude each other. */
+	flags |= RFS_FUSE_INIT_EXT;
+	flags &= ~RFS_FUSE_WRITEBACK_CACHE;
+	flags2 |= RFS_FUSE_PASSTHROUGH_FLAG2;
+	put32(iov, count, INIT_OUT_FLAGS, flags);
+	put32(iov, count, INIT_OUT_FLAGS2, flags2);
+	/* Backing files sit on a tmpfs (depth 0): one level of stacking. */
+	put32(iov, count, INIT_OUT_MAX_STACK_DEPTH, 1);
+}
+
+static void patch_open(struct iovec *iov, int count, size_t open_out)
+{
+	uint64_t fh = 0;
+	uint32_t flags;
+	bool ok = true;
+
+	if (!iov_access(iov, count, open_out + OPEN_OUT_FH, &fh, sizeof(fh), false) || fh == 0)
+		return; /* a directory, or a region without a backing id */
+	flags = get32(iov, count, open_out + OPEN_OUT_FLAGS, &ok);
+	if (!ok)
+		return;
+	flags |= RFS_FOPEN_PASSTHROUGH;
+	flags &= ~(RFS_FOPEN_KEEP_CACHE | RFS_FOPEN_DIRECT_IO);
+	put32(iov, count, open_out + OPEN_OUT_FLAGS, flags);
+	put32(iov, count, open_out + OPEN_OUT_BACKING_ID, (uint32_t)fh);
+	fh = 0;
+	iov_access(iov, count, open_out + OPEN_OUT_FH, &fh, sizeof(fh), true);
+}
+
+static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
+{
+	struct devio *io = *(struct devio **)userdata;
+	const struct fuse_in_header *in = buf;
+	ssize_t n = read(fd, buf, len);
+
+	if (n < (ssize_t)sizeof(*in))
+		return n;
+	switch (in->opcode) {
+	case FUSE_INIT:
+		if ((size_t)n >= sizeof(*in) + INIT_OUT_FLAGS2 + sizeof(uint32_t)) {
+			/* fuse_init_in: major, minor, max_readahead, flags, flags2 */
+			const uint32_t *init = (const uint32_t *)(in + 1);
+
+			io->kernel_passthrough = (init[3] & RFS_FUSE_INIT_EXT) &&
+						 (init[4] & RFS_FUSE_PASSTHROUGH_FLAG2);
+		}
+		pending_add(io, in->unique, in->opcode);
+		break;
+	case FUSE_OPEN:
+	case FUSE_CREATE:
+		if (io->passthrough)
+			pending_add(io, in->unique, in->opcode);
+		break;
+	default:
+		break;
+	}
+	return n;
+}
+
+static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct devio *io = *(struct devio **)userdata;
+	const struct fuse_out_header *out = iov[0].iov_base;
+
+	/* libfuse puts the whole header in iov[0]; notifications have unique 0. */
+	if (out->unique && out->error == 0) {
+		switch (pending_take(io, out->unique)) {
+		case FUSE_INIT:
+			if (io->passthrough)
+				patch_init(io, iov, count);
+			break;
+		case FUSE_OPEN:
+			patch_open(iov, count, 0);
+			break;
+		case FUSE_CREATE:
+			patch_open(iov, count, sizeof(struct fuse_entry_out));
+			break;
+		default:
+			break;
+		}
+	} else if (out->unique) {
+		pending_take(io, out->unique);
+	}
+	return writev(fd, iov, count);
+}
+
+int devio_attach(struct fuse_session *se, int fd, struct devio **ret)
+{
+	static const struct fuse_custom_io hooks = {
+		.read = devio_read,
+		.writev = devio_writev,
+	};
+	struct devio *io = calloc(1, sizeof(*io));
+	int r;
+
+	if (!io)
+		return -ENOMEM;
+	r = hmap_init(&io->pending);
+	if (r < 0)
+		goto err_free;
+	pthread_mutex_init(&io->lock, NULL);
+	io->fd = fd;
+	if (fuse_session_custom_io(se, &hooks, fd) < 0) {
+		r = -EIO;
+		goto err_hmap;
+	}
+	*ret = io;
+	return 0;
+
+err_hmap:
+	pthread_mutex_destroy(&io->lock);
+	hmap_destroy(&io->pending);
+err_free:
+	free(io);
+	return r;
+}
+
+void devio_free(struct devio *io)
+{
+	struct hmap_node *hn;
+	size_t i;
+
+	if (!io)
+		return;
+	for (i = 0; i <= io->pending.mask; i++)
+		while ((hn = io->pending.buckets[i])) {
+			hmap_remove(&io->pending, hn);
+			free(container_of(hn, struct pending, hn));
+		}
+	hmap_destroy(&io->pending);
+	pthread_mutex_destroy(&io->lock);
+	free(io);
+}
+
+bool devio_kernel_passthrough(const struct devio *io)
+{
+	return io && io->kernel_passthrough;
+}
+
+void devio_set_passthrough(struct devio *io, bool on)
+{
+	if (io)
+		io->passthrough = on;
+}
+
+bool devio_passthrough(const struct devio *io)
+{
+	return io && io->passthrough;
+}
+
+int devio_backing_open(struct devio *io, int fd)
+{
+	struct rfs_backing_map map = { .fd = fd };
+	int id = ioctl(io->fd, RFS_FUSE_DEV_IOC_BACKING_OPEN, &map);
+
+	if (id < 0)
+		return -errno;
+	if (id == 0)
+		return -EIO;
+	return id;
+}
+
+void devio_backing_close(struct devio *io, uint32_t id)
+{
+	if (ioctl(io->fd, RFS_FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0)
+		log_debug("closing backing id %u: %m", id);
+}

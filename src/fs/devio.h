@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fs/devio — our own /dev/fuse I/O, installed with fuse_session_custom_io().
+ *
+ * libfuse 3.14 has no passthrough API, so we enable it on the wire:
+ *  - the read hook sees every request: it notes whether the kernel's INIT
+ *    offers FUSE_PASSTHROUGH, and remembers the unique id of INIT, OPEN and
+ *    CREATE requests (replies may be sent by any thread, in any order);
+ *  - the writev hook sees every reply: it turns passthrough on in the INIT
+ *    reply, and in OPEN/CREATE replies moves the backing id (which the
+ *    handler put in fuse_open_out.fh) into fuse_open_out.backing_id with
+ *    FOPEN_PASSTHROUGH set.
+ * Backing files are registered with FUSE_DEV_IOC_BACKING_OPEN on the same
+ * device fd.
+ */
+#ifndef RFS_FS_DEVIO_H
+#define RFS_FS_DEVIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fuse_session;
+struct devio;
+
+/*
+ * Install the hooks on se for device fd (the session takes the fd).
+ * libfuse hands the hooks the session's userdata: it must be a struct whose
+ * first member is the struct devio * returned here.
+ */
+int devio_attach(struct fuse_session *se, int fd, struct devio **ret);
+void devio_free(struct devio *io);
+
+/* Did the kernel's INIT offer passthrough? Valid from the init callback on. */
+bool devio_kernel_passthrough(const struct devio *io);
+/* Decide, from the init callback, whether the INIT reply enables it. */
+void devio_set_passthrough(struct devio *io, bool on);
+bool devio_passthrough(const struct devio *io);
+
+/* Register fd as a backing file; returns the id (> 0) or -errno. */
+int devio_backing_open(struct devio *io, int fd);
+void devio_backing_close(struct devio *io, uint32_t id);
+
+#endif

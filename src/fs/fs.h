@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fs/ — the FUSE front end: options, mount, the device I/O hooks that turn
+ * on passthrough, and the low-level operations table. The only module that
+ * sees fuse_req_t; every request gets exactly one reply.
+ */
+#ifndef RFS_FS_FS_H
+#define RFS_FS_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum rfs_datapath {
+	RFS_DATAPATH_AUTO,
+	RFS_DATAPATH_PASSTHROUGH,
+	RFS_DATAPATH_CACHE,
+};
+
+struct rfs_options {
+	char *mountpoint; /* as given on the command line */
+	bool foreground;
+	bool debug;
+	bool show_help;
+	bool show_version;
+	bool allow_other;
+	bool default_permissions;
+	bool noexec;
+	uint64_t size;      /* total bytes of all regions */
+	uint64_t nr_inodes; /* regions + directories, root included; 0 = unlimited */
+	mode_t mode;        /* of the root directory */
+	uid_t uid;
+	gid_t gid;
+	enum rfs_datapath datapath;
+};
+
+/*
+ * Parse the command line. On a bad argument, prints one line naming it to
+ * stderr and returns -EINVAL. Defaults: size 50% of RAM, nr_inodes half the
+ * RAM pages (as tmpfs), mode 1777, uid/gid of the caller, datapath auto.
+ */
+int rfs_options_parse(int argc, char **argv, struct rfs_options *ret);
+void rfs_options_usage(const char *prog);
+const char *rfs_datapath_name(enum rfs_datapath dp);
+
+/* Mount, serve until unmounted or signalled, clean up. Returns the exit
+ * status (0, or 1 after printing why). */
+int rfs_run(const struct rfs_options *opts);
+
+#endif

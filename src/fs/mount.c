@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Mounting and the daemon's life: build the store and registry, mount,
+ * serve, unmount, free.
+ *
+ * As root we mount with our own /dev/fuse fd (mount(2) with fd=N), because
+ * the passthrough ioctls and our device hooks need that fd; without root we
+ * go through libfuse's fusermount3 helper and the cached data path.
+ */
+#include "fs/rfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define FSNAME "regionfs"
+#define FSTYPE "fuse.regionfs"
+
+static bool have_cap_sys_admin(void)
+{
+	/* Capability bit 21 (CAP_SYS_ADMIN) in the effective set, from /proc. */
+	char line[256];
+	bool r = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long eff;
+
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			r = eff & (1ull << 21);
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/* mountinfo writes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * The device number of the FUSE mount at mnt (ours: the newest such entry),
+ * read from mountinfo so the daemon never touches its own mount.
+ */
+static int find_mount_dev(const char *mnt, dev_t *ret)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		unsigned maj, min;
+		char path[PATH_MAX + 1], *sep;
+
+		/* id parent maj:min root mountpoint ... - fstype source options */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4096s", &maj, &min, path) != 3)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, FSTYPE " ", strlen(FSTYPE) + 1) != 0)
+			continue;
+		unescape_octal(path);
+		if (strcmp(path, mnt) == 0) {
+			*ret = makedev(maj, min);
+			found = true;
+		}
+	}
+	free(line);
+	fclose(f);
+	return found ? 0 : -ENOENT;
+}
+
+/*
+ * Lift the FUSE writeback throttle (1% of dirty memory, strictly enforced)
+ * that otherwise caps writes into cached-mode mappings at ~1 GB/s. Only
+ * root may; failure just leaves the kernel default (debug log).
+ */
+static void tune_bdi(dev_t dev)
+{
+	static const char *const knobs[][2] = { { "max_ratio", "100" }, { "strict_limit", "0" } };
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/%s", major(dev), minor(dev),
+			 knobs[i][0]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, knobs[i][1], strlen(knobs[i][1])) < 0)
+			log_debug("cannot set %s: %m", path);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* Mount with our own device fd. Returns the fd, or -errno. */
+static int mount_direct(const struct rfs_options *o, const char *mnt)
+{
+	char data[256];
+	unsigned long flags = MS_NOSUID | MS_NODEV | (o->noexec ? MS_NOEXEC : 0);
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+
+		fprintf(stderr, "regionfs: cannot open /dev/fuse: %s\n", strerror(e));
+		return -e;
+	}
+	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", fd,
+		 (unsigned)getuid(), (unsigned)getgid(), o->allow_other ? ",allow_other" : "",
+		 o->default_permissions ? ",default_permissions" : "");
+	if (mount(FSNAME, mnt, FSTYPE, flags, data) < 0) {
+		int e = errno;
+
+		fprintf(stderr, "regionfs: cannot mount on %s: %s\n", mnt, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int check_mountpoint(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) < 0) {
+		fprintf(stderr, "regionfs: mountpoint %s: %s\n", mnt, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "regionfs: mountpoint %s: not a directory\n", mnt);
+		return -1;
+	}
+	return 0;
+}
+
+static struct fuse_session *new_session(const struct rfs_options *o, struct rfs *fs, bool direct)
+{
+	char mopts[256];
+	char *argv[4] = { (char *)"regionfs" };
+	struct fuse_args args;
+	int argc = 1;
+
+	/* fusermount3 takes the mount options from the session arguments. */
+	snprintf(mopts, sizeof(mopts), "fsname=" FSNAME ",subtype=regionfs%s%s%s",
+		 o->allow_other ? ",allow_other" : "",
+		 o->default_permissions ? ",default_permissions" : "", o->noexec ? ",noexec" : "");
+	if (!direct) {
+		argv[argc++] = (char *)"-o";
+		argv[argc++] = mopts;
+	}
+	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+	return fuse_session_new(&args, &rfs_ops, sizeof(rfs_ops), fs);
+}
+
+static int serve(struct rfs *fs, const struct rfs_options *o)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	int r;
+
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	r = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return r;
+}
+
+int rfs_run(const struct rfs_options *o)
+{
+	struct rfs fs = { .opts = o, .timeout = 86400.0 };
+	struct registry_config rc = {
+		.max_inodes = o->nr_inodes,
+		.root_mode = o->mode,
+		.root_uid = o->uid,
+		.root_gid = o->gid,
+		.cookie_release = rfs_cookie_release,
+		.cookie_ctx = &fs,
+	};
+	bool root = have_cap_sys_admin();
+	char mnt[PATH_MAX];
+	unsigned store_flags = 0;
+	int status = 1, fd = -1, r;
+	dev_t dev = 0;
+
+	if (o->datapath == RFS_DATAPATH_PASSTHROUGH && !root) {
+		fprintf(stderr, "regionfs: datapath=passthrough needs root (CAP_SYS_ADMIN); "
+				"use datapath=cache or auto\n");
+		return 1;
+	}
+	if (check_mountpoint(o->mountpoint) < 0)
+		return 1;
+	if (!realpath(o->mountpoint, mnt)) {
+		fprintf(stderr, "regionfs: mountpoint %s: %s\n", o->mountpoint, strerror(errno));
+		return 1;
+	}
+	if (o->datapath == RFS_DATAPATH_CACHE && !root)
+		store_flags |= STORE_FORCE_MEMFD;
+	r = store_open(o->size, store_flags, &fs.store);
+	if (r < 0) {
+		fprintf(stderr, "regionfs: cannot create the region store: %s\n", strerror(-r));
+		return 1;
+	}
+	r = registry_new(fs.store, &rc, &fs.reg);
+	if (r < 0) {
+		fprintf(stderr, "regionfs: cannot create the registry: %s\n", strerror(-r));
+		goto out_store;
+	}
+	fs.se = new_session(o, &fs, root);
+	if (!fs.se) {
+		fprintf(stderr, "regionfs: cannot create the FUSE session\n");
+		goto out_registry;
+	}
+	if (root) {
+		fd = mount_direct(o, mnt);
+		if (fd < 0)
+			goto out_session;
+		r = devio_attach(fs.se, fd, &fs.io);
+		if (r < 0) {
+			fprintf(stderr, "regionfs: cannot attach to /dev/fuse: %s\n", strerror(-r));
+			close(fd);
+			goto out_unmount;
+		}
+		if (find_mount_dev(mnt, &dev) == 0)
+			tune_bdi(dev);
+	} else if (fuse_session_mount(fs.se, mnt) < 0) {
+		goto out_session;
+	}
+	if (fuse_set_signal_handlers(fs.se) < 0)
+		goto out_unmount;
+	if (!o->foreground) {
+		rfs_log_to_syslog();
+		if (fuse_daemonize(0) < 0)
+			goto out_signals;
+	}
+
+	r = serve(&fs, o);
+	status = r == 0 && !fs.init_failed ? 0 : 1;
+
+out_signals:
+	fuse_remove_signal_handlers(fs.se);
+out_unmount:
+	if (root) {
+		dev_t now_dev;
+
+		/* Still ours (stopped by a signal, not by umount)? Detach it. */
+		if (dev && find_mount_dev(mnt, &now_dev) == 0 && now_dev == dev)
+			umount2(mnt, MNT_DETACH);
+		else if (!dev && fd >= 0)
+			umount2(mnt, MNT_DETACH);
+	} else {
+		fuse_session_unmount(fs.se);
+	}
+out_session:
+	/* Regions first: freeing them releases backing ids on the device fd. */
+	registry_free(fs.reg);
+	fs.reg = NULL;
+	fuse_session_destroy(fs.se);
+	devio_free(fs.io);
+	store_close(fs.store);
+	return status;
+
+out_registry:
+	registry_free(fs.reg);
+out_store:
+	store_close(fs.store);
+	return status;
+}

@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The FUSE low-level operations. Each handler turns a request into registry
+ * and region calls and sends exactly one reply; -errno from below becomes
+ * fuse_reply_err(). A client's mistake is logged at debug level only.
+ *
+ * What is deliberately not implemented, and why:
+ *  - flush: nothing to do at close(2); its ENOSYS makes the kernel stop
+ *    sending FLUSH, saving a round trip per close.
+ *  - getlk/setlk/flock: without them the kernel keeps flock() and fcntl()
+ *    locks itself. Every process using a region runs on this kernel, so
+ *    local locks exclude each other exactly as on tmpfs, at no round trip.
+ *  - access: the kernel checks permissions itself (default_permissions).
+ */
+#include "fs/rfs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "common/log.h"
+#include "common/macros.h"
+
+#define XATTR_USER_PREFIX "user."
+#define XATTR_RFS_PREFIX "user.regionfs."
+#define XATTR_DATAPATH "user.regionfs.datapath"
+
+/* Largest reply we build for readdir: the kernel asks for one page at a time. */
+#define READDIR_BUF_MAX (128u * 1024u)
+
+static struct rfs *req_rfs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void reply_err(fuse_req_t req, int neg_errno)
+{
+	fuse_reply_err(req, -neg_errno);
+}
+
+static void reply_entry(fuse_req_t req, const struct stat *st)
+{
+	struct rfs *fs = req_rfs(req);
+	struct fuse_entry_param e = {
+		.ino = st->st_ino,
+		.generation = 1,
+		.attr = *st,
+		.attr_timeout = fs->timeout,
+		.entry_timeout = fs->timeout,
+	};
+
+	fuse_reply_entry(req, &e);
+}
+
+static void rfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct rfs *fs = userdata;
+	enum rfs_datapath want = fs->opts->datapath;
+	bool kernel_pt = devio_kernel_passthrough(fs->io);
+
+	/*
+	 * Passthrough needs the kernel's offer, our own device I/O (root), and
+	 * a store whose size the kernel enforces (private tmpfs), because
+	 * passthrough writes never reach the daemon.
+	 */
+	fs->passthrough = want != RFS_DATAPATH_CACHE && kernel_pt && fs->io &&
+			  store_kind(fs->store) == STORE_TMPFS;
+	if (want == RFS_DATAPATH_PASSTHROUGH && !fs->passthrough) {
+		log_err("datapath=passthrough is not available: %s",
+			!kernel_pt ? "the kernel does not offer FUSE passthrough (needs 6.9+ "
+				     "with CONFIG_FUSE_PASSTHROUGH)"
+				   : "the daemon needs CAP_SYS_ADMIN (run it as root)");
+		fs->init_failed = true;
+		fuse_session_exit(fs->se);
+	}
+	devio_set_passthrough(fs->io, fs->passthrough);
+
+	/* Cached mode: pages others have mapped must survive every open and size check. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC; /* O_TRUNC in OPEN: no extra SETATTR */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	conn->max_write = 1024 * 1024;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	conn->time_gran = 1;
+
+	if (!fs->init_failed)
+		log_info("mounted on %s, datapath=%s, store=%s", fs->opts->mountpoint,
+			 fs->passthrough ? "passthrough" : "cache",
+			 store_kind(fs->store) == STORE_TMPFS ? "private tmpfs" : "memfd");
+}
+
+static void rfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct rfs *fs = req_rfs(req);
+	struct stat st;
+	int r = registry_lookup(fs->reg, parent, name, &st);
+
+	if (r == -ENOENT) {
+		/* A negative entry the kernel may cache: every change of the
+		 * namespace goes through this mount, so it cannot go stale. */
+		struct fuse_entry_param e = { .ino = 0, .entry_timeout = fs->timeout };
+
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (r < 0)
+		return reply_err(req, r);
+	reply_entry(req, &st);
+}
+
+static void rfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	registry_forget(req_rfs(req)->reg, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void rfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct rfs *fs = req_rfs(req);
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		registry_forget(fs->reg, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct rfs *fs = req_rfs(req);
+	struct stat st;
+	int r = registry_getattr(fs->reg, ino, &st);
+
+	if (r < 0)
+		return reply_err(req, r);
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			struct fuse_file_info *fi)
+{
+	struct rfs *fs = req_rfs(req);
+	struct registry_setattr sa = { 0 };
+	struct stat st;
+	int r;
+
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		sa.valid |= REGISTRY_SET_MODE;
+		sa.mode = attr->st_mode;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		sa.valid |= REGISTRY_SET_UID;
+		sa.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		sa.valid |= REGISTRY_SET_GID;
+		sa.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (attr->st_size < 0)
+			return reply_err(req, -EINVAL);
+		sa.valid |= REGISTRY_SET_SIZE;
+		sa.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+		sa.valid |= REGISTRY_SET_ATIME;
+		sa.atime = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			sa.atime.tv_nsec = UTIME_NOW;
+	}
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		sa.valid |= REGISTRY_SET_MTIME;
+		sa.mtime = attr->st_mtim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			sa.mtime.tv_nsec = UTIME_NOW;
+	}
+	r = registry_setattr(fs->reg, ino, &sa, &st);
+	if (r < 0) {
+		log_debug("setattr of inode %llu: %s", (unsigned long long)ino, strerror(-r));
+		return reply_err(req, r);
+	}
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+static struct registry_cred req_cred(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct registry_cred c = { .uid = ctx->uid, .gid = ctx->gid };
+
+	return c;
+}
+
+static void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      dev_t rdev)
+{
+	struct rfs *fs = req_rfs(req);
+	struct registry_cred cred = req_cred(req);
+	struct stat st;
+	int r;
+
+	/* Regions only: no devices, fifos or sockets in a region namespace. */
+	if (!S_ISREG(mode))
+		return reply_err(req, -EPERM);
+	r = registry_create(fs->reg, parent, name, mode, &cred, &st);
+	if (r < 0)
+		return reply_err(req, r);
+	reply_entry(req, &st);
+}
+
+static void rfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct rfs *fs = req_rfs(req);
+	struct registry_cred cred = req_cred(req);
+	struct stat st;
+	int r = registry_mkdir(fs->reg, parent, name, mode, &cred, &st);
+
+	if (r < 0)
+		return reply_err(req, r);
+	reply_entry(req, &st);
+}
+
+static void rfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	reply_err(req, -EPERM);
+}
+
+static void rfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	reply_err(req, registry_unlink(req_rfs(req)->reg, parent, name));
+}
+
+static void rfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	reply_err(req, registry_rmdir(req_rfs(req)->reg, parent, name));
+}
+
+static void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		       const char *newname, unsigned int flags)
+{
+	reply_err(req, registry_rename(req_rfs(req)->reg, parent, name, newparent, newname, flags));
+}
+
+static void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct stat st;
+	int r = registry_link(req_rfs(req)->reg, ino, newparent, newname, &st);
+
+	if (r < 0)
+		return reply_err(req, r);
+	reply_entry(req, &st);
+}
+
+/*
+ * The backing id of a region, registered on first open and kept until the
+ * region is freed: one id per region, since the kernel refuses a second
+ * backing file for an inode that has one (EBUSY).
+ */
+static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uint64_t *ret)
+{
+	uint64_t cookie;
+	int r, id;
+
+	r = registry_cookie(fs->reg, ino, &cookie);
+	if (r < 0 || cookie) {
+		if (r == 0)
+			*ret = cookie;
+		return r;
+	}
+	id = devio_backing_open(fs->io, region_fd(region));
+	if (id < 0) {
+		log_err("registering the backing file of inode %llu for passthrough: %s",
+			(unsigned long long)ino, strerror(-id));
+		return id;
+	}
+	r = registry_attach_cookie(fs->reg, ino, (uint64_t)id, &cookie);
+	if (r < 0 || cookie != (uint64_t)id)
+		devio_backing_close(fs->io, (uint32_t)id); /* another open won, or the inode went */
+	if (r == 0)
+		*ret = cookie;
+	return r;
+}
+
+void rfs_cookie_release(void *ctx, uint64_t cookie)
+{
+	struct rfs *fs = ctx;
+
+	devio_backing_close(fs->io, (uint32_t)cookie);
+}
+
+/*
+ * Finish an open: truncate for O_TRUNC (atomic_o_trunc), set the data path
+ * flags. In passthrough mode the backing id travels in fh; the device hook
+ * moves it to where the kernel wants it (devio.c).
+ */
+static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region,
+		       struct fuse_file_info *fi)
+{
+	int r;
+
+	if (fi->flags & O_TRUNC) {
+		r = region_resize(region, 0);
+		if (r < 0)
+			return r;
+	}
+	fi->direct_io = 0;
+	fi->fh = 0;
+	if (fs->passthrough) {
+		uint64_t id = 0;
+
+		r = backing_id(fs, ino, region, &id);
+		if (r < 0)
+			return r;
+		fi->fh = id;
+		fi->keep_cache = 0;
+	} else {
+		/* Cached mode: never drop pages that others have mapped. */
+		fi->keep_cache = 1;
+	}
+	return 0;
+}
+
+static void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct rfs *fs = req_rfs(req);
+	struct region *region;
+	int r = registry_open(fs->reg, ino, &region);
+
+	if (r < 0)
+		return reply_err(req, r);
+	r = open_common(fs, ino, region, fi);
+	if (r < 0) {
+		registry_release(fs->reg, ino);
+		return reply_err(req, r);
+	}
+	if (fuse_reply_open(req, fi) < 0)
+		registry_release(fs->reg, ino); /* interrupted: no RELEASE will come */
+}
+
+static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		       struct fuse_file_info *fi)
+{
+	struct rfs *fs = req_rfs(req);
+	struct registry_cred cred = req_cred(req);
+	struct fuse_entry_param e = { .generation = 1 };
+	struct region *region;
+	int r;
+
+	if (!S_ISREG(mode) && (mode & S_IFMT))
+		return reply_err(req, -EPERM);
+	r = registry_create(fs->reg, parent, name, mode, &cred, &e.attr);
+	if (r < 0)
+		return reply_err(req, r);
+	e.ino = e.attr.st_ino;
+	e.attr_timeout = e.entry_timeout = fs->timeout;
+	r = registry_open(fs->reg, e.ino, &region);
+	if (r == 0) {
+		r = open_common(fs, e.ino, region, fi);
+		if (r < 0)
+			registry_release(fs->reg, e.ino);
+	}
+	if (r < 0) {
+		/* Undo the create: the kernel will not know the name exists. */
+		registry_unlink(fs->reg, parent, name);
+		registry_forget(fs->reg, e.ino, 1);
+		return reply_err(req, r);
+	}
+	if (fuse_reply_create(req, &e, fi) < 0) {
+		registry_release(fs->reg, e.ino);
+		registry_forget(fs->reg, e.ino, 1);
+	}
+}
+
+static void rfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	registry_release(req_rfs(req)->reg, ino);
+	fuse_reply_err(req, 0);
+}
+
+static void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	struct region *region;
+	int r = registry_region(req_rfs(req)->reg, ino, &region);
+
+	if (r < 0)
+		return reply_err(req, r);
+	/* Straight from the backing fd: a read inside the region never fails. */
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = region_fd(region);
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void rfs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	struct region *region;
+	ssize_t n;
+	int r = registry_region(req_rfs(req)->reg, ino, &region);
+
+	if (r < 0)
+		return reply_err(req, r);
+	if (off < 0)
+		return reply_err(req, -EINVAL);
+	n = region_write(region, data, size, (uint64_t)off);
+	if (n < 0)
+		return reply_err(req, (int)n);
+	fuse_reply_write(req, (size_t)n);
+}
+
+static void rfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct region *region;
+	int r = registry_region(req_rfs(req)->reg, ino, &region);
+
+	if (r == 0)
+		r = region_flush(region, datasync);
+	reply_err(req, r);
+}
+
+static void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+			  struct fuse_file_info *fi)
+{
+	struct region *region;
+	int r = registry_region(req_rfs(req)->reg, ino, &region);
+
+	if (r == 0) {
+		if (off < 0 || len <= 0)
+			r = -EINVAL;
+		else
+			r = region_fallocate(region, mode, (uint64_t)off, (uint64_t)len);
+	}
+	reply_err(req, r);
+}
+
+static void rfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct rfs *fs = req_rfs(req);
+	uint64_t used = 0, limit = store_limit(fs->store), inodes, max_inodes;
+	struct statvfs sv = { 0 };
+	int r = store_used(fs->store, &used);
+
+	if (r < 0)
+		return reply_err(req, r);
+	registry_inodes(fs->reg, &inodes, &max_inodes);
+	sv.f_bsize = RFS_PAGE_SIZE;
+	sv.f_frsize = RFS_PAGE_SIZE;
+	sv.f_blocks = limit / RFS_PAGE_SIZE;
+	sv.f_bfree = used >= limit ? 0 : (limit - used) / RFS_PAGE_SIZE;
+	sv.f_bavail = sv.f_bfree;
+	if (max_inodes) {
+		sv.f_files = max_inodes;
+		sv.f_ffree = inodes >= max_inodes ? 0 : max_inodes - inodes;
+	} else {
+		sv.f_files = UINT32_MAX; /* unlimited: show a large, honest-looking count */
+		sv.f_ffree = UINT32_MAX - inodes;
+	}
+	sv.f_favail = sv.f_ffree;
+	sv.f_namemax = RFS_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+/*
+ * Only the user namespace is stored (as on tmpfs without ACLs/SELinux
+ * labels); user.regionfs.* is ours: read-only facts about the mount.
+ */
+static int xattr_name_check(const char *name, bool writing)
+{
+	if (strncmp(name, XATTR_USER_PREFIX, strlen(XATTR_USER_PREFIX)) != 0)
+		return writing ? -EOPNOTSUPP : -ENODATA;
+	if (writing && strncmp(name, XATTR_RFS_PREFIX, strlen(XATTR_RFS_PREFIX)) == 0)
+		return -EPERM;
+	return 0;
+}
+
+static void reply_xattr_size(fuse_req_t req, size_t size, ssize_t r, const void *buf)
+{
+	if (r < 0)
+		return reply_err(req, (int)r);
+	if (size == 0)
+		fuse_reply_xattr(req, (size_t)r);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+}
+
+static void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			 size_t size, int flags)
+{
+	int r = xattr_name_check(name, true);
+
+	if (r == 0)
+		r = registry_setxattr(req_rfs(req)->reg, ino, name, value, size, flags);
+	reply_err(req, r);
+}
+
+static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct rfs *fs = req_rfs(req);
+	char *buf = NULL;
+	ssize_t r;
+
+	if (ino == REGISTRY_ROOT_INO && strcmp(name, XATTR_DATAPATH) == 0) {
+		const char *v = fs->passthrough ? "passthrough" : "cache";
+
+		r = (ssize_t)strlen(v);
+		if (size && size < (size_t)r)
+			return reply_err(req, -ERANGE);
+		return reply_xattr_size(req, size, r, v);
+	}
+	r = xattr_name_check(name, false);
+	if (r < 0)
+		return reply_err(req, (int)r);
+	if (size) {
+		buf = malloc(size);
+		if (!buf)
+			return reply_err(req, -ENOMEM);
+	}
+	r = registry_getxattr(fs->reg, ino, name, buf, size);
+	reply_xattr_size(req, size, r, buf);
+	free(buf);
+}
+
+static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	static const char extra[] = XATTR_DATAPATH; /* listed on the root */
+	size_t extra_len = ino == REGISTRY_ROOT_INO ? sizeof(extra) : 0;
+	struct rfs *fs = req_rfs(req);
+	char *buf = NULL;
+	ssize_t r;
+
+	if (size) {
+		buf = malloc(size);
+		if (!buf)
+			return reply_err(req, -ENOMEM);
+	}
+	r = registry_listxattr(fs->reg, ino, buf, size);
+	if (r >= 0 && size) {
+		if ((size_t)r + extra_len > size)
+			r = -ERANGE;
+		else
+			memcpy(buf + r, extra, extra_len);
+	}
+	if (r >= 0)
+		r += (ssize_t)extra_len;
+	reply_xattr_size(req, size, r, buf);
+	free(buf);
+}
+
+static void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	int r = xattr_name_check(name, true);
+
+	if (r == 0)
+		r = registry_removexattr(req_rfs(req)->reg, ino, name);
+	reply_err(req, r);
+}
+
+static void rfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct rfs *fs = req_rfs(req);
+	struct stat st;
+	int r;
+
+	/* Directory streams need no state here (positions are stable): when
+	 * the kernel allows it, one ENOSYS ends OPENDIR round trips for good. */
+	if (fs->no_opendir)
+		return reply_err(req, -ENOSYS);
+	r = registry_getattr(fs->reg, ino, &st);
+	if (r == 0 && !S_ISDIR(st.st_mode))
+		r = -ENOTDIR;
+	if (r < 0)
+		return reply_err(req, r);
+	fi->fh = 0;
+	fuse_reply_open(req, fi);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+	bool plus;
+	double timeout;
+};
+
+static int dirbuf_fill(void *ctx, const char *name, const struct stat *st, uint64_t next_off)
+{
+	struct dirbuf *db = ctx;
+	size_t n;
+
+	if (db->plus) {
+		struct fuse_entry_param e = {
+			.ino = st->st_ino,
+			.generation = 1,
+			.attr = *st,
+			.attr_timeout = db->timeout,
+			.entry_timeout = db->timeout,
+		};
+
+		n = fuse_add_direntry_plus(db->req, db->buf + db->used, db->size - db->used, name,
+					   &e, (off_t)next_off);
+	} else {
+		n = fuse_add_direntry(db->req, db->buf + db->used, db->size - db->used, name, st,
+				      (off_t)next_off);
+	}
+	if (n > db->size - db->used)
+		return 1;
+	db->used += n;
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	struct rfs *fs = req_rfs(req);
+	struct dirbuf db = {
+		.req = req,
+		.size = RFS_MIN(size, READDIR_BUF_MAX),
+		.plus = plus,
+		.timeout = fs->timeout,
+	};
+	int r;
+
+	if (off < 0)
+		return reply_err(req, -EINVAL);
+	db.buf = malloc(db.size);
+	if (!db.buf)
+		return reply_err(req, -ENOMEM);
+	r = registry_readdir(fs->reg, ino, (uint64_t)off, plus, dirbuf_fill, &db);
+	if (r < 0)
+		reply_err(req, r);
+	else
+		fuse_reply_buf(req, db.buf, db.used);
+	free(db.buf);
+}
+
+static void rfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, false);
+}
+
+static void rfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			    struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, true);
+}
+
+static void rfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0); /* the namespace is in memory: nothing to flush */
+}
+
+const struct fuse_lowlevel_ops rfs_ops = {
+	.init = rfs_init,
+	.lookup = rfs_lookup,
+	.forget = rfs_forget,
+	.forget_multi = rfs_forget_multi,
+	.getattr = rfs_getattr,
+	.setattr = rfs_setattr,
+	.mknod = rfs_mknod,
+	.mkdir = rfs_mkdir,
+	.symlink = rfs_symlink,
+	.unlink = rfs_unlink,
+	.rmdir = rfs_rmdir,
+	.rename = rfs_rename,
+	.link = rfs_link,
+	.open = rfs_open,
+	.create = rfs_create,
+	.read = rfs_read,
+	.write = rfs_write,
+	.release = rfs_release,
+	.fsync = rfs_fsync,
+	.fallocate = rfs_fallocate,
+	.statfs = rfs_statfs,
+	.setxattr = rfs_setxattr,
+	.getxattr = rfs_getxattr,
+	.listxattr = rfs_listxattr,
+	.removexattr = rfs_removexattr,
+	.opendir = rfs_opendir,
+	.readdir = rfs_readdir,
+	.readdirplus = rfs_readdirplus,
+	.fsyncdir = rfs_fsyncdir,
+};

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "fs/fs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "common/size.h"
+
+const char *rfs_datapath_name(enum rfs_datapath dp)
+{
+	switch (dp) {
+	case RFS_DATAPATH_PASSTHROUGH:
+		return "passthrough";
+	case RFS_DATAPATH_CACHE:
+		return "cache";
+	default:
+		return "auto";
+	}
+}
+
+void rfs_options_usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-o OPTION[,OPTION...]] MOUNTPOINT\n"
+	       "\n"
+	       "Mount a directory of named shared-memory regions at MOUNTPOINT.\n"
+	       "\n"
+	       "  -f                     stay in the foreground, log to stderr\n"
+	       "  -d                     debug: log every request (implies -f)\n"
+	       "  -h, --help             print this help\n"
+	       "  -V, --version          print the version\n"
+	       "\n"
+	       "Options (-o):\n"
+	       "  size=BYTES             total memory of all regions; K/M/G/T suffixes or N%%\n"
+	       "                         of RAM (default 50%%)\n"
+	       "  nr_inodes=N            most regions + directories (default: half the RAM pages)\n"
+	       "  mode=OCTAL             permissions of the root directory (default 1777)\n"
+	       "  uid=N, gid=N           owner of the root directory (default: the caller)\n"
+	       "  datapath=auto|passthrough|cache\n"
+	       "                         how data moves (default auto: passthrough when the\n"
+	       "                         kernel offers it and the daemon runs as root)\n"
+	       "  allow_other            let other users in (implies default_permissions)\n"
+	       "  default_permissions    let the kernel check modes and owners\n"
+	       "  noexec, nosuid, nodev, rw, defaults   usual mount flags\n",
+	       prog);
+}
+
+static uint64_t ram_bytes(void)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) < 0)
+		return 0;
+	return (uint64_t)si.totalram * si.mem_unit;
+}
+
+static int bad(const char *what, const char *arg)
+{
+	fprintf(stderr, "regionfs: %s: '%s'\n", what, arg);
+	return -EINVAL;
+}
+
+static int parse_octal(const char *s, mode_t *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno || *end || v > 07777)
+		return -EINVAL;
+	*ret = (mode_t)v;
+	return 0;
+}
+
+static int parse_id(const char *s, unsigned *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v >= (unsigned long)(uint32_t)-1)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Flags mount(8) and fstab may pass that need nothing from us. */
+static bool is_ignored_flag(const char *opt)
+{
+	static const char *const ignored[] = {
+		"rw", "nosuid", "nodev", "suid", "dev", "exec", "defaults", "auto", "noauto",
+		"nofail", "_netdev", "atime", "noatime", "relatime", "strictatime", "async",
+		"user", "nouser", "users",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		if (strcmp(opt, ignored[i]) == 0)
+			return true;
+	return strncmp(opt, "x-", 2) == 0; /* userspace-only fstab options */
+}
+
+static int parse_one(char *opt, struct rfs_options *o)
+{
+	char *val = strchr(opt, '=');
+	unsigned id;
+	int r;
+
+	if (val)
+		*val++ = '\0';
+	if (strcmp(opt, "size") == 0 && val) {
+		r = rfs_parse_size(val, ram_bytes(), &o->size);
+		if (r < 0 || o->size == 0)
+			return bad("invalid size= value", val);
+	} else if (strcmp(opt, "nr_inodes") == 0 && val) {
+		if (rfs_parse_count(val, &o->nr_inodes) < 0)
+			return bad("invalid nr_inodes= value", val);
+	} else if (strcmp(opt, "mode") == 0 && val) {
+		if (parse_octal(val, &o->mode) < 0)
+			return bad("invalid mode= value", val);
+	} else if (strcmp(opt, "uid") == 0 && val) {
+		if (parse_id(val, &id) < 0)
+			return bad("invalid uid= value", val);
+		o->uid = id;
+	} else if (strcmp(opt, "gid") == 0 && val) {
+		if (parse_id(val, &id) < 0)
+			return bad("invalid gid= value", val);
+		o->gid = id;
+	} else if (strcmp(opt, "datapath") == 0 && val) {
+		if (strcmp(val, "auto") == 0)
+			o->datapath = RFS_DATAPATH_AUTO;
+		else if (strcmp(val, "passthrough") == 0)
+			o->datapath = RFS_DATAPATH_PASSTHROUGH;
+		else if (strcmp(val, "cache") == 0)
+			o->datapath = RFS_DATAPATH_CACHE;
+		else
+			return bad("invalid datapath= value (auto, passthrough or cache)", val);
+	} else if (!val && strcmp(opt, "allow_other") == 0) {
+		o->allow_other = true;
+		o->default_permissions = true;
+	} else if (!val && strcmp(opt, "default_permissions") == 0) {
+		o->default_permissions = true;
+	} else if (!val && strcmp(opt, "noexec") == 0) {
+		o->noexec = true;
+	} else if (!val && strcmp(opt, "debug") == 0) {
+		o->debug = true;
+		o->foreground = true;
+	} else if (!val && is_ignored_flag(opt)) {
+		/* nothing to do */
+	} else {
+		if (val)
+			val[-1] = '=';
+		return bad("unknown option", opt);
+	}
+	return 0;
+}
+
+static int parse_list(const char *list, struct rfs_options *o)
+{
+	char *copy = strdup(list), *save = NULL, *opt;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	if (!*list)
+		r = bad("empty option list", list);
+	for (opt = strtok_r(copy, ",", &save); opt && r == 0; opt = strtok_r(NULL, ",", &save))
+		r = parse_one(opt, o);
+	free(copy);
+	return r;
+}
+
+int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
+{
+	struct rfs_options o = {
+		.mode = 01777,
+		.uid = getuid(),
+		.gid = getgid(),
+		.datapath = RFS_DATAPATH_AUTO,
+	};
+	uint64_t ram = ram_bytes();
+	int i, r;
+
+	o.size = ram / 2;
+	o.nr_inodes = ram / 4096 / 2;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-f") == 0) {
+			o.foreground = true;
+		} else if (strcmp(a, "-d") == 0) {
+			o.debug = true;
+			o.foreground = true;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			o.show_help = true;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			o.show_version = true;
+		} else if (strcmp(a, "-o") == 0) {
+			if (++i == argc)
+				return bad("option needs a value", "-o");
+			r = parse_list(argv[i], &o);
+			if (r < 0)
+				return r;
+		} else if (strncmp(a, "-o", 2) == 0) {
+			r = parse_list(a + 2, &o);
+			if (r < 0)
+				return r;
+		} else if (a[0] == '-' && a[1]) {
+			return bad("unknown option", a);
+		} else if (!o.mountpoint) {
+			o.mountpoint = argv[i];
+		} else {
+			return bad("unexpected argument", a);
+		}
+	}
+	if (!o.mountpoint && !o.show_help && !o.show_version) {
+		fprintf(stderr, "regionfs: no mountpoint given (see --help)\n");
+		return -EINVAL;
+	}
+	*ret = o;
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * regionfs: named shared-memory regions as files. Thin: parse the options,
+ * then hand over to fs/ (rfs_run) which builds the pieces and serves.
+ */
+#include <stdio.h>
+
+#include "common/log.h"
+#include "fs/fs.h"
+
+int main(int argc, char **argv)
+{
+	struct rfs_options o;
+
+	if (rfs_options_parse(argc, argv, &o) < 0)
+		return 1;
+	if (o.show_help) {
+		rfs_options_usage(argv[0]);
+		return 0;
+	}
+	if (o.show_version) {
+		printf("regionfs %s\n", RFS_VERSION);
+		return 0;
+	}
+	rfs_log_set_debug(o.debug);
+	return rfs_run(&o);
+}

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "region/region.h"
+#include "region/store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/macros.h"
+
+struct region {
+	struct region_store *store;
+	int fd;
+	/*
+	 * Exclusive for everything that changes the size or the reservation
+	 * (resize, growing writes, fallocate). Shared for writes inside the
+	 * size: they run in parallel, yet no shrink can slip in between
+	 * their size check and their pwrite() and leave pages past the new
+	 * end that nobody reserved. Reads take no lock at all.
+	 */
+	pthread_rwlock_t lock;
+	/*
+	 * Page-rounded end of the store space this region holds: at least
+	 * the rounded size, more after a KEEP_SIZE fallocate past the end.
+	 * STORE_MEMFD charges exactly this to the store. With STORE_TMPFS
+	 * the kernel counts, and passthrough writes past the end can leave
+	 * the size above this value; it then only tells which pages past
+	 * the end we preallocated ourselves.
+	 */
+	uint64_t reserved;
+};
+
+static uint64_t page_up(uint64_t n)
+{
+	return RFS_ALIGN_UP(n, RFS_PAGE_SIZE);
+}
+
+/* Always ask the kernel: passthrough clients change the size behind our back. */
+static int fd_size(int fd, uint64_t *ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*ret = (uint64_t)st.st_size;
+	return 0;
+}
+
+int region_new(struct region_store *store, struct region **ret)
+{
+	pthread_rwlockattr_t attr;
+	struct region *r;
+	int err;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->store = store;
+
+	err = -pthread_rwlockattr_init(&attr);
+	if (err)
+		goto err_free;
+	/*
+	 * glibc prefers readers by default: a steady stream of writes inside
+	 * the size would starve a resize forever.
+	 */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	err = -pthread_rwlock_init(&r->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (err)
+		goto err_free;
+
+	r->fd = store_new_fd(store);
+	if (r->fd < 0) {
+		err = r->fd;
+		goto err_destroy_lock;
+	}
+	*ret = r;
+	return 0;
+
+err_destroy_lock:
+	pthread_rwlock_destroy(&r->lock);
+err_free:
+	free(r);
+	return err;
+}
+
+void region_free(struct region *r)
+{
+	if (!r)
+		return;
+	/*
+	 * Our fd is the last reference in memfd mode (the daemon must have
+	 * unmapped its own views), so close() frees every page, including
+	 * those preallocated past the end: give the whole charge back.
+	 */
+	close(r->fd);
+	store_lock(r->store);
+	store_uncharge(r->store, r->reserved);
+	store_unlock(r->store);
+	pthread_rwlock_destroy(&r->lock);
+	free(r);
+}
+
+int region_fd(const struct region *r)
+{
+	return r->fd;
+}
+
+/*
+ * Make [0, end) reserved without changing the size. Pages below the
+ * rounded size are reserved already. The kernel undoes a fallocate() that
+ * fails half-way (only the pages that call added; earlier preallocations
+ * stay), so on failure only our charge has to be given back.
+ * Caller holds r->lock exclusively.
+ */
+static int reserve_locked(struct region *r, uint64_t size, uint64_t end)
+{
+	uint64_t from = RFS_MAX(page_up(size), r->reserved);
+	uint64_t to = page_up(end);
+	uint64_t charge;
+	int ret;
+
+	if (to <= from)
+		return 0;
+	/* to > from >= r->reserved */
+	charge = to - r->reserved;
+
+	store_lock(r->store);
+	ret = store_charge(r->store, charge);
+	if (ret)
+		goto err_unlock;
+	if (fallocate(r->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) < 0) {
+		ret = -errno;
+		goto err_uncharge;
+	}
+	r->reserved = to;
+	store_unlock(r->store);
+	return 0;
+
+err_uncharge:
+	store_uncharge(r->store, charge);
+err_unlock:
+	store_unlock(r->store);
+	return ret;
+}
+
+/*
+ * Undo a reserve_locked(): free [from, r->reserved), which lies entirely
+ * past the end of the file, and go back to reserving old_reserved.
+ */
+static void unreserve_locked(struct region *r, uint64_t from, uint64_t old_reserved)
+{
+	store_lock(r->store);
+	if (r->reserved > from &&
+	    fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+		      (off_t)(r->reserved - from)) < 0) {
+		/* The pages are still there: keep them charged. */
+		log_debug("region: cannot release preallocated pages: %s", strerror(errno));
+		goto out_unlock;
+	}
+	store_uncharge(r->store, r->reserved - old_reserved);
+	r->reserved = old_reserved;
+out_unlock:
+	store_unlock(r->store);
+}
+
+/* Reserve first, then set the size: a mapping can never see an unreserved page. */
+static int grow_locked(struct region *r, uint64_t size, uint64_t new_size)
+{
+	uint64_t old_reserved = r->reserved;
+	uint64_t from = RFS_MAX(page_up(size), old_reserved);
+	int ret;
+
+	ret = reserve_locked(r, size, new_size);
+	if (ret)
+		return ret;
+	if (ftruncate(r->fd, (off_t)new_size) < 0) {
+		ret = -errno;
+		goto err_unreserve;
+	}
+	return 0;
+
+err_unreserve:
+	unreserve_locked(r, from, old_reserved);
+	return ret;
+}
+
+static int shrink_locked(struct region *r, uint64_t new_size)
+{
+	uint64_t keep = page_up(new_size);
+
+	if (ftruncate(r->fd, (off_t)new_size) < 0)
+		return -errno;
+	/*
+	 * shmem frees every whole page past the new end, preallocated
+	 * (KEEP_SIZE) ones included, even when the size does not change.
+	 * The page holding the new end stays, zeroed past it.
+	 */
+	if (r->reserved > keep) {
+		store_lock(r->store);
+		store_uncharge(r->store, r->reserved - keep);
+		r->reserved = keep;
+		store_unlock(r->store);
+	}
+	return 0;
+}
+
+/* The store limit is page-aligned and below INT64_MAX, so this check also keeps sizes in off_t. */
+static int check_size(const struct region *r, uint64_t size)
+{
+	return size > store_limit(r->store) ? -EFBIG : 0;
+}
+
+static int resize_locked(struct region *r, uint64_t new_size)
+{
+	uint64_t size;
+	int ret;
+
+	ret = check_size(r, new_size);
+	if (ret)
+		return ret;
+	ret = fd_size(r->fd, &size);
+	if (ret)
+		return ret;
+	if (new_size > size)
+		return grow_locked(r, size, new_size);
+	return shrink_locked(r, new_size);
+}
+
+int region_resize(struct region *r, uint64_t size)
+{
+	int ret;
+
+	pthread_rwlock_wrlock(&r->lock);
+	ret = resize_locked(r, size);
+	pthread_rwlock_unlock(&r->lock);
+	return ret;
+}
+
+ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	/* pread() refuses a range whose end does not fit in off_t; nothing can be there anyway. */
+	len = RFS_MIN(len, (uint64_t)INT64_MAX - off);
+
+	/*
+	 * A read inside the size must never fail: in cached mode it serves a
+	 * client's page fault, and a failed fault is SIGBUS. So retry on
+	 * signals and short counts until EOF.
+	 */
+	while (done < len) {
+		ssize_t n = pread(r->fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (done > 0)
+				break;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Like write(2): a failure after some bytes were written reports those bytes. */
+static ssize_t pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (done > 0)
+				break;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off)
+{
+	uint64_t size, end;
+	bool grown = false;
+	ssize_t n;
+	int ret;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (len > (uint64_t)INT64_MAX - off)
+		return -EFBIG;
+	end = off + len;
+
+	pthread_rwlock_rdlock(&r->lock);
+	ret = fd_size(r->fd, &size);
+	if (ret == 0 && end <= size) {
+		n = pwrite_full(r->fd, buf, len, off);
+		pthread_rwlock_unlock(&r->lock);
+		return n;
+	}
+	pthread_rwlock_unlock(&r->lock);
+	if (ret)
+		return ret;
+
+	/* Growing: take the lock exclusively and look again, the size may have changed meanwhile. */
+	pthread_rwlock_wrlock(&r->lock);
+	ret = fd_size(r->fd, &size);
+	if (ret)
+		goto out_unlock;
+	if (end > size) {
+		ret = check_size(r, end);
+		if (ret)
+			goto out_unlock;
+		ret = grow_locked(r, size, end);
+		if (ret)
+			goto out_unlock;
+		grown = true;
+	}
+
+	n = pwrite_full(r->fd, buf, len, off);
+	if (grown && n < (ssize_t)len) {
+		/*
+		 * The file must look as if write(2) had stopped where ours did:
+		 * keep only the growth up to the last byte written.
+		 */
+		uint64_t keep = n > 0 ? RFS_MAX(size, off + (uint64_t)n) : size;
+
+		ret = shrink_locked(r, keep);
+		if (ret)
+			log_debug("region: cannot undo growth after failed write: %s",
+				  strerror(-ret));
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return n;
+
+out_unlock:
+	pthread_rwlock_unlock(&r->lock);
+	return ret;
+}
+
+/* mode 0 or KEEP_SIZE on [off, end). */
+static int commit_locked(struct region *r, int mode, uint64_t size, uint64_t off, uint64_t end)
+{
+	int ret = 0;
+
+	/*
+	 * Inside the size everything is normally reserved already, but a
+	 * passthrough client writing far past the end leaves holes, and
+	 * fallocate() is how one asks for them to be filled. Their pages are
+	 * inside the rounded size, already charged in memfd mode.
+	 */
+	if (off < size) {
+		store_lock(r->store);
+		if (fallocate(r->fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
+			      (off_t)(RFS_MIN(end, size) - off)) < 0)
+			ret = -errno;
+		store_unlock(r->store);
+		if (ret)
+			return ret;
+	}
+	if (end <= size)
+		return 0;
+	/* Past the end, reserve from the old end on, not only from off: no holes inside the size. */
+	if (mode & FALLOC_FL_KEEP_SIZE)
+		return reserve_locked(r, size, end);
+	return grow_locked(r, size, end);
+}
+
+/* PUNCH_HOLE|KEEP_SIZE on [off, end). */
+static int zero_locked(struct region *r, uint64_t size, uint64_t off, uint64_t end)
+{
+	int ret = 0;
+
+	/* Past the end there is nothing to zero: preallocated pages there read as zero already. */
+	if (off >= size)
+		return 0;
+	end = RFS_MIN(end, size);
+
+	/*
+	 * Punching frees the pages; allocating them again keeps the promise
+	 * that a fault inside the size never needs store space. The space
+	 * lock keeps other regions from taking the freed space in between
+	 * (only a passthrough client writing past its end still could; then
+	 * we report ENOSPC, and the range reads as zeros either way).
+	 */
+	store_lock(r->store);
+	if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)(end - off)) < 0) {
+		ret = -errno;
+		goto out_unlock;
+	}
+	if (fallocate(r->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)(end - off)) < 0)
+		ret = -errno;
+out_unlock:
+	store_unlock(r->store);
+	return ret;
+}
+
+int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
+{
+	uint64_t size, end;
+	int ret;
+
+	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE &&
+	    mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (off > INT64_MAX || len == 0 || len > (uint64_t)INT64_MAX - off)
+		return -EINVAL;
+	end = off + len;
+	if (!(mode & FALLOC_FL_PUNCH_HOLE)) {
+		ret = check_size(r, end);
+		if (ret)
+			return ret;
+	}
+
+	pthread_rwlock_wrlock(&r->lock);
+	ret = fd_size(r->fd, &size);
+	if (ret)
+		goto out_unlock;
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		ret = zero_locked(r, size, off, end);
+	else
+		ret = commit_locked(r, mode, size, off, end);
+out_unlock:
+	pthread_rwlock_unlock(&r->lock);
+	return ret;
+}
+
+int region_flush(struct region *r, bool datasync)
+{
+	int ret = datasync ? fdatasync(r->fd) : fsync(r->fd);
+
+	return ret < 0 ? -errno : 0;
+}
+
+int region_stat(struct region *r, struct stat *ret)
+{
+	struct stat st;
+
+	if (fstat(r->fd, &st) < 0)
+		return -errno;
+	*ret = st;
+	return 0;
+}
+
+int region_set_times(struct region *r, const struct timespec times[2])
+{
+	if (futimens(r->fd, times) < 0)
+		return -errno;
+	return 0;
+}
