@@ -166,6 +166,7 @@ static struct fuse_session *new_session(const struct rfs_options *o, struct rfs 
 {
 	char mopts[256];
 	char *argv[4] = { (char *)"regionfs" };
+	struct fuse_session *se;
 	struct fuse_args args;
 	int argc = 1;
 
@@ -178,7 +179,9 @@ static struct fuse_session *new_session(const struct rfs_options *o, struct rfs 
 		argv[argc++] = mopts;
 	}
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-	return fuse_session_new(&args, &rfs_ops, sizeof(rfs_ops), fs);
+	se = fuse_session_new(&args, &rfs_ops, sizeof(rfs_ops), fs);
+	fuse_opt_free_args(&args); /* option parsing may have copied them */
+	return se;
 }
 
 static int serve(struct rfs *fs, const struct rfs_options *o)
@@ -264,8 +267,10 @@ int rfs_run(const struct rfs_options *o)
 			goto out_signals;
 	}
 
+	/* libfuse returns the number of the signal that stopped it (> 0):
+	 * SIGTERM/SIGINT/SIGHUP are an orderly stop, like umount. */
 	r = serve(&fs, o);
-	status = r == 0 && !fs.init_failed ? 0 : 1;
+	status = r >= 0 && !fs.init_failed ? 0 : 1;
 
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
