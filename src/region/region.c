@@ -156,9 +156,8 @@ err_unlock:
 static void unreserve_locked(struct region *r, uint64_t from, uint64_t old_reserved)
 {
 	store_lock(r->store);
-	if (r->reserved > from &&
-	    fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
-		      (off_t)(r->reserved - from)) < 0) {
+	if (r->reserved > from && fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					    (off_t)from, (off_t)(r->reserved - from)) < 0) {
 		/* The pages are still there: keep them charged. */
 		log_debug("region: cannot release preallocated pages: %s", strerror(errno));
 		goto out_unlock;
@@ -248,7 +247,7 @@ ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off)
 
 	if (off > INT64_MAX)
 		return -EINVAL;
-	/* pread() refuses a range whose end does not fit in off_t; nothing can be there anyway. */
+	/* pread() refuses a range whose end does not fit in off_t; nothing is there anyway. */
 	len = RFS_MIN(len, (uint64_t)INT64_MAX - off);
 
 	/*
@@ -321,7 +320,7 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 	if (ret)
 		return ret;
 
-	/* Growing: take the lock exclusively and look again, the size may have changed meanwhile. */
+	/* Growing: exclusively, and look again; the size may have changed meanwhile. */
 	pthread_rwlock_wrlock(&r->lock);
 	ret = fd_size(r->fd, &size);
 	if (ret)
@@ -379,7 +378,7 @@ static int commit_locked(struct region *r, int mode, uint64_t size, uint64_t off
 	}
 	if (end <= size)
 		return 0;
-	/* Past the end, reserve from the old end on, not only from off: no holes inside the size. */
+	/* Past the end, reserve from the old end on, not from off: no holes inside the size. */
 	if (mode & FALLOC_FL_KEEP_SIZE)
 		return reserve_locked(r, size, end);
 	return grow_locked(r, size, end);

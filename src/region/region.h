@@ -28,9 +28,11 @@
  * passthrough, clients write straight into that file.
  *
  * Thread safety: store_* and region_* may be called from any thread.
- * region_read() takes no lock (pread); resize, write and fallocate of the
- * same region are serialized by the region's own mutex. A region must not be
- * freed while another thread uses it (the registry guarantees this).
+ * region_read() takes no lock (pread). Each region has a read/write lock:
+ * resize, growing writes and fallocate take it exclusively; writes inside
+ * the size take it shared, so they run in parallel but can never race a
+ * shrink into re-creating pages nobody reserved. A region must not be freed
+ * while another thread uses it (the registry guarantees this).
  *
  * Errors: every function returns 0 (or a byte count) on success and a
  * negative errno on failure; output parameters are written only on success.

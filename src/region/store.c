@@ -20,7 +20,7 @@
 struct region_store {
 	enum store_kind kind;
 	uint64_t limit; /* whole pages */
-	int mntfd;      /* STORE_TMPFS: the detached mount; -1 otherwise */
+	int mntfd;	/* STORE_TMPFS: the detached mount; -1 otherwise */
 
 	pthread_mutex_t lock; /* the space lock, see store_internal.h */
 	uint64_t charged;     /* STORE_MEMFD: bytes reserved by all regions */

@@ -1,0 +1,1163 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of region/: both store kinds (the tmpfs store needs
+ * CAP_SYS_ADMIN; as root it must be the one store_open() picks, so a silent
+ * fallback to memfds fails the run instead of hiding). Failures of libc calls
+ * are injected with -Wl,--wrap= (see tests/unit/meson.build).
+ *
+ * Most tests also check the accounting against the kernel: the bytes the
+ * store reports as used must equal the pages the backing files really hold
+ * (st_blocks). With memfds that compares our bookkeeping with shmem's; with
+ * tmpfs it checks that we leave no stray preallocated pages behind.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/macros.h"
+#include "region/region.h"
+
+#define PAGE ((uint64_t)RFS_PAGE_SIZE)
+#define LIMIT (64 * PAGE)
+
+/* ------------------------------------------------------------------ */
+/* Fault injection                                                     */
+/* ------------------------------------------------------------------ */
+
+struct fault {
+	int err;	/* errno for the next failing call; 0: never fail */
+	unsigned skip;	/* calls to let through before failing */
+	unsigned calls; /* calls seen since the test started */
+};
+
+static struct fault f_memfd, f_fsopen, f_ftruncate, f_fallocate, f_pwrite, f_fsync, f_fdatasync;
+/* The next pwrite() writes at most this many bytes (0: whole writes). */
+static size_t pwrite_short;
+/* Called once, just before the next pwrite() (to stage races). */
+static void (*pwrite_hook)(void);
+
+static void faults_reset(void)
+{
+	struct fault *all[] = {&f_memfd,  &f_fsopen, &f_ftruncate, &f_fallocate,
+			       &f_pwrite, &f_fsync,  &f_fdatasync};
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		memset(all[i], 0, sizeof(*all[i]));
+	pwrite_short = 0;
+	pwrite_hook = NULL;
+}
+
+static void fault_arm(struct fault *f, int err, unsigned skip)
+{
+	f->err = err;
+	f->skip = skip;
+}
+
+/* One shot: fails one call, then lets everything through again. */
+static bool fault_fire(struct fault *f)
+{
+	__atomic_add_fetch(&f->calls, 1, __ATOMIC_RELAXED);
+	if (!f->err)
+		return false;
+	if (f->skip) {
+		f->skip--;
+		return false;
+	}
+	errno = f->err;
+	f->err = 0;
+	return true;
+}
+
+/*
+ * With _FILE_OFFSET_BITS=64 (Meson's default) glibc redirects ftruncate,
+ * fallocate and pwrite to their *64 names; wrap both spellings so the
+ * injection cannot silently stop working if that setting changes.
+ */
+int __real_memfd_create(const char *name, unsigned int flags);
+int __wrap_memfd_create(const char *name, unsigned int flags);
+int __real_fsopen(const char *fs_name, unsigned int flags);
+int __wrap_fsopen(const char *fs_name, unsigned int flags);
+int __real_ftruncate(int fd, off_t len);
+int __wrap_ftruncate(int fd, off_t len);
+int __real_ftruncate64(int fd, off64_t len);
+int __wrap_ftruncate64(int fd, off64_t len);
+int __real_fallocate(int fd, int mode, off_t off, off_t len);
+int __wrap_fallocate(int fd, int mode, off_t off, off_t len);
+int __real_fallocate64(int fd, int mode, off64_t off, off64_t len);
+int __wrap_fallocate64(int fd, int mode, off64_t off, off64_t len);
+ssize_t __real_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t __real_pwrite64(int fd, const void *buf, size_t len, off64_t off);
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t len, off64_t off);
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+
+int __wrap_memfd_create(const char *name, unsigned int flags)
+{
+	if (fault_fire(&f_memfd))
+		return -1;
+	return __real_memfd_create(name, flags);
+}
+
+int __wrap_fsopen(const char *fs_name, unsigned int flags)
+{
+	if (fault_fire(&f_fsopen))
+		return -1;
+	return __real_fsopen(fs_name, flags);
+}
+
+int __wrap_ftruncate(int fd, off_t len)
+{
+	if (fault_fire(&f_ftruncate))
+		return -1;
+	return __real_ftruncate(fd, len);
+}
+
+int __wrap_ftruncate64(int fd, off64_t len)
+{
+	if (fault_fire(&f_ftruncate))
+		return -1;
+	return __real_ftruncate64(fd, len);
+}
+
+int __wrap_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	if (fault_fire(&f_fallocate))
+		return -1;
+	return __real_fallocate(fd, mode, off, len);
+}
+
+int __wrap_fallocate64(int fd, int mode, off64_t off, off64_t len)
+{
+	if (fault_fire(&f_fallocate))
+		return -1;
+	return __real_fallocate64(fd, mode, off, len);
+}
+
+static size_t pwrite_len(size_t len)
+{
+	void (*hook)(void) = pwrite_hook;
+
+	if (hook) {
+		pwrite_hook = NULL;
+		hook();
+	}
+	if (pwrite_short && len > pwrite_short) {
+		len = pwrite_short;
+		pwrite_short = 0;
+	}
+	return len;
+}
+
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	if (fault_fire(&f_pwrite))
+		return -1;
+	return __real_pwrite(fd, buf, pwrite_len(len), off);
+}
+
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t len, off64_t off)
+{
+	if (fault_fire(&f_pwrite))
+		return -1;
+	return __real_pwrite64(fd, buf, pwrite_len(len), off);
+}
+
+int __wrap_fsync(int fd)
+{
+	if (fault_fire(&f_fsync))
+		return -1;
+	return __real_fsync(fd);
+}
+
+int __wrap_fdatasync(int fd)
+{
+	if (fault_fire(&f_fdatasync))
+		return -1;
+	return __real_fdatasync(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fixture and helpers                                                 */
+/* ------------------------------------------------------------------ */
+
+/* The store kind the running group tests; set by the group setup. */
+static enum store_kind group_kind;
+
+struct fixture {
+	struct region_store *store;
+	struct region *r[4];
+};
+
+static unsigned open_flags(enum store_kind kind)
+{
+	return kind == STORE_MEMFD ? STORE_FORCE_MEMFD : 0;
+}
+
+static int group_memfd(void **state)
+{
+	group_kind = STORE_MEMFD;
+	return 0;
+}
+
+static int group_tmpfs(void **state)
+{
+	group_kind = STORE_TMPFS;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct fixture *fx;
+
+	faults_reset();
+	fx = calloc(1, sizeof(*fx));
+	if (!fx)
+		return -1;
+	if (store_open(LIMIT, open_flags(group_kind), &fx->store) < 0) {
+		free(fx);
+		return -1;
+	}
+	if (store_kind(fx->store) != group_kind) {
+		fprintf(stderr, "store_open() chose kind %d, expected %d\n", store_kind(fx->store),
+			group_kind);
+		store_close(fx->store);
+		free(fx);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	faults_reset();
+	for (size_t i = 0; i < ARRAY_SIZE(fx->r); i++)
+		region_free(fx->r[i]);
+	store_close(fx->store);
+	free(fx);
+	return 0;
+}
+
+static struct region *new_region(struct fixture *fx, size_t slot)
+{
+	assert_true(slot < ARRAY_SIZE(fx->r));
+	assert_null(fx->r[slot]);
+	assert_int_equal(region_new(fx->store, &fx->r[slot]), 0);
+	assert_non_null(fx->r[slot]);
+	return fx->r[slot];
+}
+
+static uint64_t used(struct fixture *fx)
+{
+	uint64_t u = UINT64_MAX;
+
+	assert_int_equal(store_used(fx->store, &u), 0);
+	return u;
+}
+
+static uint64_t size_of(struct region *r)
+{
+	struct stat st;
+
+	assert_int_equal(region_stat(r, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+/* Bytes of memory the kernel holds for the region. */
+static uint64_t held(struct region *r)
+{
+	struct stat st;
+
+	assert_int_equal(region_stat(r, &st), 0);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+/* store_used() must equal what the backing files really hold. */
+static void assert_accounting(struct fixture *fx)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fx->r); i++)
+		if (fx->r[i])
+			sum += held(fx->r[i]);
+	assert_int_equal(used(fx), sum);
+	assert_true(sum <= LIMIT);
+}
+
+static void fill(struct region *r, uint64_t off, size_t len, unsigned char c)
+{
+	unsigned char *buf = malloc(len);
+
+	assert_non_null(buf);
+	memset(buf, c, len);
+	assert_int_equal(region_write(r, buf, len, off), (ssize_t)len);
+	free(buf);
+}
+
+static void assert_bytes(struct region *r, uint64_t off, size_t len, unsigned char c)
+{
+	unsigned char *buf = malloc(len);
+
+	assert_non_null(buf);
+	memset(buf, c ^ 0xff, len);
+	assert_int_equal(region_read(r, buf, len, off), (ssize_t)len);
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != c)
+			fail_msg("byte %llu is 0x%02x, expected 0x%02x",
+				 (unsigned long long)(off + i), buf[i], c);
+	}
+	free(buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* Store                                                               */
+/* ------------------------------------------------------------------ */
+
+static void test_store_open_zero_limit(void **state)
+{
+	struct region_store *s = (struct region_store *)state; /* sentinel */
+
+	assert_int_equal(store_open(0, open_flags(group_kind), &s), -EINVAL);
+	assert_ptr_equal(s, (struct region_store *)state);
+}
+
+static void test_store_kind_and_limit(void **state)
+{
+	struct fixture *fx = *state;
+	struct region_store *s;
+
+	assert_int_equal(store_kind(fx->store), group_kind);
+	assert_int_equal(store_limit(fx->store), LIMIT);
+	assert_int_equal(used(fx), 0);
+
+	/* The limit is rounded up to whole pages. */
+	assert_int_equal(store_open(LIMIT + 1, open_flags(group_kind), &s), 0);
+	assert_int_equal(store_kind(s), group_kind);
+	assert_int_equal(store_limit(s), LIMIT + PAGE);
+	store_close(s);
+
+	/* A limit past off_t is clamped, never wrapped to 0 by the rounding. */
+	assert_int_equal(store_open(UINT64_MAX, open_flags(group_kind), &s), 0);
+	assert_int_equal(store_limit(s), (uint64_t)INT64_MAX & ~(PAGE - 1));
+	store_close(s);
+}
+
+static void test_region_new_empty(void **state)
+{
+	struct fixture *fx = *state;
+	unsigned memfds = f_memfd.calls;
+	struct region *r = new_region(fx, 0);
+	int fd = region_fd(r);
+	struct stat st;
+
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	assert_int_equal(region_stat(r, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_blocks, 0);
+	assert_int_equal(used(fx), 0);
+	/* A tmpfs store makes O_TMPFILEs, never memfds. */
+	assert_int_equal(f_memfd.calls - memfds, group_kind == STORE_MEMFD ? 1 : 0);
+}
+
+static void test_store_used_tracking(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *a = new_region(fx, 0);
+	struct region *b = new_region(fx, 1);
+	struct region *c = new_region(fx, 2);
+
+	assert_int_equal(region_resize(a, 1), 0);
+	assert_int_equal(region_resize(b, 3 * PAGE), 0);
+	assert_int_equal(region_resize(c, 5 * PAGE + 7), 0);
+	assert_int_equal(used(fx), (1 + 3 + 6) * PAGE);
+	assert_accounting(fx);
+
+	/* Freeing a region gives all of its pages back. */
+	region_free(b);
+	fx->r[1] = NULL;
+	assert_int_equal(used(fx), (1 + 6) * PAGE);
+	region_free(c);
+	fx->r[2] = NULL;
+	assert_int_equal(used(fx), 1 * PAGE);
+	assert_accounting(fx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Resize, read, write                                                 */
+/* ------------------------------------------------------------------ */
+
+static void test_resize_grow_shrink(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	/* Growing reserves every page inside the size at once. */
+	assert_int_equal(region_resize(r, 3 * PAGE + 100), 0);
+	assert_int_equal(size_of(r), 3 * PAGE + 100);
+	assert_int_equal(used(fx), 4 * PAGE);
+	assert_int_equal(held(r), 4 * PAGE);
+	assert_bytes(r, 0, 3 * PAGE + 100, 0);
+
+	fill(r, 0, 3 * PAGE + 100, 0xaa);
+	assert_int_equal(used(fx), 4 * PAGE);
+
+	/* Shrinking frees whole pages past the end at once. */
+	assert_int_equal(region_resize(r, 100), 0);
+	assert_int_equal(size_of(r), 100);
+	assert_int_equal(used(fx), PAGE);
+	assert_accounting(fx);
+
+	/* What comes back after a shrink and a grow reads as zeros. */
+	assert_int_equal(region_resize(r, 2 * PAGE), 0);
+	assert_bytes(r, 0, 100, 0xaa);
+	assert_bytes(r, 100, 2 * PAGE - 100, 0);
+	assert_int_equal(used(fx), 2 * PAGE);
+
+	/* Growing inside the last page needs no new space. */
+	assert_int_equal(region_resize(r, 2 * PAGE - 1), 0);
+	assert_int_equal(region_resize(r, 2 * PAGE), 0);
+	assert_int_equal(used(fx), 2 * PAGE);
+
+	assert_int_equal(region_resize(r, 0), 0);
+	assert_int_equal(size_of(r), 0);
+	assert_int_equal(used(fx), 0);
+	assert_accounting(fx);
+}
+
+static void test_read_write(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	char buf[16];
+
+	assert_int_equal(region_write(r, "hello", 5, 0), 5);
+	assert_int_equal(size_of(r), 5);
+	assert_int_equal(used(fx), PAGE);
+
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(region_read(r, buf, sizeof(buf), 0), 5); /* short at the end */
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(buf[5], 'x');
+	assert_int_equal(region_read(r, buf, 3, 2), 3);
+	assert_memory_equal(buf, "llo", 3);
+	assert_int_equal(region_read(r, buf, sizeof(buf), 5), 0);    /* at the end */
+	assert_int_equal(region_read(r, buf, sizeof(buf), 1000), 0); /* past it */
+	assert_int_equal(region_read(r, buf, sizeof(buf), (uint64_t)INT64_MAX), 0);
+	assert_int_equal(region_read(r, buf, sizeof(buf), (uint64_t)INT64_MAX + 1), -EINVAL);
+	assert_int_equal(region_write(r, "", 0, 0), 0);
+	assert_int_equal(size_of(r), 5);
+
+	/* Overwriting inside the size changes neither size nor usage. */
+	assert_int_equal(region_write(r, "J", 1, 0), 1);
+	assert_int_equal(region_read(r, buf, 5, 0), 5);
+	assert_memory_equal(buf, "Jello", 5);
+	assert_int_equal(used(fx), PAGE);
+
+	/* A write far past the end reserves the gap too: no holes inside the size. */
+	assert_int_equal(region_write(r, "world!", 6, 3 * PAGE + 10), 6);
+	assert_int_equal(size_of(r), 3 * PAGE + 16);
+	assert_int_equal(used(fx), 4 * PAGE);
+	assert_int_equal(held(r), 4 * PAGE);
+	assert_bytes(r, 5, 3 * PAGE + 5, 0);
+	assert_int_equal(region_read(r, buf, sizeof(buf), 3 * PAGE + 10), 6);
+	assert_memory_equal(buf, "world!", 6);
+}
+
+static void test_write_across_pages(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	size_t len = 3 * PAGE + 17;
+	unsigned char *in = malloc(len), *out = malloc(len);
+
+	assert_non_null(in);
+	assert_non_null(out);
+	for (size_t i = 0; i < len; i++)
+		in[i] = (unsigned char)(i * 7 + 3);
+	assert_int_equal(region_write(r, in, len, 123), (ssize_t)len);
+	assert_int_equal(size_of(r), 123 + len);
+	assert_int_equal(region_read(r, out, len, 123), (ssize_t)len);
+	assert_memory_equal(in, out, len);
+	assert_int_equal(used(fx), RFS_ALIGN_UP(123 + len, PAGE));
+	assert_accounting(fx);
+	free(in);
+	free(out);
+}
+
+/* The backing fd is a shared view of the same memory (what mmap clients see). */
+static void test_fd_is_shared_memory(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	char *map;
+
+	assert_int_equal(region_resize(r, PAGE), 0);
+	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, region_fd(r), 0);
+	assert_true(map != MAP_FAILED);
+	memcpy(map + 10, "mapped", 6);
+	assert_bytes(r, 0, 10, 0);
+	fill(r, 100, 3, 'z');
+	assert_memory_equal(map + 100, "zzz", 3);
+	{
+		char buf[6];
+
+		assert_int_equal(region_read(r, buf, 6, 10), 6);
+		assert_memory_equal(buf, "mapped", 6);
+	}
+	munmap(map, PAGE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Quota                                                               */
+/* ------------------------------------------------------------------ */
+
+static void test_quota_resize(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *a = new_region(fx, 0);
+	struct region *b = new_region(fx, 1);
+
+	assert_int_equal(region_resize(a, LIMIT - PAGE), 0);
+	assert_int_equal(used(fx), LIMIT - PAGE);
+
+	/* Not enough free space: the region stays as it was. */
+	assert_int_equal(region_resize(b, 2 * PAGE), -ENOSPC);
+	assert_int_equal(size_of(b), 0);
+	assert_int_equal(used(fx), LIMIT - PAGE);
+	assert_accounting(fx);
+
+	/* Exactly full is fine. */
+	assert_int_equal(region_resize(b, PAGE), 0);
+	assert_int_equal(used(fx), LIMIT);
+	assert_int_equal(region_resize(b, PAGE + 1), -ENOSPC);
+	assert_int_equal(size_of(b), PAGE);
+	assert_int_equal(region_resize(a, LIMIT - PAGE + 1), -ENOSPC);
+	assert_int_equal(size_of(a), LIMIT - PAGE);
+	assert_int_equal(used(fx), LIMIT);
+	assert_accounting(fx);
+
+	/* Space given back by one region can be taken by another. */
+	assert_int_equal(region_resize(a, LIMIT - 3 * PAGE), 0);
+	assert_int_equal(region_resize(b, 3 * PAGE), 0);
+	assert_int_equal(used(fx), LIMIT);
+	assert_accounting(fx);
+}
+
+static void test_quota_write(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *a = new_region(fx, 0);
+	struct region *b = new_region(fx, 1);
+	char buf[16];
+
+	assert_int_equal(region_resize(a, LIMIT - PAGE - 5), 0);
+	fill(a, LIMIT - PAGE - 10, 5, 'a');
+	assert_int_equal(region_resize(b, PAGE), 0);
+	assert_int_equal(used(fx), LIMIT);
+
+	/* Full: a write that needs one more page fails and writes nothing. */
+	assert_int_equal(region_write(a, "0123456789", 10, LIMIT - PAGE - 5), -ENOSPC);
+	assert_int_equal(size_of(a), LIMIT - PAGE - 5);
+	assert_bytes(a, LIMIT - PAGE - 10, 5, 'a');
+	assert_int_equal(region_read(a, buf, sizeof(buf), LIMIT - PAGE - 5), 0);
+	assert_int_equal(region_write(b, "x", 1, 5 * PAGE), -ENOSPC);
+	assert_int_equal(size_of(b), PAGE);
+	assert_int_equal(used(fx), LIMIT);
+
+	/* Growing inside the last reserved page still works when full. */
+	assert_int_equal(region_write(a, "01234", 5, LIMIT - PAGE - 5), 5);
+	assert_int_equal(size_of(a), LIMIT - PAGE);
+	/* And so do writes inside the size. */
+	assert_int_equal(region_write(b, "inside", 6, 0), 6);
+	assert_int_equal(used(fx), LIMIT);
+	assert_accounting(fx);
+}
+
+static void test_efbig(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	assert_int_equal(region_resize(r, 10), 0);
+	assert_int_equal(region_resize(r, LIMIT + 1), -EFBIG);
+	assert_int_equal(region_resize(r, UINT64_MAX), -EFBIG);
+	assert_int_equal(region_resize(r, (uint64_t)INT64_MAX + 1), -EFBIG);
+	assert_int_equal(region_write(r, "x", 1, LIMIT), -EFBIG);
+	assert_int_equal(region_write(r, "xy", 2, (uint64_t)INT64_MAX - 1), -EFBIG);
+	assert_int_equal(region_write(r, "x", 1, (uint64_t)INT64_MAX + 1), -EINVAL);
+	assert_int_equal(region_fallocate(r, 0, LIMIT, 1), -EFBIG);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, 0, LIMIT + 1), -EFBIG);
+	assert_int_equal(size_of(r), 10);
+	assert_int_equal(used(fx), PAGE);
+
+	/* The whole limit is not too big. */
+	assert_int_equal(region_resize(r, LIMIT), 0);
+	assert_int_equal(used(fx), LIMIT);
+	assert_accounting(fx);
+}
+
+/* ------------------------------------------------------------------ */
+/* fallocate                                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_fallocate_modes(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	struct region *g = new_region(fx, 1);
+
+	/* Mode 0 grows and reserves. */
+	assert_int_equal(region_fallocate(r, 0, 0, 2 * PAGE + 1), 0);
+	assert_int_equal(size_of(r), 2 * PAGE + 1);
+	assert_int_equal(used(fx), 3 * PAGE);
+	assert_int_equal(region_fallocate(r, 0, PAGE, 10), 0);
+	assert_int_equal(size_of(r), 2 * PAGE + 1);
+	assert_int_equal(used(fx), 3 * PAGE);
+	assert_accounting(fx);
+
+	/* KEEP_SIZE reserves past the end without growing. */
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, 0, 6 * PAGE), 0);
+	assert_int_equal(size_of(r), 2 * PAGE + 1);
+	assert_int_equal(used(fx), 6 * PAGE);
+	assert_accounting(fx);
+
+	/* Growing into preallocated space takes nothing more... */
+	assert_int_equal(region_resize(r, 4 * PAGE), 0);
+	assert_int_equal(used(fx), 6 * PAGE);
+	assert_accounting(fx);
+	/* ...and a truncate, even to the same size, drops what lies past the end. */
+	assert_int_equal(region_resize(r, 4 * PAGE), 0);
+	assert_int_equal(used(fx), 4 * PAGE);
+	assert_accounting(fx);
+
+	/* Mode 0 starting past the end reserves the gap as well. */
+	assert_int_equal(region_fallocate(g, 0, 3 * PAGE, 10), 0);
+	assert_int_equal(size_of(g), 3 * PAGE + 10);
+	assert_int_equal(held(g), 4 * PAGE);
+	assert_int_equal(used(fx), 8 * PAGE);
+	assert_accounting(fx);
+
+	/* No room: nothing changes. */
+	assert_int_equal(region_fallocate(g, 0, 0, LIMIT - 4 * PAGE + 1), -ENOSPC);
+	assert_int_equal(region_fallocate(g, FALLOC_FL_KEEP_SIZE, 0, LIMIT), -ENOSPC);
+	assert_int_equal(size_of(g), 3 * PAGE + 10);
+	assert_int_equal(used(fx), 8 * PAGE);
+	assert_accounting(fx);
+}
+
+static void test_fallocate_invalid(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	assert_int_equal(region_resize(r, PAGE), 0);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_PUNCH_HOLE, 0, 1), -EOPNOTSUPP);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_ZERO_RANGE, 0, 1), -EOPNOTSUPP);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_COLLAPSE_RANGE, 0, PAGE), -EOPNOTSUPP);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_INSERT_RANGE, 0, PAGE), -EOPNOTSUPP);
+	assert_int_equal(region_fallocate(r, -1, 0, 1), -EOPNOTSUPP);
+	assert_int_equal(region_fallocate(r, 0, 0, 0), -EINVAL);
+	assert_int_equal(region_fallocate(r, 0, (uint64_t)INT64_MAX + 1, 1), -EINVAL);
+	assert_int_equal(region_fallocate(r, 0, 0, (uint64_t)INT64_MAX + 1), -EINVAL);
+	assert_int_equal(region_fallocate(r, 0, (uint64_t)INT64_MAX, 2), -EINVAL);
+	assert_int_equal(region_fallocate(r, 0, 1, UINT64_MAX), -EINVAL);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 0),
+			 -EINVAL);
+	assert_int_equal(size_of(r), PAGE);
+	assert_int_equal(used(fx), PAGE);
+}
+
+static void test_punch_hole_keeps_reservation(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	struct region *other = new_region(fx, 1);
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	unsigned char *map;
+
+	assert_int_equal(region_resize(r, 4 * PAGE), 0);
+	fill(r, 0, 4 * PAGE, 0x5a);
+
+	assert_int_equal(region_fallocate(r, punch, PAGE / 2, 2 * PAGE), 0);
+	assert_bytes(r, 0, PAGE / 2, 0x5a);
+	assert_bytes(r, PAGE / 2, 2 * PAGE, 0);
+	assert_bytes(r, PAGE / 2 + 2 * PAGE, PAGE + PAGE / 2, 0x5a);
+	assert_int_equal(size_of(r), 4 * PAGE);
+	assert_int_equal(used(fx), 4 * PAGE);
+	assert_int_equal(held(r), 4 * PAGE);
+
+	/* Past the end there is nothing to punch; across it, up to it. */
+	assert_int_equal(region_fallocate(r, punch, 5 * PAGE, PAGE), 0);
+	assert_int_equal(region_fallocate(r, punch, 4 * PAGE - 1, 2 * PAGE), 0);
+	assert_bytes(r, 4 * PAGE - 2, 1, 0x5a);
+	assert_bytes(r, 4 * PAGE - 1, 1, 0);
+	assert_int_equal(size_of(r), 4 * PAGE);
+	assert_int_equal(used(fx), 4 * PAGE);
+	assert_accounting(fx);
+
+	/*
+	 * Fill the store, then touch the punched pages through a mapping:
+	 * had their space not stayed reserved, a full tmpfs would SIGBUS.
+	 */
+	assert_int_equal(region_resize(other, LIMIT - 4 * PAGE), 0);
+	assert_int_equal(used(fx), LIMIT);
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, region_fd(r), 0);
+	assert_true(map != MAP_FAILED);
+	memset(map + PAGE, 0x11, 2 * PAGE);
+	munmap(map, 4 * PAGE);
+	assert_bytes(r, PAGE, 2 * PAGE, 0x11);
+	assert_int_equal(used(fx), LIMIT);
+	assert_accounting(fx);
+}
+
+/* ------------------------------------------------------------------ */
+/* flush, stat, times                                                  */
+/* ------------------------------------------------------------------ */
+
+static void test_flush(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	fill(r, 0, 100, 'f');
+	assert_int_equal(region_flush(r, false), 0);
+	assert_int_equal(f_fsync.calls, 1);
+	assert_int_equal(f_fdatasync.calls, 0);
+	assert_int_equal(region_flush(r, true), 0);
+	assert_int_equal(f_fsync.calls, 1);
+	assert_int_equal(f_fdatasync.calls, 1);
+
+	/* The errno of a failing sync reaches the caller. */
+	fault_arm(&f_fsync, EIO, 0);
+	assert_int_equal(region_flush(r, false), -EIO);
+	fault_arm(&f_fdatasync, ENOSPC, 0);
+	assert_int_equal(region_flush(r, true), -ENOSPC);
+	assert_bytes(r, 0, 100, 'f');
+}
+
+static void test_set_times(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	struct timespec t[2] = {{1000, 123}, {2000, 456}};
+	struct timespec before;
+	struct stat st;
+
+	assert_int_equal(region_set_times(r, t), 0);
+	assert_int_equal(region_stat(r, &st), 0);
+	assert_int_equal(st.st_atim.tv_sec, 1000);
+	assert_int_equal(st.st_atim.tv_nsec, 123);
+	assert_int_equal(st.st_mtim.tv_sec, 2000);
+	assert_int_equal(st.st_mtim.tv_nsec, 456);
+
+	/* UTIME_OMIT keeps atime, UTIME_NOW takes the clock. */
+	clock_gettime(CLOCK_REALTIME, &before);
+	t[0].tv_nsec = UTIME_OMIT;
+	t[1].tv_nsec = UTIME_NOW;
+	assert_int_equal(region_set_times(r, t), 0);
+	assert_int_equal(region_stat(r, &st), 0);
+	assert_int_equal(st.st_atim.tv_sec, 1000);
+	assert_int_equal(st.st_atim.tv_nsec, 123);
+	assert_true(st.st_mtim.tv_sec >= before.tv_sec - 1);
+
+	t[0].tv_nsec = 1000000000; /* invalid */
+	assert_int_equal(region_set_times(r, t), -EINVAL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Injected failures                                                   */
+/* ------------------------------------------------------------------ */
+
+static void test_fault_fsopen_falls_back(void **state)
+{
+	struct region_store *s = NULL;
+	struct region *r = NULL;
+	const int errs[] = {EPERM, ENOSYS, EACCES};
+
+	for (size_t i = 0; i < ARRAY_SIZE(errs); i++) {
+		faults_reset();
+		fault_arm(&f_fsopen, errs[i], 0);
+		assert_int_equal(store_open(LIMIT, 0, &s), 0);
+		assert_int_equal(f_fsopen.calls, 1);
+		assert_int_equal(store_kind(s), STORE_MEMFD);
+		assert_int_equal(region_new(s, &r), 0);
+		assert_int_equal(region_write(r, "ok", 2, 0), 2);
+		region_free(r);
+		store_close(s);
+	}
+
+	/* STORE_FORCE_MEMFD does not even try. */
+	faults_reset();
+	assert_int_equal(store_open(LIMIT, STORE_FORCE_MEMFD, &s), 0);
+	assert_int_equal(f_fsopen.calls, 0);
+	assert_int_equal(store_kind(s), STORE_MEMFD);
+	store_close(s);
+}
+
+static void test_fault_memfd_create(void **state)
+{
+	struct fixture *fx = *state;
+	struct region_store *s = (struct region_store *)state;
+	struct region *r = (struct region *)state;
+
+	/* The memfd probe at store_open() reports its errno. */
+	fault_arm(&f_memfd, EMFILE, 0);
+	assert_int_equal(store_open(LIMIT, STORE_FORCE_MEMFD, &s), -EMFILE);
+	assert_ptr_equal(s, (struct region_store *)state);
+
+	fault_arm(&f_memfd, ENFILE, 0);
+	if (group_kind == STORE_MEMFD) {
+		assert_int_equal(region_new(fx->store, &r), -ENFILE);
+		assert_ptr_equal(r, (struct region *)state);
+	} else {
+		/* Not used by a tmpfs store at all. */
+		assert_int_equal(region_new(fx->store, &fx->r[0]), 0);
+		assert_int_equal(f_memfd.err, ENFILE);
+	}
+	assert_int_equal(used(fx), 0);
+}
+
+static void test_fault_resize_ftruncate(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	fill(r, 0, 100, 'k');
+	fault_arm(&f_ftruncate, EIO, 0);
+	assert_int_equal(region_resize(r, 3 * PAGE), -EIO);
+	assert_int_equal(size_of(r), 100);
+	assert_int_equal(used(fx), PAGE);
+	/* The pages reserved before the ftruncate failed are given back. */
+	assert_accounting(fx);
+
+	fault_arm(&f_ftruncate, EPERM, 0);
+	assert_int_equal(region_resize(r, 10), -EPERM);
+	assert_int_equal(size_of(r), 100);
+	assert_bytes(r, 0, 100, 'k');
+	assert_int_equal(used(fx), PAGE);
+
+	/* ftruncate fails and so does giving the reservation back: what the
+	 * file still holds stays counted. */
+	fault_arm(&f_ftruncate, EIO, 0);
+	fault_arm(&f_fallocate, EIO, 1);
+	assert_int_equal(region_resize(r, 3 * PAGE), -EIO);
+	assert_int_equal(size_of(r), 100);
+	assert_accounting(fx);
+	assert_int_equal(region_resize(r, 100), 0);
+	assert_int_equal(used(fx), PAGE);
+	assert_accounting(fx);
+}
+
+static void test_fault_resize_fallocate(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	assert_int_equal(region_resize(r, PAGE), 0);
+	fault_arm(&f_fallocate, ENOMEM, 0);
+	assert_int_equal(region_resize(r, 5 * PAGE), -ENOMEM);
+	assert_int_equal(size_of(r), PAGE);
+	assert_int_equal(used(fx), PAGE);
+	assert_accounting(fx);
+
+	/* The charge taken for a failed reservation is given back: all of
+	 * the rest still fits. */
+	assert_int_equal(region_resize(r, LIMIT), 0);
+	assert_int_equal(used(fx), LIMIT);
+}
+
+static void test_fault_write_growth(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	fill(r, 0, 10, 'w');
+
+	/* The reservation fails: nothing written, nothing grown. */
+	fault_arm(&f_fallocate, ENOSPC, 0);
+	assert_int_equal(region_write(r, "0123456789", 10, PAGE), -ENOSPC);
+	assert_int_equal(size_of(r), 10);
+	assert_int_equal(used(fx), PAGE);
+	assert_int_equal(f_pwrite.calls, 1); /* only the fill() */
+
+	/* The growth is reserved but pwrite fails: the growth is undone. */
+	fault_arm(&f_pwrite, EIO, 0);
+	assert_int_equal(region_write(r, "0123456789", 10, 2 * PAGE), -EIO);
+	assert_int_equal(size_of(r), 10);
+	assert_int_equal(used(fx), PAGE);
+	assert_bytes(r, 0, 10, 'w');
+	assert_accounting(fx);
+
+	/* ftruncate fails while growing: nothing written. */
+	fault_arm(&f_ftruncate, EIO, 0);
+	assert_int_equal(region_write(r, "0123456789", 10, 2 * PAGE), -EIO);
+	assert_int_equal(size_of(r), 10);
+	assert_int_equal(used(fx), PAGE);
+	assert_accounting(fx);
+}
+
+static void test_fault_write_inside(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	char buf[10];
+
+	fill(r, 0, 10, 'i');
+	fault_arm(&f_pwrite, EIO, 0);
+	assert_int_equal(region_write(r, "0123456789", 10, 0), -EIO);
+	assert_bytes(r, 0, 10, 'i');
+	assert_int_equal(size_of(r), 10);
+	assert_int_equal(used(fx), PAGE);
+
+	/* A signal is no failure: the write is retried. */
+	fault_arm(&f_pwrite, EINTR, 0);
+	assert_int_equal(region_write(r, "0123456789", 10, 0), 10);
+	assert_int_equal(region_read(r, buf, 10, 0), 10);
+	assert_memory_equal(buf, "0123456789", 10);
+}
+
+static void test_fault_write_short(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	size_t len = 2 * PAGE;
+	unsigned char *big = malloc(len);
+
+	assert_non_null(big);
+	memset(big, 's', len);
+
+	/* Short counts are continued until everything is written. */
+	pwrite_short = 100;
+	assert_int_equal(region_write(r, big, len, 0), (ssize_t)len);
+	assert_int_equal(f_pwrite.calls, 2);
+	assert_bytes(r, 0, len, 's');
+
+	/* Failing after a partial write reports the bytes written, and the
+	 * region keeps only the growth they needed. */
+	pwrite_short = 100;
+	fault_arm(&f_pwrite, EIO, 1);
+	assert_int_equal(region_write(r, big, len, len + 50), 100);
+	assert_int_equal(size_of(r), len + 150);
+	assert_int_equal(used(fx), RFS_ALIGN_UP(len + 150, PAGE));
+	assert_bytes(r, len, 50, 0);
+	assert_bytes(r, len + 50, 100, 's');
+	assert_accounting(fx);
+	free(big);
+}
+
+static void test_fault_punch_refill(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+
+	fill(r, 0, 2 * PAGE, 'p');
+
+	/* The punch itself fails: nothing changes. */
+	fault_arm(&f_fallocate, EIO, 0);
+	assert_int_equal(region_fallocate(r, punch, 0, PAGE), -EIO);
+	assert_bytes(r, 0, 2 * PAGE, 'p');
+
+	/* Allocating the punched range again fails: reported, zeros either way. */
+	fault_arm(&f_fallocate, ENOSPC, 1);
+	assert_int_equal(region_fallocate(r, punch, 0, PAGE), -ENOSPC);
+	assert_bytes(r, 0, PAGE, 0);
+	assert_bytes(r, PAGE, PAGE, 'p');
+	assert_int_equal(size_of(r), 2 * PAGE);
+
+	/* Asking again fills the hole. */
+	assert_int_equal(region_fallocate(r, 0, 0, PAGE), 0);
+	assert_int_equal(held(r), 2 * PAGE);
+	assert_int_equal(used(fx), 2 * PAGE);
+	assert_accounting(fx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Concurrency                                                         */
+/* ------------------------------------------------------------------ */
+
+struct worker {
+	struct region *r;
+	unsigned seed;
+	int writes_failed_badly;
+};
+
+static void *writer(void *arg)
+{
+	struct worker *w = arg;
+	char buf[300];
+
+	memset(buf, 'c', sizeof(buf));
+	for (int i = 0; i < 2000; i++) {
+		uint64_t off = (uint64_t)(rand_r(&w->seed) % (12 * PAGE));
+		ssize_t n = region_write(w->r, buf, sizeof(buf), off);
+
+		if (n != (ssize_t)sizeof(buf) && n != -ENOSPC)
+			w->writes_failed_badly++;
+	}
+	return NULL;
+}
+
+static void *resizer(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 2000; i++) {
+		uint64_t size = (uint64_t)(rand_r(&w->seed) % (16 * PAGE));
+		int ret = region_resize(w->r, size);
+
+		if (ret != 0 && ret != -ENOSPC)
+			w->writes_failed_badly++;
+	}
+	return NULL;
+}
+
+static struct {
+	struct region *r;
+	pthread_t thread;
+	int ret;
+} shrink_job;
+
+static void *shrink_to_zero(void *arg)
+{
+	shrink_job.ret = region_resize(shrink_job.r, 0);
+	return NULL;
+}
+
+static void start_shrink(void)
+{
+	assert_int_equal(pthread_create(&shrink_job.thread, NULL, shrink_to_zero, NULL), 0);
+	/* Give the shrink every chance to run now, in the middle of the write. */
+	usleep(50 * 1000);
+}
+
+/*
+ * A write inside the size takes no exclusive lock, but a shrink must not
+ * slip in between its size check and its pwrite(): the pwrite would then
+ * recreate pages past the new end that nobody reserved (and leave a hole
+ * inside the size).
+ */
+static void test_write_inside_vs_shrink(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	assert_int_equal(region_resize(r, 4 * PAGE), 0);
+	shrink_job.r = r;
+	pwrite_hook = start_shrink;
+	assert_int_equal(region_write(r, "racing", 6, 3 * PAGE), 6);
+	assert_int_equal(pthread_join(shrink_job.thread, NULL), 0);
+	assert_int_equal(shrink_job.ret, 0);
+
+	/* The shrink ran after the whole write. */
+	assert_int_equal(size_of(r), 0);
+	assert_int_equal(held(r), 0);
+	assert_int_equal(used(fx), 0);
+	assert_accounting(fx);
+}
+
+/*
+ * Writes inside the size race with shrinks; growing writes race with each
+ * other. However they interleave, no page may end up unaccounted.
+ */
+static void test_concurrent_write_resize(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *a = new_region(fx, 0);
+	struct region *b = new_region(fx, 1);
+	struct worker w[5];
+	pthread_t t[5];
+
+	/* b takes most of the store so that ENOSPC happens too. */
+	assert_int_equal(region_resize(b, LIMIT - 14 * PAGE), 0);
+	for (int i = 0; i < 5; i++) {
+		w[i] = (struct worker){.r = a, .seed = 1234u + (unsigned)i};
+		assert_int_equal(pthread_create(&t[i], NULL, i == 0 ? resizer : writer, &w[i]), 0);
+	}
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].writes_failed_badly, 0);
+	}
+	assert_true(used(fx) <= LIMIT);
+	assert_accounting(fx);
+	/* Nothing lies past the end after a truncate. */
+	assert_int_equal(region_resize(a, size_of(a)), 0);
+	assert_int_equal(held(a), RFS_ALIGN_UP(size_of(a), PAGE));
+	assert_accounting(fx);
+}
+
+/* ------------------------------------------------------------------ */
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_store_open_zero_limit),
+    T(test_store_kind_and_limit),
+    T(test_region_new_empty),
+    T(test_store_used_tracking),
+    T(test_resize_grow_shrink),
+    T(test_read_write),
+    T(test_write_across_pages),
+    T(test_fd_is_shared_memory),
+    T(test_quota_resize),
+    T(test_quota_write),
+    T(test_efbig),
+    T(test_fallocate_modes),
+    T(test_fallocate_invalid),
+    T(test_punch_hole_keeps_reservation),
+    T(test_flush),
+    T(test_set_times),
+    T(test_fault_memfd_create),
+    T(test_fault_resize_ftruncate),
+    T(test_fault_resize_fallocate),
+    T(test_fault_write_growth),
+    T(test_fault_write_inside),
+    T(test_fault_write_short),
+    T(test_fault_punch_refill),
+    T(test_write_inside_vs_shrink),
+    T(test_concurrent_write_resize),
+};
+
+static const struct CMUnitTest fallback_tests[] = {
+    T(test_fault_fsopen_falls_back),
+};
+
+int main(void)
+{
+	int failed = 0;
+
+	failed += cmocka_run_group_tests_name("region/memfd", tests, group_memfd, NULL);
+	failed += cmocka_run_group_tests_name("region/fallback", fallback_tests, group_memfd, NULL);
+	/*
+	 * The tmpfs store needs CAP_SYS_ADMIN. Unit tests must also run
+	 * without root, but as root (CI) the tmpfs group always runs, and the
+	 * fixture fails if store_open() quietly fell back to memfds.
+	 */
+	if (geteuid() == 0)
+		failed += cmocka_run_group_tests_name("region/tmpfs", tests, group_tmpfs, NULL);
+	else
+		printf("[  SKIPPED ] region/tmpfs: not root, no private tmpfs\n");
+	return failed ? 1 : 0;
+}
