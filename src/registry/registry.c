@@ -444,6 +444,8 @@ static void drop_name(struct registry *reg, struct node *dir, struct dentry *d)
 	if (is_dir(n)) {
 		n->nlink = 0;
 		dir->nlink--;
+		/* The old parent may be freed before this orphan: point nowhere. */
+		n->parent = n;
 	} else {
 		n->nlink--;
 	}
@@ -826,16 +828,10 @@ int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
-	dir = node_get(reg, ino);
-	if (!dir) {
-		r = -ENOENT;
+	/* A removed directory reads as ENOENT, as getdents(2) says on Linux. */
+	r = dir_get(reg, ino, &dir);
+	if (r < 0)
 		goto out_unlock;
-	}
-	if (!is_dir(dir)) {
-		r = -ENOTDIR;
-		goto out_unlock;
-	}
-	r = 0;
 	if (off < 1) {
 		fill_stat(dir, &st);
 		if (fill(ctx, ".", &st, 1))

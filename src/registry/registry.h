@@ -174,7 +174,7 @@ int registry_region(struct registry *reg, uint64_t ino, struct region **ret);
  * as returned. With want_attr, every entry that fill() accepted (other than
  * "." and "..") took a lookup reference (readdirplus). Positions stay valid
  * across concurrent creates and removals.
- * Errors: -ENOENT, -ENOTDIR.
+ * Errors: -ENOENT (also for a removed directory), -ENOTDIR.
  */
 typedef int (*registry_fill_fn)(void *ctx, const char *name, const struct stat *st,
 				uint64_t next_off);
