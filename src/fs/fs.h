@@ -19,6 +19,7 @@ enum rfs_datapath {
 
 struct rfs_options {
 	char *mountpoint; /* as given on the command line */
+	char *source;     /* device name for mount tables; NULL: "regionfs" */
 	bool foreground;
 	bool debug;
 	bool show_help;

@@ -137,7 +137,7 @@ static int mount_direct(const struct rfs_options *o, const char *mnt)
 	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", fd,
 		 (unsigned)getuid(), (unsigned)getgid(), o->allow_other ? ",allow_other" : "",
 		 o->default_permissions ? ",default_permissions" : "");
-	if (mount(FSNAME, mnt, FSTYPE, flags, data) < 0) {
+	if (mount(o->source ? o->source : FSNAME, mnt, FSTYPE, flags, data) < 0) {
 		int e = errno;
 
 		fprintf(stderr, "regionfs: cannot mount on %s: %s\n", mnt, strerror(e));
@@ -171,8 +171,8 @@ static struct fuse_session *new_session(const struct rfs_options *o, struct rfs 
 	int argc = 1;
 
 	/* fusermount3 takes the mount options from the session arguments. */
-	snprintf(mopts, sizeof(mopts), "fsname=" FSNAME ",subtype=regionfs%s%s%s",
-		 o->allow_other ? ",allow_other" : "",
+	snprintf(mopts, sizeof(mopts), "fsname=%s,subtype=regionfs%s%s%s",
+		 o->source ? o->source : FSNAME, o->allow_other ? ",allow_other" : "",
 		 o->default_permissions ? ",default_permissions" : "", o->noexec ? ",noexec" : "");
 	if (!direct) {
 		argv[argc++] = (char *)"-o";

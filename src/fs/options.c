@@ -24,9 +24,10 @@ const char *rfs_datapath_name(enum rfs_datapath dp)
 
 void rfs_options_usage(const char *prog)
 {
-	printf("usage: %s [-f] [-d] [-o OPTION[,OPTION...]] MOUNTPOINT\n"
+	printf("usage: %s [-f] [-d] [-o OPTION[,OPTION...]] [SOURCE] MOUNTPOINT\n"
 	       "\n"
 	       "Mount a directory of named shared-memory regions at MOUNTPOINT.\n"
+	       "SOURCE (as fstab and mount.fuse3 give it) is shown as the device name.\n"
 	       "\n"
 	       "  -f                     stay in the foreground, log to stderr\n"
 	       "  -d                     debug: log every request (implies -f)\n"
@@ -218,10 +219,17 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
 			return bad("unknown option", a);
 		} else if (!o.mountpoint) {
 			o.mountpoint = argv[i];
+		} else if (!o.source) {
+			/* "regionfs SOURCE MOUNTPOINT", as mount.fuse3 runs it from fstab */
+			o.source = o.mountpoint;
+			o.mountpoint = argv[i];
 		} else {
 			return bad("unexpected argument", a);
 		}
 	}
+	/* The source ends up in comma-separated mount options: keep it one token. */
+	if (o.source && (strpbrk(o.source, ", \t\n\\") || !*o.source))
+		return bad("invalid source name", o.source);
 	if (!o.mountpoint && !o.show_help && !o.show_version) {
 		fprintf(stderr, "regionfs: no mountpoint given (see --help)\n");
 		return -EINVAL;
