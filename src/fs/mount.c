@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -24,6 +25,35 @@
 
 #define FSNAME "regionfs"
 #define FSTYPE "fuse.regionfs"
+
+/*
+ * Every region keeps its backing fd open, so the open-file limit bounds the
+ * number of regions: lift the soft limit to the hard one, and as root the
+ * hard one to fs.nr_open. Failure only means fewer regions (ENOSPC sooner).
+ */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+	unsigned long nr_open = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (nr_open > rl.rlim_max) {
+		struct rlimit want = { .rlim_cur = nr_open, .rlim_max = nr_open };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_debug("cannot raise the open-file limit: %m");
+}
 
 static bool have_cap_sys_admin(void)
 {
@@ -223,6 +253,7 @@ int rfs_run(const struct rfs_options *o)
 	}
 	if (check_mountpoint(o->mountpoint) < 0)
 		return 1;
+	raise_nofile_limit();
 	if (!realpath(o->mountpoint, mnt)) {
 		fprintf(stderr, "regionfs: mountpoint %s: %s\n", o->mountpoint, strerror(errno));
 		return 1;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -199,11 +200,33 @@ int store_used(struct region_store *store, uint64_t *ret)
 	return 0;
 }
 
+/*
+ * Backing fds stop this many short of RLIMIT_NOFILE: the rest of the daemon
+ * (libfuse, glibc's lazy dlopen of libgcc_s for pthread_cancel at exit,
+ * /proc reads) must always find a free fd, or it aborts.
+ */
+#define STORE_FD_RESERVE 64
+
+/* fds are handed out lowest first, so a new fd numbered n leaves exactly
+ * limit - n - 1 free: refuse it when that eats into the reserve. */
+static int check_fd_reserve(int fd)
+{
+	struct rlimit rl;
+
+	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return fd;
+	if ((rlim_t)fd + STORE_FD_RESERVE >= rl.rlim_cur) {
+		close(fd);
+		return -EMFILE;
+	}
+	return fd;
+}
+
 int store_new_fd(struct region_store *store)
 {
 	if (store->kind == STORE_TMPFS)
-		return tmpfile_new(store->mntfd);
-	return memfd_new();
+		return check_fd_reserve(tmpfile_new(store->mntfd));
+	return check_fd_reserve(memfd_new());
 }
 
 void store_lock(struct region_store *store)

@@ -219,6 +219,14 @@ static int node_new(struct registry *reg, mode_t mode, const struct registry_cre
 		n->nlink = 2;
 	} else {
 		r = region_new(reg->store, &n->region);
+		/*
+		 * Each region holds a backing fd in the daemon: running out of
+		 * fds is "no room for another region", not the client's EMFILE.
+		 */
+		if (r == -EMFILE || r == -ENFILE) {
+			log_debug("no fd left for a new region: %s", strerror(-r));
+			r = -ENOSPC;
+		}
 		if (r < 0)
 			goto err_free;
 		n->nlink = 1;
