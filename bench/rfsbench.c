@@ -1,0 +1,1346 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rfsbench - micro-benchmarks of a shared-memory filesystem.
+ *
+ * Runs one workload against a directory (a regionfs mount, a tmpfs, or any
+ * directory) and prints one line per measured value:
+ *
+ *   result<TAB>WORKLOAD<TAB>METRIC<TAB>VALUE<TAB>UNIT<TAB>higher|lower
+ *
+ * "higher" marks rates (higher is better), "lower" marks times and costs.
+ * Lines starting with '#' are commentary (extra counters, sizes).
+ * scripts/bench runs this program on tmpfs and on both regionfs data paths
+ * and aggregates the lines; it makes no judgement itself: this is a
+ * measurement tool, nothing here asserts a timing.
+ *
+ * Every workload works on names of its own (rfsb.WORKLOAD.PID...) and
+ * removes them before it returns, so the directory is left as it was.
+ * Any failing system call ends the program with exit status 1 and a line
+ * naming the workload, the call, the path and the errno: under a
+ * filesystem being tested, a failure is a finding, not something to retry.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define MIB (1024UL * 1024UL)
+#define GIB (1024UL * MIB)
+#define MAX_LIST 16
+
+struct opts {
+	uint64_t size;     /* main region size; 0 = workload default */
+	long count;        /* names for "meta"; 0 = default */
+	double secs;       /* minimum duration of a timed loop */
+	pid_t daemon_pid;  /* for "mem": the daemon whose RSS to watch */
+	long levels[MAX_LIST];
+	int nr_levels;
+	long procs[MAX_LIST];
+	int nr_procs;
+};
+
+static struct opts opt = {
+	.secs = 0.5,
+};
+static const char *cur_workload = "rfsbench";
+static const char *dir;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	fprintf(stderr, "rfsbench: %s: ", cur_workload);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s (errno %d)\n", strerror(err), err);
+	exit(1);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "rfsbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'rfsbench --help'.\n");
+	exit(2);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void result(const char *metric, double value, const char *unit, bool higher_is_better)
+{
+	printf("result\t%s\t%s\t%.6g\t%s\t%s\n", cur_workload, metric, value, unit,
+	       higher_is_better ? "higher" : "lower");
+	fflush(stdout);
+}
+
+static void __attribute__((format(printf, 1, 2))) note(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# %s: ", cur_workload);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* xorshift64*: cheap, reproducible, good enough to pick offsets and names. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng_next(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static uint64_t rng_below(uint64_t n)
+{
+	return rng_next() % n;
+}
+
+/* A path under the target directory: DIR/rfsb.<what>.<pid>. */
+static void bench_path(char *buf, size_t len, const char *what)
+{
+	int n = snprintf(buf, len, "%s/rfsb.%s.%ld", dir, what, (long)getpid());
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		die("path for %s", what);
+	}
+}
+
+static int create_region(const char *path, uint64_t size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		die("open(O_CREAT|O_EXCL) %s", path);
+	if (size && ftruncate(fd, (off_t)size) < 0)
+		die("ftruncate(%" PRIu64 ") %s", size, path);
+	return fd;
+}
+
+static void *map_region(int fd, uint64_t size, const char *path)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap(MAP_SHARED, %" PRIu64 ") %s", size, path);
+	return p;
+}
+
+/* Fill the page tables of a mapping for writing (the pages exist already). */
+static void populate(char *p, uint64_t size, const char *path)
+{
+#ifdef MADV_POPULATE_WRITE
+	if (!madvise(p, size, MADV_POPULATE_WRITE))
+		return;
+	if (errno != EINVAL)
+		die("madvise(MADV_POPULATE_WRITE) %s", path);
+#endif
+	for (uint64_t off = 0; off < size; off += PAGE)
+		((volatile char *)p)[off] = p[off];
+}
+
+static void unmap_close_unlink(void *p, uint64_t size, int fd, const char *path)
+{
+	if (p && munmap(p, size) < 0)
+		die("munmap %s", path);
+	if (fd >= 0 && close(fd) < 0)
+		die("close %s", path);
+	if (path && unlink(path) < 0)
+		die("unlink %s", path);
+}
+
+static void write_all(int fd, const char *buf, size_t len, off_t off, const char *path)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("pwrite(%zu at %lld) %s", len, (long long)off, path);
+		}
+		if (n == 0) {
+			errno = EIO;
+			die("pwrite returned 0 at %lld %s", (long long)off, path);
+		}
+		buf += n;
+		len -= (size_t)n;
+		off += n;
+	}
+}
+
+static size_t read_full(int fd, char *buf, size_t len, off_t off, const char *path)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, off + (off_t)done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("pread(%zu at %lld) %s", len - done, (long long)(off + (off_t)done), path);
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return done;
+}
+
+static void *xmalloc_aligned(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, PAGE, len)) {
+		errno = ENOMEM;
+		die("posix_memalign(%zu)", len);
+	}
+	return p;
+}
+
+/* Anonymous shared memory for control blocks between forked processes. */
+static void *map_anon_shared(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap(MAP_ANONYMOUS|MAP_SHARED, %zu)", len);
+	return p;
+}
+
+static void wait_child(pid_t pid, const char *what)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			die("waitpid %s", what);
+	}
+	if (WIFSIGNALED(st)) {
+		errno = 0;
+		fprintf(stderr, "rfsbench: %s: %s (pid %ld) killed by signal %d (%s)\n",
+			cur_workload, what, (long)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+		exit(1);
+	}
+	if (WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "rfsbench: %s: %s (pid %ld) exited with status %d\n", cur_workload,
+			what, (long)pid, WEXITSTATUS(st));
+		exit(1);
+	}
+}
+
+static uint64_t size_or(uint64_t dflt)
+{
+	return opt.size ? opt.size : dflt;
+}
+
+/* ---------------------------------------------------------------- mmap-write */
+
+/*
+ * Bandwidth of memset into a MAP_SHARED mapping once every page is
+ * present: the first pass (page allocation and faults) is reported apart.
+ */
+static void wl_mmap_write(void)
+{
+	uint64_t size = size_or(512 * MIB);
+	char path[4096];
+	double t0, t1, first, elapsed;
+	unsigned long passes = 0;
+	char *p;
+	int fd;
+
+	bench_path(path, sizeof(path), "mmap");
+	fd = create_region(path, size);
+	p = map_region(fd, size, path);
+
+	t0 = now();
+	memset(p, 0x11, size);
+	first = now() - t0;
+	result("first-pass", (double)size / first / 1e9, "GB/s", true);
+
+	t0 = now();
+	do {
+		memset(p, (int)(0x20 + (passes & 0x3f)), size);
+		passes++;
+		t1 = now();
+	} while (t1 - t0 < opt.secs || passes < 3);
+	elapsed = t1 - t0;
+	note("%lu passes of %" PRIu64 " bytes in %.3f s", passes, size, elapsed);
+	result("steady", (double)size * (double)passes / elapsed / 1e9, "GB/s", true);
+
+	unmap_close_unlink(p, size, fd, path);
+}
+
+/* ---------------------------------------------------------------- fault */
+
+/*
+ * First touch: a fresh region, ftruncate, mmap, one write per 4 KiB page.
+ * Reported per page: the touch loop alone, and with create+ftruncate+mmap.
+ */
+static void wl_fault(void)
+{
+	uint64_t size = size_or(256 * MIB);
+	uint64_t pages = size / PAGE, total_pages = 0;
+	double touch = 0, whole = 0, start = now();
+	long minflt = 0;
+	int iter = 0;
+	char path[4096];
+
+	bench_path(path, sizeof(path), "fault");
+	do {
+		struct rusage ru0, ru1;
+		double t0, t1, t2;
+		volatile char *p;
+		int fd;
+
+		t0 = now();
+		fd = create_region(path, size);
+		p = map_region(fd, size, path);
+		getrusage(RUSAGE_SELF, &ru0);
+		t1 = now();
+		for (uint64_t i = 0; i < pages; i++)
+			p[i * PAGE] = 1;
+		t2 = now();
+		getrusage(RUSAGE_SELF, &ru1);
+		touch += t2 - t1;
+		whole += t2 - t0;
+		total_pages += pages;
+		minflt += ru1.ru_minflt - ru0.ru_minflt;
+		unmap_close_unlink((void *)p, size, fd, path);
+		iter++;
+	} while (now() - start < opt.secs && iter < 50);
+
+	note("%d regions of %" PRIu64 " bytes, %.2f minor faults per page", iter, size,
+	     (double)minflt / (double)total_pages);
+	result("touch", touch / (double)total_pages * 1e9, "ns/page", false);
+	result("create+ftruncate+mmap+touch", whole / (double)total_pages * 1e9, "ns/page", false);
+}
+
+/* ---------------------------------------------------------------- msync */
+
+/* Dirty one byte of one page, msync(MS_SYNC) that page; repeat. */
+static void wl_msync(void)
+{
+	uint64_t size = 64 * 1024;
+	char path[4096];
+	volatile char *p;
+	unsigned long ops = 0;
+	double t0, t1;
+	int fd;
+
+	bench_path(path, sizeof(path), "msync");
+	fd = create_region(path, size);
+	p = map_region(fd, size, path);
+	p[0] = 1;
+	if (msync((void *)p, PAGE, MS_SYNC) < 0)
+		die("msync %s", path);
+
+	t0 = now();
+	do {
+		p[(ops & 7) * 8]++;
+		if (msync((void *)p, PAGE, MS_SYNC) < 0)
+			die("msync %s", path);
+		ops++;
+		t1 = now();
+	} while (t1 - t0 < opt.secs || ops < 100);
+	note("%lu msyncs in %.3f s", ops, t1 - t0);
+	result("msync-1-page", (t1 - t0) / (double)ops * 1e6, "us/op", false);
+
+	unmap_close_unlink((void *)p, size, fd, path);
+}
+
+/* ---------------------------------------------------------------- seq */
+
+/* write(2) of a fresh region in 1 MiB blocks, then read(2) it back. */
+static void wl_seq(void)
+{
+	uint64_t size = size_or(512 * MIB);
+	const size_t bs = MIB;
+	char path[4096];
+	char *buf = xmalloc_aligned(bs);
+	unsigned long passes = 0;
+	double t0, t1;
+	int fd;
+
+	bench_path(path, sizeof(path), "seq");
+	memset(buf, 0x5a, bs);
+	fd = create_region(path, 0);
+
+	t0 = now();
+	for (uint64_t off = 0; off < size; off += bs)
+		write_all(fd, buf, bs, (off_t)off, path);
+	t1 = now();
+	result("write-1M", (double)size / (t1 - t0) / 1e9, "GB/s", true);
+
+	t0 = now();
+	do {
+		for (uint64_t off = 0; off < size; off += bs) {
+			if (read_full(fd, buf, bs, (off_t)off, path) != bs) {
+				errno = EIO;
+				die("short read at %" PRIu64 " of %s", off, path);
+			}
+		}
+		passes++;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	note("%lu read passes of %" PRIu64 " bytes", passes, size);
+	result("read-1M", (double)size * (double)passes / (t1 - t0) / 1e9, "GB/s", true);
+
+	unmap_close_unlink(NULL, 0, fd, path);
+	free(buf);
+}
+
+/* ---------------------------------------------------------------- rand */
+
+/* 4 KiB pread and pwrite at random page-aligned offsets of a full region. */
+static void wl_rand(void)
+{
+	uint64_t size = size_or(256 * MIB);
+	uint64_t pages = size / PAGE;
+	char path[4096];
+	char *buf = xmalloc_aligned(MIB);
+	unsigned long ops;
+	double t0, t1;
+	int fd;
+
+	bench_path(path, sizeof(path), "rand");
+	memset(buf, 0x3c, MIB);
+	fd = create_region(path, 0);
+	for (uint64_t off = 0; off < size; off += MIB)
+		write_all(fd, buf, size - off < MIB ? size - off : MIB, (off_t)off, path);
+
+	ops = 0;
+	t0 = now();
+	do {
+		for (int i = 0; i < 64; i++) {
+			off_t off = (off_t)(rng_below(pages) * PAGE);
+
+			if (read_full(fd, buf, PAGE, off, path) != PAGE) {
+				errno = EIO;
+				die("short read at %lld of %s", (long long)off, path);
+			}
+		}
+		ops += 64;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	result("pread-4k", (double)ops / (t1 - t0), "ops/s", true);
+
+	ops = 0;
+	t0 = now();
+	do {
+		for (int i = 0; i < 64; i++) {
+			off_t off = (off_t)(rng_below(pages) * PAGE);
+
+			buf[0] = (char)i;
+			write_all(fd, buf, PAGE, off, path);
+		}
+		ops += 64;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	result("pwrite-4k", (double)ops / (t1 - t0), "ops/s", true);
+
+	unmap_close_unlink(NULL, 0, fd, path);
+	free(buf);
+}
+
+/* ---------------------------------------------------------------- mutex */
+
+struct pingpong {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int turn;          /* 0: parent's turn, 1: child's */
+	int stop;
+	unsigned long handovers;
+};
+
+/* Take the turn when it is ours, hand it to the other side; until stop. */
+static void pingpong_run(struct pingpong *pp, int me, double secs, double *ret_elapsed)
+{
+	double t0 = now();
+	int err;
+
+	if ((err = pthread_mutex_lock(&pp->lock))) {
+		errno = err;
+		die("pthread_mutex_lock");
+	}
+	for (;;) {
+		while (pp->turn != me && !pp->stop) {
+			if ((err = pthread_cond_wait(&pp->cond, &pp->lock))) {
+				errno = err;
+				die("pthread_cond_wait");
+			}
+		}
+		if (pp->stop)
+			break;
+		pp->turn = !me;
+		pp->handovers++;
+		if (me == 0 && (pp->handovers & 255) == 0 && now() - t0 >= secs) {
+			pp->stop = 1;
+			*ret_elapsed = now() - t0;
+		}
+		pthread_cond_broadcast(&pp->cond);
+	}
+	pthread_mutex_unlock(&pp->lock);
+}
+
+/*
+ * Two processes, each with its own open and mapping of one region, hand a
+ * turn back and forth through a process-shared mutex and condition
+ * variable that live in the region.
+ */
+static void wl_mutex(void)
+{
+	uint64_t size = PAGE;
+	pthread_mutexattr_t ma;
+	pthread_condattr_t ca;
+	struct pingpong *pp;
+	char path[4096];
+	double elapsed = 0;
+	pid_t pid;
+	int fd;
+
+	bench_path(path, sizeof(path), "mutex");
+	fd = create_region(path, size);
+	pp = map_region(fd, size, path);
+	memset(pp, 0, sizeof(*pp));
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(&pp->lock, &ma);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+	pthread_cond_init(&pp->cond, &ca);
+	pp->turn = 1;
+	/* The child gets the region by name, as an unrelated process would. */
+	if (msync(pp, size, MS_SYNC) < 0)
+		die("msync %s", path);
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int cfd = open(path, O_RDWR | O_CLOEXEC);
+		struct pingpong *cpp;
+		double unused;
+
+		if (cfd < 0)
+			die("child: open %s", path);
+		cpp = map_region(cfd, size, path);
+		pingpong_run(cpp, 1, 0, &unused);
+		_exit(0);
+	}
+	pingpong_run(pp, 0, opt.secs, &elapsed);
+	wait_child(pid, "ping-pong child");
+	note("%lu hand-overs in %.3f s", pp->handovers, elapsed);
+	result("handover", elapsed / (double)pp->handovers * 1e9, "ns/handover", false);
+
+	unmap_close_unlink(pp, size, fd, path);
+}
+
+/* ---------------------------------------------------------------- meta */
+
+static void name_at(char *buf, size_t len, const char *d, const char *prefix, long i)
+{
+	int n = snprintf(buf, len, "%s/%s%07ld", d, prefix, i);
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		die("name in %s", d);
+	}
+}
+
+static void create_names(const char *d, long from, long to, bool sized)
+{
+	char path[4096];
+
+	for (long i = from; i < to; i++) {
+		int fd;
+
+		name_at(path, sizeof(path), d, "r", i);
+		fd = create_region(path, sized ? PAGE : 0);
+		if (close(fd) < 0)
+			die("close %s", path);
+	}
+}
+
+static void unlink_names(const char *d, long from, long to)
+{
+	char path[4096];
+
+	for (long i = from; i < to; i++) {
+		name_at(path, sizeof(path), d, "r", i);
+		if (unlink(path) < 0)
+			die("unlink %s", path);
+	}
+}
+
+static long count_entries(const char *d)
+{
+	DIR *dp = opendir(d);
+	long n = 0;
+
+	if (!dp)
+		return -1;
+	while (readdir(dp))
+		n++;
+	closedir(dp);
+	return n - 2;
+}
+
+/*
+ * Untimed bulk work (filling a directory before a measurement, emptying it
+ * after) in FILL_PROCS processes: FUSE round trips overlap, which keeps
+ * the 100,000-name levels affordable. Each process takes one contiguous
+ * part of [from, to).
+ */
+#define FILL_PROCS 4
+
+static void names_parallel(const char *d, long from, long to, bool create)
+{
+	pid_t pids[FILL_PROCS];
+	long per = (to - from + FILL_PROCS - 1) / FILL_PROCS;
+	bool failed = false;
+
+	if (to - from < 1000) {
+		if (create)
+			create_names(d, from, to, true);
+		else
+			unlink_names(d, from, to);
+		return;
+	}
+	fflush(stdout);
+	for (int k = 0; k < FILL_PROCS; k++) {
+		long a = from + per * k, b = a + per < to ? a + per : to;
+
+		pids[k] = fork();
+		if (pids[k] < 0)
+			die("fork");
+		if (pids[k] == 0) {
+			if (create)
+				create_names(d, a, b, true);
+			else
+				unlink_names(d, a, b);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < FILL_PROCS; k++) {
+		int st;
+
+		while (waitpid(pids[k], &st, 0) < 0) {
+			if (errno != EINTR)
+				die("waitpid");
+		}
+		failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	}
+	if (failed) {
+		/* The helpers said why; say how far the directory got. */
+		fprintf(stderr, "rfsbench: %s: bulk %s in %s stopped (see above) with %ld names in "
+			"the directory\n", cur_workload, create ? "create" : "unlink", d,
+			count_entries(d));
+		exit(1);
+	}
+}
+
+static double rate_stat(const char *d, long n)
+{
+	char path[4096];
+	unsigned long ops = 0;
+	double t0 = now(), t1;
+	struct stat st;
+
+	do {
+		for (int i = 0; i < 64; i++) {
+			name_at(path, sizeof(path), d, "r", (long)rng_below((uint64_t)n));
+			if (stat(path, &st) < 0)
+				die("stat %s", path);
+		}
+		ops += 64;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	return (double)ops / (t1 - t0);
+}
+
+static double rate_open(const char *d, long n)
+{
+	char path[4096];
+	unsigned long ops = 0;
+	double t0 = now(), t1;
+
+	do {
+		for (int i = 0; i < 16; i++) {
+			int fd;
+
+			name_at(path, sizeof(path), d, "r", (long)rng_below((uint64_t)n));
+			fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				die("open %s", path);
+			if (close(fd) < 0)
+				die("close %s", path);
+		}
+		ops += 16;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	return (double)ops / (t1 - t0);
+}
+
+/* open() of names never seen before: each is a cold (negative) lookup. */
+static double rate_lookup_miss(const char *d)
+{
+	static long serial;
+	char path[4096];
+	unsigned long ops = 0;
+	double t0 = now(), t1;
+
+	do {
+		for (int i = 0; i < 16; i++) {
+			name_at(path, sizeof(path), d, "missing", serial++);
+			if (open(path, O_RDWR | O_CLOEXEC) >= 0 || errno != ENOENT)
+				die("open of missing name %s did not fail with ENOENT", path);
+		}
+		ops += 16;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	return (double)ops / (t1 - t0);
+}
+
+static double rate_readdir(const char *d, long n)
+{
+	unsigned long entries = 0, passes = 0;
+	double t0 = now(), t1;
+
+	do {
+		DIR *dp = opendir(d);
+		struct dirent *de;
+		long seen = 0;
+
+		if (!dp)
+			die("opendir %s", d);
+		errno = 0;
+		while ((de = readdir(dp)))
+			seen++;
+		if (errno)
+			die("readdir %s", d);
+		closedir(dp);
+		if (seen != n + 2) {
+			errno = EIO;
+			die("readdir %s: %ld entries, expected %ld", d, seen, n + 2);
+		}
+		entries += (unsigned long)seen;
+		passes++;
+		t1 = now();
+	} while (t1 - t0 < opt.secs || passes < 2);
+	return (double)entries / (t1 - t0);
+}
+
+static void make_dir(char *buf, size_t len, const char *what)
+{
+	bench_path(buf, len, what);
+	if (mkdir(buf, 0700) < 0)
+		die("mkdir %s", buf);
+}
+
+/* Name operations in one directory of COUNT regions of 4 KiB. */
+static void wl_meta(void)
+{
+	long n = opt.count ? opt.count : 10000;
+	char d[4096];
+	double t0;
+
+	make_dir(d, sizeof(d), "meta");
+
+	t0 = now();
+	create_names(d, 0, n, true);
+	result("create+ftruncate4k+close", (double)n / (now() - t0), "ops/s", true);
+	result("open+close", rate_open(d, n), "ops/s", true);
+	result("stat", rate_stat(d, n), "ops/s", true);
+	result("readdir", rate_readdir(d, n), "entries/s", true);
+	t0 = now();
+	unlink_names(d, 0, n);
+	result("unlink", (double)n / (now() - t0), "ops/s", true);
+	note("%ld regions", n);
+
+	if (rmdir(d) < 0)
+		die("rmdir %s", d);
+}
+
+/* ---------------------------------------------------------------- scale-meta */
+
+/*
+ * One directory grown to each level in turn (untimed, in parallel). At a
+ * level L the create rate is that of the last tenth of the names
+ * (L*0.9 .. L) made by one process, then stat of random existing names and
+ * open of never-seen missing names (cold lookups). At the largest level,
+ * the unlink rate of one tenth of the names; the rest go untimed.
+ */
+static void wl_scale_meta(void)
+{
+	static const long dflt[] = { 1000, 10000, 100000 };
+	char d[4096], metric[64];
+	long have = 0, tenth;
+	double t0;
+	int nr = opt.nr_levels;
+	const long *levels = opt.levels;
+
+	if (!nr) {
+		levels = dflt;
+		nr = 3;
+	}
+	make_dir(d, sizeof(d), "scale");
+	for (int li = 0; li < nr; li++) {
+		long level = levels[li];
+		long mark = level - level / 10;
+
+		if (level <= have)
+			continue;
+		if (mark < have)
+			mark = have;
+		t0 = now();
+		names_parallel(d, have, mark, true);
+		note("filled to %ld names in %.2f s (%d processes, untimed)", mark, now() - t0,
+		     FILL_PROCS);
+		t0 = now();
+		create_names(d, mark, level, true);
+		snprintf(metric, sizeof(metric), "create@%ld", level);
+		result(metric, (double)(level - mark) / (now() - t0), "ops/s", true);
+		have = level;
+
+		snprintf(metric, sizeof(metric), "stat@%ld", level);
+		result(metric, rate_stat(d, have), "ops/s", true);
+		snprintf(metric, sizeof(metric), "lookup-miss@%ld", level);
+		result(metric, rate_lookup_miss(d), "ops/s", true);
+	}
+	tenth = have / 10 ? have / 10 : 1;
+	t0 = now();
+	unlink_names(d, have - tenth, have);
+	snprintf(metric, sizeof(metric), "unlink@%ld", have);
+	result(metric, (double)tenth / (now() - t0), "ops/s", true);
+	names_parallel(d, 0, have - tenth, false);
+	if (rmdir(d) < 0)
+		die("rmdir %s", d);
+}
+
+/* ---------------------------------------------------------------- scale-mmap */
+
+struct mp_ctl {
+	pthread_barrier_t start;
+	volatile int stop;
+	double t0;
+	uint64_t bytes[64];
+	double end[64];
+};
+
+/*
+ * One writer: its own open and mapping, page tables populated, then 1 MiB
+ * memsets sweeping the whole region from its own starting offset. Every
+ * writer covers the whole region so that the working set is the region
+ * (memory bandwidth), never a slice small enough to stay in the CPU cache.
+ */
+static void mp_writer(struct mp_ctl *ctl, int idx, const char *path, uint64_t size,
+		      uint64_t start)
+{
+	const uint64_t chunk = size < MIB ? size : MIB;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	uint64_t bytes = 0, pos = start / chunk * chunk;
+	int err;
+	char *p;
+
+	if (fd < 0)
+		die("writer %d: open %s", idx, path);
+	p = map_region(fd, size, path);
+	populate(p, size, path);
+	err = pthread_barrier_wait(&ctl->start);
+	if (err && err != PTHREAD_BARRIER_SERIAL_THREAD) {
+		errno = err;
+		die("pthread_barrier_wait");
+	}
+	while (!ctl->stop) {
+		memset(p + pos, (int)(bytes >> 20), chunk);
+		bytes += chunk;
+		pos += chunk;
+		if (pos + chunk > size)
+			pos = 0;
+	}
+	ctl->bytes[idx] = bytes;
+	ctl->end[idx] = now();
+	_exit(0);
+}
+
+/* One region written by P processes at once (aggregate bandwidth). */
+static void wl_scale_mmap(void)
+{
+	static const long dflt[] = { 1, 4, 16 };
+	uint64_t size = size_or(512 * MIB);
+	const long *procs = opt.procs;
+	int nr = opt.nr_procs;
+	struct mp_ctl *ctl = map_anon_shared(sizeof(*ctl));
+	char path[4096], metric[64];
+	pid_t pids[64];
+	char *p;
+	int fd;
+
+	if (!nr) {
+		procs = dflt;
+		nr = 3;
+	}
+	bench_path(path, sizeof(path), "mp");
+	fd = create_region(path, size);
+	p = map_region(fd, size, path);
+	memset(p, 0x01, size);
+
+	for (int k = 0; k < nr; k++) {
+		long np = procs[k];
+		uint64_t slice = size / (uint64_t)np;
+		pthread_barrierattr_t ba;
+		double t_end = 0, t0;
+		uint64_t total = 0;
+		struct timespec ts;
+
+		if (np < 1 || np > 64)
+			usage_error("--procs: %ld is not within 1..64", np);
+		memset(ctl, 0, sizeof(*ctl));
+		pthread_barrierattr_init(&ba);
+		pthread_barrierattr_setpshared(&ba, PTHREAD_PROCESS_SHARED);
+		pthread_barrier_init(&ctl->start, &ba, (unsigned)np + 1);
+
+		fflush(stdout);
+		for (long i = 0; i < np; i++) {
+			pids[i] = fork();
+			if (pids[i] < 0)
+				die("fork");
+			if (pids[i] == 0)
+				mp_writer(ctl, (int)i, path, size, (uint64_t)i * slice);
+		}
+		pthread_barrier_wait(&ctl->start);
+		t0 = now();
+		/* The measurement window itself, not a wait for readiness. */
+		ts.tv_sec = (time_t)opt.secs;
+		ts.tv_nsec = (long)((opt.secs - (double)ts.tv_sec) * 1e9);
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		ctl->stop = 1;
+		for (long i = 0; i < np; i++)
+			wait_child(pids[i], "writer");
+		for (long i = 0; i < np; i++) {
+			total += ctl->bytes[i];
+			if (ctl->end[i] > t_end)
+				t_end = ctl->end[i];
+		}
+		pthread_barrier_destroy(&ctl->start);
+		snprintf(metric, sizeof(metric), "write-%ldproc", np);
+		result(metric, (double)total / (t_end - t0) / 1e9, "GB/s", true);
+	}
+	unmap_close_unlink(p, size, fd, path);
+	munmap(ctl, sizeof(*ctl));
+}
+
+/* ---------------------------------------------------------------- mem */
+
+struct memsnap {
+	long long memfree, avail, cached, shmem;       /* /proc/meminfo */
+	long long rss, rss_anon, rss_file, rss_shmem;  /* the daemon; -1 = not watched */
+	long long cg_usage, cg_shmem, cg_file;         /* our memory cgroup; -1 = none */
+};
+
+/* Memory cgroup files of this process (the daemon is its sibling in it). */
+static char cg_usage_path[512], cg_stat_path[512];
+static const char *cg_file_key;
+
+/*
+ * "KEY: N kB" (/proc/meminfo, /proc/PID/status; SEP ':', MULT 1024) or
+ * "KEY N" (memory.stat; SEP ' ', MULT 1). -1 when absent.
+ */
+static long long kv_read(const char *path, const char *key, char sep, long long mult)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long long v = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == sep) {
+			v = strtoll(line + klen + 1, NULL, 10) * mult;
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static long long kv_bytes(const char *path, const char *key)
+{
+	return kv_read(path, key, ':', 1024);
+}
+
+static long long read_number(const char *path)
+{
+	long long v = -1;
+	FILE *f = fopen(path, "re");
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Find the memory cgroup this process runs in (v1 "memory" controller, or
+ * v2). Its counters hold only what this benchmark and its daemon charged,
+ * unlike /proc/meminfo on a shared machine. Optional: absent, unreadable or
+ * the root cgroup means no cgroup metrics.
+ */
+static void cg_find(void)
+{
+	char line[1024], v1[512] = "", v2[512] = "";
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *ctrl = strchr(line, ':'), *path;
+
+		if (!ctrl || !(path = strchr(ctrl + 1, ':')))
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		if (!strcmp(ctrl + 1, ":") || ctrl[1] == '\0')
+			snprintf(v2, sizeof(v2), "%s", path);
+		else if (strstr(ctrl + 1, "memory"))
+			snprintf(v1, sizeof(v1), "%s", path);
+	}
+	fclose(f);
+	if (v1[0] && strcmp(v1, "/")) {
+		snprintf(cg_usage_path, sizeof(cg_usage_path),
+			 "/sys/fs/cgroup/memory%s/memory.usage_in_bytes", v1);
+		snprintf(cg_stat_path, sizeof(cg_stat_path), "/sys/fs/cgroup/memory%s/memory.stat",
+			 v1);
+		cg_file_key = "cache";
+	} else if (v2[0] && strcmp(v2, "/")) {
+		snprintf(cg_usage_path, sizeof(cg_usage_path), "/sys/fs/cgroup%s/memory.current",
+			 v2);
+		snprintf(cg_stat_path, sizeof(cg_stat_path), "/sys/fs/cgroup%s/memory.stat", v2);
+		cg_file_key = "file";
+	}
+	if (cg_usage_path[0] && read_number(cg_usage_path) < 0)
+		cg_usage_path[0] = '\0';
+	if (cg_usage_path[0])
+		note("memory cgroup: %s", cg_usage_path);
+}
+
+static void snap(struct memsnap *m)
+{
+	char status[64];
+
+	m->memfree = kv_bytes("/proc/meminfo", "MemFree");
+	m->avail = kv_bytes("/proc/meminfo", "MemAvailable");
+	m->cached = kv_bytes("/proc/meminfo", "Cached");
+	m->shmem = kv_bytes("/proc/meminfo", "Shmem");
+	m->rss = m->rss_anon = m->rss_file = m->rss_shmem = -1;
+	if (opt.daemon_pid > 0) {
+		snprintf(status, sizeof(status), "/proc/%ld/status", (long)opt.daemon_pid);
+		m->rss = kv_bytes(status, "VmRSS");
+		m->rss_anon = kv_bytes(status, "RssAnon");
+		m->rss_file = kv_bytes(status, "RssFile");
+		m->rss_shmem = kv_bytes(status, "RssShmem");
+		if (m->rss < 0)
+			die("reading %s (is the daemon pid right?)", status);
+	}
+	m->cg_usage = m->cg_shmem = m->cg_file = -1;
+	if (cg_usage_path[0]) {
+		m->cg_usage = read_number(cg_usage_path);
+		m->cg_shmem = kv_read(cg_stat_path, "shmem", ' ', 1);
+		m->cg_file = kv_read(cg_stat_path, cg_file_key, ' ', 1);
+	}
+}
+
+static void snap_note(const char *when, const struct memsnap *m)
+{
+	note("%s: MemFree %lld MemAvailable %lld Cached %lld Shmem %lld; daemon VmRSS %lld "
+	     "(anon %lld file %lld shmem %lld); cgroup usage %lld shmem %lld %s %lld (bytes)",
+	     when, m->memfree, m->avail, m->cached, m->shmem, m->rss, m->rss_anon, m->rss_file,
+	     m->rss_shmem, m->cg_usage, m->cg_shmem, cg_file_key ? cg_file_key : "file",
+	     m->cg_file);
+}
+
+/* The counter that best shows our own memory: the cgroup's, else MemFree. */
+static long long own_memory(void)
+{
+	if (cg_usage_path[0])
+		return read_number(cg_usage_path);
+	return -kv_bytes("/proc/meminfo", "MemFree");
+}
+
+/*
+ * Wait (up to 3 s, polling every 100 ms) until our memory stops moving by
+ * more than 1% of SIZE, so memory still being freed by an earlier workload
+ * (or by a daemon answering RELEASE/FORGET) does not count as this one's.
+ */
+static void settle(uint64_t size)
+{
+	long long prev = own_memory(), cur;
+
+	for (int i = 0; i < 30; i++) {
+		usleep(100000);
+		cur = own_memory();
+		if (llabs(cur - prev) < (long long)(size / 100))
+			return;
+		prev = cur;
+	}
+	note("memory did not settle within 3 s");
+}
+
+/* (AFTER - BEFORE) / SIZE as a cost, when both counters could be read. */
+static void ratio(const char *metric, long long before, long long after, uint64_t size)
+{
+	if (before >= 0 && after >= 0)
+		result(metric, (double)(after - before) / (double)size, "x data", false);
+}
+
+/*
+ * Resident cost of SIZE bytes written through a shared mapping, as a
+ * multiple of SIZE: system-wide (/proc/meminfo: noisy on a shared machine,
+ * other processes move it too, hence medians over rounds), in our own
+ * memory cgroup when there is one (only this benchmark and its daemon), and
+ * the daemon's RSS. Then what is left once the region is unlinked.
+ */
+static void wl_mem(void)
+{
+	uint64_t size = size_or(GIB);
+	struct memsnap m0, m1, m2;
+	char path[4096];
+	char *p;
+	int fd;
+
+	cg_find();
+	bench_path(path, sizeof(path), "mem");
+	sync();
+	settle(size);
+	snap(&m0);
+	fd = create_region(path, size);
+	p = map_region(fd, size, path);
+	memset(p, 0x5a, size);
+	/* Cached mode: make the daemon hold its copy before counting. */
+	if (msync(p, size, MS_SYNC) < 0)
+		die("msync %s", path);
+	snap(&m1);
+	unmap_close_unlink(p, size, fd, NULL);
+	if (unlink(path) < 0)
+		die("unlink %s", path);
+	/* RELEASE and FORGET reach a FUSE daemon asynchronously. */
+	settle(size);
+	snap(&m2);
+
+	snap_note("before", &m0);
+	snap_note("written+msynced", &m1);
+	snap_note("after unlink", &m2);
+	/* A drop is a rise with the snapshots swapped. */
+	ratio("sys-MemFree-drop", m1.memfree, m0.memfree, size);
+	ratio("sys-MemAvailable-drop", m1.avail, m0.avail, size);
+	ratio("sys-Shmem-rise", m0.shmem, m1.shmem, size);
+	ratio("sys-Cached-rise", m0.cached, m1.cached, size);
+	ratio("cgroup-usage-rise", m0.cg_usage, m1.cg_usage, size);
+	ratio("cgroup-shmem-rise", m0.cg_shmem, m1.cg_shmem, size);
+	ratio("cgroup-pagecache-rise", m0.cg_file, m1.cg_file, size);
+	ratio("daemon-RSS-rise", m0.rss, m1.rss, size);
+	ratio("cgroup-usage-left-after-unlink", m0.cg_usage, m2.cg_usage, size);
+	ratio("sys-Shmem-left-after-unlink", m0.shmem, m2.shmem, size);
+}
+
+/* ---------------------------------------------------------------- main */
+
+struct workload {
+	const char *name;
+	void (*run)(void);
+	const char *help;
+};
+
+static const struct workload workloads[] = {
+	{ "mmap-write", wl_mmap_write, "memset into a MAP_SHARED mapping (-s, default 512M)" },
+	{ "fault", wl_fault, "first-touch write faults of fresh regions (-s, default 256M)" },
+	{ "msync", wl_msync, "dirty one page, msync(MS_SYNC) it" },
+	{ "seq", wl_seq, "write(2)/read(2) 1 MiB blocks (-s, default 512M)" },
+	{ "rand", wl_rand, "4 KiB pread/pwrite at random offsets (-s, default 256M)" },
+	{ "mutex", wl_mutex, "process-shared mutex+condvar ping-pong between two processes" },
+	{ "meta", wl_meta, "create/open/stat/readdir/unlink of -n regions (default 10000)" },
+	{ "mem", wl_mem, "resident bytes per byte written through a mapping (-s, default 1G; -p)" },
+	{ "scale-meta", wl_scale_meta, "create/stat/lookup-miss at -L levels (1000,10000,100000)" },
+	{ "scale-mmap", wl_scale_mmap, "one mapping written by -P processes (1,4,16; -s 512M)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: rfsbench [OPTIONS] WORKLOAD DIR\n"
+		   "       rfsbench list\n"
+		   "Runs one workload on files under DIR and prints lines\n"
+		   "  result<TAB>WORKLOAD<TAB>METRIC<TAB>VALUE<TAB>UNIT<TAB>higher|lower\n"
+		   "Options:\n"
+		   "  -s, --size BYTES      region size (K/M/G suffixes)\n"
+		   "  -n, --count N         regions for 'meta'\n"
+		   "  -t, --time SECONDS    minimum duration of each timed loop (default 0.5)\n"
+		   "  -p, --daemon-pid PID  daemon whose RSS 'mem' reports\n"
+		   "  -L, --levels LIST     directory sizes for 'scale-meta'\n"
+		   "  -P, --procs LIST      writer processes for 'scale-mmap'\n"
+		   "Workloads:\n");
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		fprintf(f, "  %-11s %s\n", workloads[i].name, workloads[i].help);
+}
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		usage_error("bad size '%s'", s);
+	switch (*end) {
+	case 'k': case 'K': mult = 1024; end++; break;
+	case 'm': case 'M': mult = MIB; end++; break;
+	case 'g': case 'G': mult = GIB; end++; break;
+	default: break;
+	}
+	if (*end || v == 0)
+		usage_error("bad size '%s'", s);
+	return (uint64_t)v * mult;
+}
+
+static int parse_list(const char *s, long *out, const char *what)
+{
+	char *copy = strdup(s), *save = NULL, *tok;
+	int n = 0;
+
+	if (!copy)
+		usage_error("out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long v = strtol(tok, &end, 10);
+
+		if (*end || v <= 0 || n == MAX_LIST)
+			usage_error("bad %s list '%s'", what, s);
+		out[n++] = v;
+	}
+	free(copy);
+	if (!n)
+		usage_error("empty %s list", what);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "time", required_argument, NULL, 't' },
+		{ "daemon-pid", required_argument, NULL, 'p' },
+		{ "levels", required_argument, NULL, 'L' },
+		{ "procs", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const struct workload *wl = NULL;
+	struct stat st;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:n:t:p:L:P:h", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 's':
+			opt.size = parse_size(optarg);
+			break;
+		case 'n':
+			opt.count = strtol(optarg, &end, 10);
+			if (*end || opt.count <= 0)
+				usage_error("bad count '%s'", optarg);
+			break;
+		case 't':
+			opt.secs = strtod(optarg, &end);
+			if (*end || !(opt.secs > 0))
+				usage_error("bad time '%s'", optarg);
+			break;
+		case 'p':
+			opt.daemon_pid = (pid_t)strtol(optarg, &end, 10);
+			if (*end || opt.daemon_pid <= 0)
+				usage_error("bad pid '%s'", optarg);
+			break;
+		case 'L':
+			opt.nr_levels = parse_list(optarg, opt.levels, "levels");
+			break;
+		case 'P':
+			opt.nr_procs = parse_list(optarg, opt.procs, "procs");
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc && !strcmp(argv[optind], "list")) {
+		for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+			printf("%s\n", workloads[i].name);
+		return 0;
+	}
+	if (argc - optind != 2)
+		usage_error("expected WORKLOAD DIR");
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		if (!strcmp(argv[optind], workloads[i].name))
+			wl = &workloads[i];
+	if (!wl)
+		usage_error("unknown workload '%s' (see 'rfsbench list')", argv[optind]);
+	dir = argv[optind + 1];
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		usage_error("'%s' is not a directory", dir);
+
+	cur_workload = wl->name;
+	signal(SIGPIPE, SIG_IGN);
+	wl->run();
+	return 0;
+}
