@@ -24,6 +24,7 @@
 #define RFS_FUSE_INIT_EXT (1u << 30)
 #define RFS_FUSE_PASSTHROUGH_FLAG2 (1u << 5) /* bit 37 of the 64-bit flags */
 #define RFS_FUSE_WRITEBACK_CACHE (1u << 16)
+#define RFS_FUSE_HANDLE_KILLPRIV_V2 (1u << 28)
 #define RFS_FOPEN_DIRECT_IO (1u << 0)
 #define RFS_FOPEN_KEEP_CACHE (1u << 1)
 #define RFS_FOPEN_PASSTHROUGH (1u << 7)
@@ -55,6 +56,7 @@ struct pending {
 
 struct devio {
 	int fd;
+	bool kernel_killpriv_v2;
 	bool kernel_passthrough;
 	bool passthrough;
 	pthread_mutex_t lock;
@@ -144,14 +146,24 @@ static void patch_init(struct devio *io, struct iovec *iov, int count)
 
 	if (!ok)
 		return;
-	/* Passthrough and the writeback cache exclude each other. */
-	flags |= RFS_FUSE_INIT_EXT;
-	flags &= ~RFS_FUSE_WRITEBACK_CACHE;
-	flags2 |= RFS_FUSE_PASSTHROUGH_FLAG2;
+	/*
+	 * HANDLE_KILLPRIV_V2 makes the kernel mark the superblock SB_NOSEC:
+	 * after one check per inode, writes and truncates stop asking us for
+	 * security.capability (a GETXATTR round trip per write(2) otherwise).
+	 * The kernel still strips suid/sgid itself (SETATTR) for such files.
+	 */
+	if (io->kernel_killpriv_v2)
+		flags |= RFS_FUSE_HANDLE_KILLPRIV_V2;
+	if (io->passthrough) {
+		/* Passthrough and the writeback cache exclude each other. */
+		flags |= RFS_FUSE_INIT_EXT;
+		flags &= ~RFS_FUSE_WRITEBACK_CACHE;
+		flags2 |= RFS_FUSE_PASSTHROUGH_FLAG2;
+		/* Backing files sit on a tmpfs (depth 0): one level of stacking. */
+		put32(iov, count, INIT_OUT_MAX_STACK_DEPTH, 1);
+	}
 	put32(iov, count, INIT_OUT_FLAGS, flags);
 	put32(iov, count, INIT_OUT_FLAGS2, flags2);
-	/* Backing files sit on a tmpfs (depth 0): one level of stacking. */
-	put32(iov, count, INIT_OUT_MAX_STACK_DEPTH, 1);
 }
 
 static void patch_open(struct iovec *iov, int count, size_t open_out)
@@ -189,6 +201,7 @@ static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 
 			io->kernel_passthrough = (init[3] & RFS_FUSE_INIT_EXT) &&
 						 (init[4] & RFS_FUSE_PASSTHROUGH_FLAG2);
+			io->kernel_killpriv_v2 = init[3] & RFS_FUSE_HANDLE_KILLPRIV_V2;
 		}
 		pending_add(io, in->unique, in->opcode);
 		break;
@@ -212,8 +225,7 @@ static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata
 	if (out->unique && out->error == 0) {
 		switch (pending_take(io, out->unique)) {
 		case FUSE_INIT:
-			if (io->passthrough)
-				patch_init(io, iov, count);
+			patch_init(io, iov, count);
 			break;
 		case FUSE_OPEN:
 			patch_open(iov, count, 0);

@@ -195,7 +195,7 @@ static int check_mountpoint(const char *mnt)
 static struct fuse_session *new_session(const struct rfs_options *o, struct rfs *fs, bool direct)
 {
 	char mopts[256];
-	char *argv[4] = { (char *)"regionfs" };
+	char *argv[5] = { (char *)"regionfs" };
 	struct fuse_session *se;
 	struct fuse_args args;
 	int argc = 1;
@@ -208,6 +208,8 @@ static struct fuse_session *new_session(const struct rfs_options *o, struct rfs 
 		argv[argc++] = (char *)"-o";
 		argv[argc++] = mopts;
 	}
+	if (o->debug)
+		argv[argc++] = (char *)"-d"; /* libfuse logs every request */
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	se = fuse_session_new(&args, &rfs_ops, sizeof(rfs_ops), fs);
 	fuse_opt_free_args(&args); /* option parsing may have copied them */
