@@ -219,7 +219,8 @@ static size_t read_full(int fd, char *buf, size_t len, off_t off, const char *pa
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			die("pread(%zu at %lld) %s", len - done, (long long)(off + (off_t)done), path);
+			die("pread(%zu at %lld) %s", len - done, (long long)(off + (off_t)done),
+			    path);
 		}
 		if (n == 0)
 			break;
