@@ -290,6 +290,9 @@ int rfs_run(const struct rfs_options *o)
 		if (find_mount_dev(mnt, &dev) == 0)
 			tune_bdi(dev);
 	} else if (fuse_session_mount(fs.se, mnt) < 0) {
+		/* libfuse or fusermount3 printed the reason just before. */
+		fprintf(stderr, "regionfs: cannot mount on %s without root (fusermount3 failed)\n",
+			mnt);
 		goto out_session;
 	}
 	if (fuse_set_signal_handlers(fs.se) < 0)
