@@ -37,6 +37,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <semaphore.h>
+#include <limits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -577,6 +579,108 @@ static void wl_mutex(void)
 	result("handover", elapsed / (double)pp->handovers * 1e9, "ns/handover", false);
 
 	unmap_close_unlink(pp, size, fd, path);
+}
+
+/* ---------------------------------------------------------------- POSIX shm/sem */
+
+/*
+ * glibc keeps shm_open() and sem_open() objects in /dev/shm, always: these
+ * workloads measure whatever is mounted there, so scripts/bench mounts each
+ * target on /dev/shm in its private mount namespace.
+ */
+static void require_dev_shm(void)
+{
+	char real[PATH_MAX];
+
+	if (!realpath(dir, real) || strcmp(real, "/dev/shm") != 0)
+		usage_error("%s: DIR must be /dev/shm (shm_open/sem_open use it, always)",
+			    cur_workload);
+}
+
+/* shm_open(O_CREAT) + ftruncate + mmap + touch + munmap + close + shm_unlink */
+static void wl_shm(void)
+{
+	char name[64];
+	long ops = 0;
+	double t0, t1;
+
+	require_dev_shm();
+	snprintf(name, sizeof(name), "/rfsbench-shm-%d", (int)getpid());
+	t0 = now();
+	do {
+		for (int i = 0; i < 16; i++) {
+			int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+			char *p;
+
+			if (fd < 0)
+				die("shm_open %s", name);
+			if (ftruncate(fd, PAGE) < 0)
+				die("ftruncate %s", name);
+			p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED)
+				die("mmap %s", name);
+			p[0] = 1;
+			munmap(p, PAGE);
+			close(fd);
+			if (shm_unlink(name) < 0)
+				die("shm_unlink %s", name);
+		}
+		ops += 16;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	result("shm-cycle", (double)ops / (t1 - t0), "cycles/s", true);
+}
+
+/* Two processes, two named semaphores: post the other's, wait for ours. */
+static void wl_sem(void)
+{
+	char ping[64], pong[64];
+	sem_t *a, *b;
+	long rounds = 0;
+	double t0, t1;
+	pid_t pid;
+
+	require_dev_shm();
+	snprintf(ping, sizeof(ping), "/rfsbench-ping-%d", (int)getpid());
+	snprintf(pong, sizeof(pong), "/rfsbench-pong-%d", (int)getpid());
+	a = sem_open(ping, O_CREAT | O_EXCL, 0600, 0);
+	b = sem_open(pong, O_CREAT | O_EXCL, 0600, 0);
+	if (a == SEM_FAILED || b == SEM_FAILED)
+		die("sem_open");
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		/* The child opens both by name, as an unrelated process would. */
+		sem_t *ca = sem_open(ping, 0), *cb = sem_open(pong, 0);
+
+		if (ca == SEM_FAILED || cb == SEM_FAILED)
+			die("child: sem_open");
+		for (;;) {
+			if (sem_wait(ca) < 0)
+				die("child: sem_wait");
+			if (sem_post(cb) < 0)
+				die("child: sem_post");
+		}
+	}
+	t0 = now();
+	do {
+		for (int i = 0; i < 256; i++) {
+			if (sem_post(a) < 0 || sem_wait(b) < 0)
+				die("sem_post/sem_wait");
+		}
+		rounds += 256;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	sem_close(a);
+	sem_close(b);
+	if (sem_unlink(ping) < 0 || sem_unlink(pong) < 0)
+		die("sem_unlink");
+	note("%ld round trips in %.3f s", rounds, t1 - t0);
+	result("post-wait-roundtrip", (t1 - t0) / (double)rounds * 1e9, "ns/roundtrip", false);
 }
 
 /* ---------------------------------------------------------------- meta */
@@ -1210,6 +1314,8 @@ static const struct workload workloads[] = {
 	{ "mem", wl_mem, "resident bytes per byte written through a mapping (-s, default 1G; -p)" },
 	{ "scale-meta", wl_scale_meta, "create/stat/lookup-miss at -L levels (1000,10000,100000)" },
 	{ "scale-mmap", wl_scale_mmap, "one mapping written by -P processes (1,4,16; -s 512M)" },
+	{ "shm", wl_shm, "shm_open+ftruncate+mmap+munmap+shm_unlink cycle (DIR must be /dev/shm)" },
+	{ "sem", wl_sem, "sem_post/sem_wait ping-pong between two processes (DIR /dev/shm)" },
 };
 
 static void usage(FILE *f)
