@@ -33,12 +33,14 @@ struct rfs_options {
 	uid_t uid;
 	gid_t gid;
 	enum rfs_datapath datapath;
+	unsigned max_threads; /* request threads of the daemon */
 };
 
 /*
  * Parse the command line. On a bad argument, prints one line naming it to
  * stderr and returns -EINVAL. Defaults: size 50% of RAM, nr_inodes half the
- * RAM pages (as tmpfs), mode 1777, uid/gid of the caller, datapath auto.
+ * RAM pages (as tmpfs), mode 1777, uid/gid of the caller, datapath auto,
+ * max_threads = number of CPUs (at least 2).
  */
 int rfs_options_parse(int argc, char **argv, struct rfs_options *ret);
 void rfs_options_usage(const char *prog);

@@ -8,6 +8,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "common/macros.h"
 #include "common/size.h"
 
 const char *rfs_datapath_name(enum rfs_datapath dp)
@@ -43,6 +44,7 @@ void rfs_options_usage(const char *prog)
 	       "  datapath=auto|passthrough|cache\n"
 	       "                         how data moves (default auto: passthrough when the\n"
 	       "                         kernel offers it and the daemon runs as root)\n"
+	       "  max_threads=N          threads serving requests (default: CPUs, at least 2)\n"
 	       "  allow_other            let other users in (implies default_permissions)\n"
 	       "  default_permissions    let the kernel check modes and owners\n"
 	       "  noexec, nosuid, nodev, rw, defaults   usual mount flags\n",
@@ -136,6 +138,12 @@ static int parse_one(char *opt, struct rfs_options *o)
 		if (parse_id(val, &id) < 0)
 			return bad("invalid gid= value", val);
 		o->gid = id;
+	} else if (strcmp(opt, "max_threads") == 0 && val) {
+		uint64_t n;
+
+		if (rfs_parse_count(val, &n) < 0 || n < 1 || n > 1024)
+			return bad("invalid max_threads= value (1 to 1024)", val);
+		o->max_threads = (unsigned)n;
 	} else if (strcmp(opt, "datapath") == 0 && val) {
 		if (strcmp(val, "auto") == 0)
 			o->datapath = RFS_DATAPATH_AUTO;
@@ -192,6 +200,7 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
 	int i, r;
 
 	o.size = ram / 2;
+	o.max_threads = (unsigned)RFS_MAX(2, sysconf(_SC_NPROCESSORS_ONLN));
 	o.nr_inodes = ram / 4096 / 2;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
