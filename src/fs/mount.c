@@ -252,7 +252,7 @@ int rfs_run(const struct rfs_options *o)
 		.cookie_ctx = &fs,
 	};
 	bool root = have_cap_sys_admin();
-	char mnt[PATH_MAX];
+	const char *mnt = fs.mnt;
 	unsigned store_flags = 0;
 	int status = 1, fd = -1, r;
 	dev_t dev = 0;
@@ -265,7 +265,7 @@ int rfs_run(const struct rfs_options *o)
 	if (check_mountpoint(o->mountpoint) < 0)
 		return 1;
 	raise_nofile_limit();
-	if (!realpath(o->mountpoint, mnt)) {
+	if (!realpath(o->mountpoint, fs.mnt)) {
 		fprintf(stderr, "regionfs: mountpoint %s: %s\n", o->mountpoint, strerror(errno));
 		return 1;
 	}
@@ -303,7 +303,10 @@ int rfs_run(const struct rfs_options *o)
 		fprintf(stderr, "regionfs: cannot mount on %s without root (fusermount3 failed)\n",
 			mnt);
 		goto out_session;
+	} else {
+		find_mount_dev(mnt, &dev);
 	}
+	fs.dev = dev;
 	if (fuse_set_signal_handlers(fs.se) < 0)
 		goto out_unmount;
 	if (!o->foreground) {

@@ -26,6 +26,7 @@
 #define XATTR_USER_PREFIX "user."
 #define XATTR_RFS_PREFIX "user.regionfs."
 #define XATTR_DATAPATH "user.regionfs.datapath"
+#define XATTR_BACKING "user.regionfs.backing"
 
 /* Largest reply we build for readdir: the kernel asks for one page at a time. */
 #define READDIR_BUF_MAX (128u * 1024u)
@@ -40,6 +41,19 @@ static void reply_err(fuse_req_t req, int neg_errno)
 	fuse_reply_err(req, -neg_errno);
 }
 
+/*
+ * How long the kernel may trust these attributes. The daemon changes every
+ * anonymous region itself (or the kernel does, for passthrough writes, and
+ * updates its copy), so long. A file-backed region's file can be changed
+ * by anyone outside the mount: never cache its size and times.
+ */
+static double attr_timeout(struct rfs *fs, const struct stat *st)
+{
+	if (S_ISREG(st->st_mode) && registry_backing_path(fs->reg, st->st_ino, NULL, 0) > 0)
+		return 0;
+	return fs->timeout;
+}
+
 static void reply_entry(fuse_req_t req, const struct stat *st)
 {
 	struct rfs *fs = req_rfs(req);
@@ -47,7 +61,7 @@ static void reply_entry(fuse_req_t req, const struct stat *st)
 		.ino = st->st_ino,
 		.generation = 1,
 		.attr = *st,
-		.attr_timeout = fs->timeout,
+		.attr_timeout = attr_timeout(fs, st),
 		.entry_timeout = fs->timeout,
 	};
 
@@ -141,7 +155,7 @@ static void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 
 	if (r < 0)
 		return reply_err(req, r);
-	fuse_reply_attr(req, &st, fs->timeout);
+	fuse_reply_attr(req, &st, attr_timeout(fs, &st));
 }
 
 static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -187,7 +201,7 @@ static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		log_debug("setattr of inode %llu: %s", (unsigned long long)ino, strerror(-r));
 		return reply_err(req, r);
 	}
-	fuse_reply_attr(req, &st, fs->timeout);
+	fuse_reply_attr(req, &st, attr_timeout(fs, &st));
 }
 
 static struct registry_cred req_cred(fuse_req_t req)
@@ -300,7 +314,7 @@ void rfs_cookie_release(void *ctx, uint64_t cookie)
  * flags. In passthrough mode the backing id travels in fh; the device hook
  * moves it to where the kernel wants it (devio.c).
  */
-static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region,
+static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region, bool first,
 		       struct fuse_file_info *fi)
 {
 	int r;
@@ -321,8 +335,13 @@ static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region,
 		fi->fh = id;
 		fi->keep_cache = 0;
 	} else {
-		/* Cached mode: never drop pages that others have mapped. */
-		fi->keep_cache = 1;
+		/*
+		 * Cached mode: never drop pages that others have mapped. A
+		 * file-backed region's file may have changed outside the mount
+		 * while nobody had the region open: its first opener drops
+		 * the stale pages.
+		 */
+		fi->keep_cache = !(region_backing_path(region) && first);
 	}
 	return 0;
 }
@@ -331,11 +350,12 @@ static void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = req_rfs(req);
 	struct region *region;
-	int r = registry_open(fs->reg, ino, &region);
+	bool first;
+	int r = registry_open(fs->reg, ino, &region, &first);
 
 	if (r < 0)
 		return reply_err(req, r);
-	r = open_common(fs, ino, region, fi);
+	r = open_common(fs, ino, region, first, fi);
 	if (r < 0) {
 		registry_release(fs->reg, ino);
 		return reply_err(req, r);
@@ -360,9 +380,9 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		return reply_err(req, r);
 	e.ino = e.attr.st_ino;
 	e.attr_timeout = e.entry_timeout = fs->timeout;
-	r = registry_open(fs->reg, e.ino, &region);
+	r = registry_open(fs->reg, e.ino, &region, NULL);
 	if (r == 0) {
-		r = open_common(fs, e.ino, region, fi);
+		r = open_common(fs, e.ino, region, true, fi);
 		if (r < 0)
 			registry_release(fs->reg, e.ino);
 	}
@@ -495,8 +515,16 @@ static void reply_xattr_size(fuse_req_t req, size_t size, ssize_t r, const void 
 static void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
-	int r = xattr_name_check(name, true);
+	int r;
 
+	if (strcmp(name, XATTR_BACKING) == 0) {
+		r = (flags & XATTR_REPLACE) ? -ENODATA : rfs_bind(req_rfs(req), req, ino, value, size);
+		if (r < 0)
+			log_debug("binding inode %llu to '%.*s': %s", (unsigned long long)ino,
+				  (int)size, value, strerror(-r));
+		return reply_err(req, r);
+	}
+	r = xattr_name_check(name, true);
 	if (r == 0)
 		r = registry_setxattr(req_rfs(req)->reg, ino, name, value, size, flags);
 	reply_err(req, r);
@@ -524,16 +552,25 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		if (!buf)
 			return reply_err(req, -ENOMEM);
 	}
-	r = registry_getxattr(fs->reg, ino, name, buf, size);
+	if (strcmp(name, XATTR_BACKING) == 0) {
+		r = registry_backing_path(fs->reg, ino, buf, size);
+		if (r == -EISDIR)
+			r = -ENODATA;
+	} else {
+		r = registry_getxattr(fs->reg, ino, name, buf, size);
+	}
 	reply_xattr_size(req, size, r, buf);
 	free(buf);
 }
 
 static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	static const char extra[] = XATTR_DATAPATH; /* listed on the root */
-	size_t extra_len = ino == REGISTRY_ROOT_INO ? sizeof(extra) : 0;
 	struct rfs *fs = req_rfs(req);
+	/* Ours, listed where they apply: the data path on the root, the binding on bound regions. */
+	const char *extra = ino == REGISTRY_ROOT_INO ? XATTR_DATAPATH
+			    : registry_backing_path(fs->reg, ino, NULL, 0) > 0 ? XATTR_BACKING
+									 : "";
+	size_t extra_len = *extra ? strlen(extra) + 1 : 0;
 	char *buf = NULL;
 	ssize_t r;
 

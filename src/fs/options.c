@@ -141,8 +141,10 @@ static int parse_one(char *opt, struct rfs_options *o)
 	} else if (strcmp(opt, "max_threads") == 0 && val) {
 		uint64_t n;
 
-		if (rfs_parse_count(val, &n) < 0 || n < 1 || n > 1024)
-			return bad("invalid max_threads= value (1 to 1024)", val);
+		/* At least 2: binding a file may walk a path back into this mount,
+		 * which needs a second thread to answer. */
+		if (rfs_parse_count(val, &n) < 0 || n < 2 || n > 1024)
+			return bad("invalid max_threads= value (2 to 1024)", val);
 		o->max_threads = (unsigned)n;
 	} else if (strcmp(opt, "datapath") == 0 && val) {
 		if (strcmp(val, "auto") == 0)

@@ -6,7 +6,9 @@
 #ifndef RFS_FS_RFS_H
 #define RFS_FS_RFS_H
 
+#include <limits.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <fuse_lowlevel.h>
 
@@ -24,9 +26,14 @@ struct rfs {
 	bool no_opendir;  /* the kernel stops sending OPENDIR after one ENOSYS */
 	bool init_failed; /* datapath=passthrough could not be had */
 	double timeout;   /* entry and attribute validity, seconds */
+	char mnt[PATH_MAX]; /* the mountpoint, resolved */
+	dev_t dev;          /* the mount's device number (0 until known) */
 };
 
 extern const struct fuse_lowlevel_ops rfs_ops;
+
+/* setxattr user.regionfs.backing: bind region ino to a file (bind.c). */
+int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, size_t size);
 
 /* Release a passthrough backing id (registry cookie_release hook). */
 void rfs_cookie_release(void *ctx, uint64_t cookie);

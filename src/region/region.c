@@ -32,7 +32,19 @@ struct region {
 	 * the end we preallocated ourselves.
 	 */
 	uint64_t reserved;
+	/*
+	 * File-backed regions: the absolute path of the user's file, which
+	 * is then the backing fd. Its space is the file system's, not the
+	 * store's: nothing is charged, growth still fallocates (so a mapping
+	 * cannot fault on a full disk) where the file system can.
+	 */
+	char *path;
 };
+
+static bool charged(const struct region *r)
+{
+	return !r->path;
+}
 
 static uint64_t page_up(uint64_t n)
 {
@@ -98,10 +110,13 @@ void region_free(struct region *r)
 	 * unmapped its own views), so close() frees every page, including
 	 * those preallocated past the end: give the whole charge back.
 	 */
-	close(r->fd);
-	store_lock(r->store);
-	store_uncharge(r->store, r->reserved);
-	store_unlock(r->store);
+	close(r->fd); /* a file-backed region's file stays where it is */
+	if (charged(r)) {
+		store_lock(r->store);
+		store_uncharge(r->store, r->reserved);
+		store_unlock(r->store);
+	}
+	free(r->path);
 	pthread_rwlock_destroy(&r->lock);
 	free(r);
 }
@@ -128,7 +143,7 @@ static int reserve_locked(struct region *r, uint64_t size, uint64_t end)
 	if (to <= from)
 		return 0;
 	/* to > from >= r->reserved */
-	charge = to - r->reserved;
+	charge = charged(r) ? to - r->reserved : 0;
 
 	store_lock(r->store);
 	ret = store_charge(r->store, charge);
@@ -136,7 +151,11 @@ static int reserve_locked(struct region *r, uint64_t size, uint64_t end)
 		goto err_unlock;
 	if (fallocate(r->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) < 0) {
 		ret = -errno;
-		goto err_uncharge;
+		/* A user's file on a file system without fallocate: sparse, as any file there. */
+		if (!charged(r) && (ret == -EOPNOTSUPP || ret == -ENOSYS))
+			ret = 0;
+		else
+			goto err_uncharge;
 	}
 	r->reserved = to;
 	store_unlock(r->store);
@@ -162,7 +181,8 @@ static void unreserve_locked(struct region *r, uint64_t from, uint64_t old_reser
 		log_debug("region: cannot release preallocated pages: %s", strerror(errno));
 		goto out_unlock;
 	}
-	store_uncharge(r->store, r->reserved - old_reserved);
+	if (charged(r))
+		store_uncharge(r->store, r->reserved - old_reserved);
 	r->reserved = old_reserved;
 out_unlock:
 	store_unlock(r->store);
@@ -202,7 +222,8 @@ static int shrink_locked(struct region *r, uint64_t new_size)
 	 */
 	if (r->reserved > keep) {
 		store_lock(r->store);
-		store_uncharge(r->store, r->reserved - keep);
+		if (charged(r))
+			store_uncharge(r->store, r->reserved - keep);
 		r->reserved = keep;
 		store_unlock(r->store);
 	}
@@ -212,6 +233,8 @@ static int shrink_locked(struct region *r, uint64_t new_size)
 /* The store limit is page-aligned and below INT64_MAX, so this check also keeps sizes in off_t. */
 static int check_size(const struct region *r, uint64_t size)
 {
+	if (!charged(r))
+		return size > (uint64_t)INT64_MAX ? -EFBIG : 0;
 	return size > store_limit(r->store) ? -EFBIG : 0;
 }
 
@@ -466,4 +489,44 @@ int region_set_times(struct region *r, const struct timespec times[2])
 	if (futimens(r->fd, times) < 0)
 		return -errno;
 	return 0;
+}
+
+int region_bind_file(struct region *r, int fd, const char *path)
+{
+	uint64_t size;
+	char *copy;
+	int ret;
+
+	pthread_rwlock_wrlock(&r->lock);
+	if (r->path) {
+		ret = -EEXIST;
+		goto out_unlock;
+	}
+	ret = fd_size(r->fd, &size);
+	if (ret)
+		goto out_unlock;
+	if (size) {
+		ret = -ENOTEMPTY;
+		goto out_unlock;
+	}
+	copy = strdup(path);
+	if (!copy) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	store_lock(r->store);
+	store_uncharge(r->store, r->reserved);
+	store_unlock(r->store);
+	close(r->fd);
+	r->fd = fd;
+	r->reserved = 0; /* the file's own blocks are not ours to count */
+	r->path = copy;
+out_unlock:
+	pthread_rwlock_unlock(&r->lock);
+	return ret;
+}
+
+const char *region_backing_path(const struct region *r)
+{
+	return r->path;
 }

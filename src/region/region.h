@@ -125,4 +125,19 @@ int region_stat(struct region *r, struct stat *ret);
 /* Set atime/mtime (UTIME_NOW / UTIME_OMIT allowed). */
 int region_set_times(struct region *r, const struct timespec times[2]);
 
+/*
+ * Make an empty region a view of a user's file (CreateFileMapping with a
+ * file handle): fd (open O_RDWR, owned by the region from now on) becomes
+ * the backing fd, so the region shows the file's contents and size, and
+ * resize/write/flush act on the file. Its space is the file system's, not
+ * the store's quota (nothing is charged; growth still fallocates where the
+ * file system can, so mappings cannot fault on a full disk). Freeing the
+ * region closes fd and leaves the file.
+ * Errors: -ENOTEMPTY (the region has a size), -EEXIST (already bound),
+ * -ENOMEM; on error fd is not taken.
+ */
+int region_bind_file(struct region *r, int fd, const char *path);
+/* The bound file's path, or NULL for an anonymous region. */
+const char *region_backing_path(const struct region *r);
+
 #endif

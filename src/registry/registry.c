@@ -743,7 +743,7 @@ static int region_of(struct registry *reg, uint64_t ino, struct node **ret)
 	return 0;
 }
 
-int registry_open(struct registry *reg, uint64_t ino, struct region **ret)
+int registry_open(struct registry *reg, uint64_t ino, struct region **ret, bool *ret_first)
 {
 	struct node *n;
 	int r;
@@ -751,6 +751,8 @@ int registry_open(struct registry *reg, uint64_t ino, struct region **ret)
 	pthread_mutex_lock(&reg->lock);
 	r = region_of(reg, ino, &n);
 	if (r == 0) {
+		if (ret_first)
+			*ret_first = n->nopen == 0;
 		n->nopen++;
 		*ret = n->region;
 	}
@@ -796,6 +798,62 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 			n->cookie = cookie;
 		*ret = n->cookie;
 	}
+	pthread_mutex_unlock(&reg->lock);
+	return r;
+}
+
+int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie)
+{
+	struct node *n;
+	int r;
+
+	pthread_mutex_lock(&reg->lock);
+	r = region_of(reg, ino, &n);
+	if (r < 0)
+		goto out_unlock;
+	/* Open files (mappings included) use the current backing file. */
+	if (n->nopen) {
+		r = -EBUSY;
+		goto out_unlock;
+	}
+	r = region_bind_file(n->region, fd, path);
+	if (r < 0)
+		goto out_unlock;
+	if (n->cookie && reg->cookie_release)
+		reg->cookie_release(reg->cookie_ctx, n->cookie);
+	n->cookie = cookie;
+	now(&n->ctime);
+	log_debug("inode %llu bound to %s", (unsigned long long)ino, path);
+out_unlock:
+	pthread_mutex_unlock(&reg->lock);
+	return r;
+}
+
+ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, size_t size)
+{
+	const char *path;
+	struct node *n;
+	ssize_t r;
+	size_t len;
+
+	pthread_mutex_lock(&reg->lock);
+	r = region_of(reg, ino, &n);
+	if (r < 0)
+		goto out_unlock;
+	path = region_backing_path(n->region);
+	if (!path) {
+		r = -ENODATA;
+		goto out_unlock;
+	}
+	len = strlen(path);
+	if (size && size < len) {
+		r = -ERANGE;
+		goto out_unlock;
+	}
+	if (size)
+		memcpy(buf, path, len);
+	r = (ssize_t)len;
+out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	return r;
 }

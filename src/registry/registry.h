@@ -148,9 +148,10 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
 		     struct stat *ret);
 
-/* Open a region: counts the open file and returns its region.
+/* Open a region: counts the open file and returns its region, and in
+ * *ret_first (may be NULL) whether no other file had it open.
  * Errors: -ENOENT, -EISDIR. */
-int registry_open(struct registry *reg, uint64_t ino, struct region **ret);
+int registry_open(struct registry *reg, uint64_t ino, struct region **ret, bool *ret_first);
 /*
  * A cookie: one value the data-path layer attaches to a region (its
  * passthrough backing id), 0 for none. registry_attach_cookie() attaches
@@ -163,6 +164,20 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 
 /* The matching close. */
 void registry_release(struct registry *reg, uint64_t ino);
+
+/*
+ * Bind region ino to a user's file (see region_bind_file()); fd is taken on
+ * success. cookie replaces the region's cookie (the old one is released):
+ * the data-path state of the new backing file, 0 for none yet.
+ * Errors: -ENOENT, -EISDIR (a directory), -EBUSY (the region is open, or
+ * mapped: a mapping holds an open file), -ENOTEMPTY (it has a size),
+ * -EEXIST (already bound), -ENOMEM.
+ */
+int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie);
+
+/* Copy the bound file's path of ino into buf (size 0: return the length).
+ * Errors: -ENOENT, -EISDIR, -ENODATA (not bound), -ERANGE (buf too small). */
+ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, size_t size);
 
 /* The region of ino, without counting an open (for requests on an inode the
  * kernel holds a reference to). Errors: -ENOENT, -EISDIR. */

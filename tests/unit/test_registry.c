@@ -735,7 +735,7 @@ static void test_missing_names_and_inodes_enoent(void **state)
 	assert_int_equal(registry_rename(reg, NO_INO, "a", ROOT, "x", 0), -ENOENT);
 	assert_int_equal(registry_link(reg, NO_INO, ROOT, "x", &st), -ENOENT);
 	assert_int_equal(registry_link(reg, a, NO_INO, "x", &st), -ENOENT);
-	assert_int_equal(registry_open(reg, NO_INO, &r), -ENOENT);
+	assert_int_equal(registry_open(reg, NO_INO, &r, NULL), -ENOENT);
 	assert_int_equal(registry_region(reg, NO_INO, &r), -ENOENT);
 	memset(&c, 0, sizeof(c));
 	c.budget = 100;
@@ -1476,7 +1476,7 @@ static void test_link_increments_nlink_and_shares_region(void **state)
 	assert_int_equal(nlink_of(ROOT), 3); /* links to regions don't count */
 
 	/* one region behind every name */
-	assert_int_equal(registry_open(reg, a, &r1), 0);
+	assert_int_equal(registry_open(reg, a, &r1, NULL), 0);
 	assert_int_equal(region_write(r1, "abc", 3, 0), 3);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(nlink_of(a), 2);
@@ -1543,7 +1543,7 @@ static void test_unlink_while_open_keeps_region_until_release(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_open(reg, a, &r), 0);
+	assert_int_equal(registry_open(reg, a, &r, NULL), 0);
 	assert_non_null(r);
 	assert_int_equal(region_write(r, "hello", 5, 0), 5);
 	assert_int_equal(attr_of(a).st_size, 5);
@@ -1580,7 +1580,7 @@ static void test_unlink_while_open_release_then_forget(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_open(reg, a, &r), 0);
+	assert_int_equal(registry_open(reg, a, &r, NULL), 0);
 	assert_int_equal(region_write(r, "x", 1, 2 * PAGE), 1);
 	assert_int_equal(used_bytes(), 3 * PAGE);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
@@ -1602,8 +1602,8 @@ static void test_two_opens_need_two_releases(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_open(reg, a, &r1), 0);
-	assert_int_equal(registry_open(reg, a, &r2), 0);
+	assert_int_equal(registry_open(reg, a, &r1, NULL), 0);
+	assert_int_equal(registry_open(reg, a, &r2, NULL), 0);
 	assert_ptr_equal(r1, r2);
 	set_size(a, PAGE);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
@@ -1626,14 +1626,14 @@ static void test_open_and_region_of_directory_eisdir(void **state)
 	fx_open(MiB, 0);
 	d = mkd(ROOT, "d");
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_open(reg, d, &r), -EISDIR);
-	assert_int_equal(registry_open(reg, ROOT, &r), -EISDIR);
+	assert_int_equal(registry_open(reg, d, &r, NULL), -EISDIR);
+	assert_int_equal(registry_open(reg, ROOT, &r, NULL), -EISDIR);
 	assert_int_equal(registry_region(reg, d, &r), -EISDIR);
 	assert_int_equal(registry_region(reg, ROOT, &r), -EISDIR);
 	assert_null(r);
 	assert_int_equal(registry_region(reg, a, &r), 0);
 	assert_non_null(r);
-	assert_int_equal(registry_open(reg, a, &r2), 0);
+	assert_int_equal(registry_open(reg, a, &r2, NULL), 0);
 	assert_ptr_equal(r, r2);
 	registry_release(reg, a);
 }
@@ -1673,7 +1673,7 @@ static void test_free_with_orphans_and_open_regions(void **state)
 	set_size(a, PAGE);
 	set_size(b, PAGE);
 	assert_int_equal(registry_setxattr(reg, a, "user.x", "1", 1, 0), 0);
-	assert_int_equal(registry_open(reg, a, &r), 0);
+	assert_int_equal(registry_open(reg, a, &r, NULL), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "b"), 0);
 	assert_int_equal(used_bytes(), 2 * PAGE);
@@ -2652,7 +2652,7 @@ static void test_cookie_released_once_when_region_freed(void **state)
 	assert_int_equal(registry_attach_cookie(reg, a, 7, &v), 0);
 	assert_int_equal(registry_attach_cookie(reg, c, 9, &v), 0);
 
-	assert_int_equal(registry_open(reg, a, &r), 0);
+	assert_int_equal(registry_open(reg, a, &r, NULL), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	registry_forget(reg, a, 1);
 	assert_int_equal(cookies.n, 0); /* still open */
@@ -3071,7 +3071,7 @@ static void *worker_main(void *arg)
 			w->errors++;
 			continue;
 		}
-		if (registry_open(reg, st.st_ino, &r) != 0 || region_write(r, "x", 1, 0) != 1)
+		if (registry_open(reg, st.st_ino, &r, NULL) != 0 || region_write(r, "x", 1, 0) != 1)
 			w->errors++;
 		else
 			registry_release(reg, st.st_ino);
