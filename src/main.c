@@ -11,17 +11,18 @@
 int main(int argc, char **argv)
 {
 	struct rfs_options o;
+	int status = 0;
 
 	if (rfs_options_parse(argc, argv, &o) < 0)
 		return 1;
 	if (o.show_help) {
 		rfs_options_usage(argv[0]);
-		return 0;
-	}
-	if (o.show_version) {
+	} else if (o.show_version) {
 		printf("regionfs %s\n", RFS_VERSION);
-		return 0;
+	} else {
+		rfs_log_set_debug(o.debug);
+		status = rfs_run(&o);
 	}
-	rfs_log_set_debug(o.debug);
-	return rfs_run(&o);
+	rfs_options_free(&o);
+	return status;
 }

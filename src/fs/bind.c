@@ -12,6 +12,7 @@
  * Errors, each for one mistake:
  *   EINVAL   the value is not an absolute path (or has a NUL)
  *   ELOOP    the path is inside this mount (it would map regionfs onto itself)
+ *            or inside the persistent store (store=DIR)
  *   ENOENT   the file does not exist (other path-walk errors as open(2))
  *   EISDIR   it is a directory
  *   ENODEV   it is not a regular file (device, fifo, socket)
@@ -117,6 +118,19 @@ static int open_backing(struct rfs *fs, fuse_req_t req, const char *path, int *r
 	if (r < 0)
 		goto out_close;
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", opath);
+	if (fs->store_dir[0]) {
+		/* Through a link into our own store: as bad as into the mount. */
+		char real[PATH_MAX];
+		ssize_t n = readlink(self, real, sizeof(real) - 1);
+
+		if (n > 0) {
+			real[n] = '\0';
+			if (inside(real, fs->store_dir)) {
+				r = -ELOOP;
+				goto out_close;
+			}
+		}
+	}
 	r = open_as_caller(req, self, O_RDWR | O_CLOEXEC | O_NOCTTY, ret_fd);
 out_close:
 	close(opath);
@@ -136,7 +150,7 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 	r = registry_region(fs->reg, ino, &region);
 	if (r < 0)
 		return r == -EISDIR ? -EPERM : r;
-	if (inside(path, fs->mnt))
+	if (inside(path, fs->mnt) || (fs->store_dir[0] && inside(path, fs->store_dir)))
 		return -ELOOP;
 	r = open_backing(fs, req, path, &fd);
 	if (r < 0)

@@ -34,6 +34,7 @@ struct rfs_options {
 	gid_t gid;
 	enum rfs_datapath datapath;
 	unsigned max_threads; /* request threads of the daemon */
+	char *store;          /* -o store=DIR: persistent store, or NULL */
 };
 
 /*
@@ -43,6 +44,7 @@ struct rfs_options {
  * max_threads = number of CPUs (at least 2).
  */
 int rfs_options_parse(int argc, char **argv, struct rfs_options *ret);
+void rfs_options_free(struct rfs_options *o);
 void rfs_options_usage(const char *prog);
 const char *rfs_datapath_name(enum rfs_datapath dp);
 

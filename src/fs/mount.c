@@ -269,8 +269,13 @@ int rfs_run(const struct rfs_options *o)
 		fprintf(stderr, "regionfs: mountpoint %s: %s\n", o->mountpoint, strerror(errno));
 		return 1;
 	}
-	if (o->datapath == RFS_DATAPATH_CACHE && !root)
+	/* With store=DIR, region data lives in DIR's files: count reservations ourselves. */
+	if ((o->datapath == RFS_DATAPATH_CACHE && !root) || o->store)
 		store_flags |= STORE_FORCE_MEMFD;
+	if (o->store && !realpath(o->store, fs.store_dir)) {
+		fprintf(stderr, "regionfs: store %s: %s\n", o->store, strerror(errno));
+		return 1;
+	}
 	r = store_open(o->size, store_flags, &fs.store);
 	if (r < 0) {
 		fprintf(stderr, "regionfs: cannot create the region store: %s\n", strerror(-r));
@@ -280,6 +285,16 @@ int rfs_run(const struct rfs_options *o)
 	if (r < 0) {
 		fprintf(stderr, "regionfs: cannot create the registry: %s\n", strerror(-r));
 		goto out_store;
+	}
+	if (o->store) {
+		char err[PATH_MAX + 256];
+
+		/* Before mounting: a store we cannot use leaves nothing mounted. */
+		r = registry_load(fs.reg, fs.store_dir, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "regionfs: %s\n", err);
+			goto out_registry;
+		}
 	}
 	fs.se = new_session(o, &fs, root);
 	if (!fs.se) {

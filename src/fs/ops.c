@@ -80,7 +80,7 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * passthrough writes never reach the daemon.
 	 */
 	fs->passthrough = want != RFS_DATAPATH_CACHE && kernel_pt && fs->io &&
-			  store_kind(fs->store) == STORE_TMPFS;
+			  (store_kind(fs->store) == STORE_TMPFS || fs->store_dir[0]);
 	if (want == RFS_DATAPATH_PASSTHROUGH && !fs->passthrough) {
 		log_err("datapath=passthrough is not available: %s",
 			!kernel_pt ? "the kernel does not offer FUSE passthrough (needs 6.9+ "
@@ -109,7 +109,8 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	if (!fs->init_failed)
 		log_info("mounted on %s, datapath=%s, store=%s", fs->opts->mountpoint,
 			 fs->passthrough ? "passthrough" : "cache",
-			 store_kind(fs->store) == STORE_TMPFS ? "private tmpfs" : "memfd");
+			 fs->store_dir[0] ? fs->store_dir
+				  : store_kind(fs->store) == STORE_TMPFS ? "private tmpfs" : "memfd");
 }
 
 static void rfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -692,7 +693,8 @@ static void rfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
 
 static void rfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, 0); /* the namespace is in memory: nothing to flush */
+	/* In memory: nothing to flush; with a store, its directory. */
+	reply_err(req, registry_fsyncdir(req_rfs(req)->reg, ino));
 }
 
 const struct fuse_lowlevel_ops rfs_ops = {

@@ -44,11 +44,19 @@ void rfs_options_usage(const char *prog)
 	       "  datapath=auto|passthrough|cache\n"
 	       "                         how data moves (default auto: passthrough when the\n"
 	       "                         kernel offers it and the daemon runs as root)\n"
+	       "  store=DIR              keep every region and the namespace in DIR (persistent;\n"
+	       "                         a new mount with the same DIR brings everything back)\n"
 	       "  max_threads=N          threads serving requests (default: CPUs, at least 2)\n"
 	       "  allow_other            let other users in (implies default_permissions)\n"
 	       "  default_permissions    let the kernel check modes and owners\n"
 	       "  noexec, nosuid, nodev, rw, defaults   usual mount flags\n",
 	       prog);
+}
+
+void rfs_options_free(struct rfs_options *o)
+{
+	free(o->store);
+	o->store = NULL;
 }
 
 static uint64_t ram_bytes(void)
@@ -146,6 +154,13 @@ static int parse_one(char *opt, struct rfs_options *o)
 		if (rfs_parse_count(val, &n) < 0 || n < 2 || n > 1024)
 			return bad("invalid max_threads= value (2 to 1024)", val);
 		o->max_threads = (unsigned)n;
+	} else if (strcmp(opt, "store") == 0 && val) {
+		if (val[0] != '/')
+			return bad("store= needs an absolute path", val);
+		free(o->store);
+		o->store = strdup(val);
+		if (!o->store)
+			return -ENOMEM;
 	} else if (strcmp(opt, "datapath") == 0 && val) {
 		if (strcmp(val, "auto") == 0)
 			o->datapath = RFS_DATAPATH_AUTO;
@@ -220,12 +235,16 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
 			if (++i == argc)
 				return bad("option needs a value", "-o");
 			r = parse_list(argv[i], &o);
-			if (r < 0)
+			if (r < 0) {
+				rfs_options_free(&o);
 				return r;
+			}
 		} else if (strncmp(a, "-o", 2) == 0) {
 			r = parse_list(a + 2, &o);
-			if (r < 0)
+			if (r < 0) {
+				rfs_options_free(&o);
 				return r;
+			}
 		} else if (a[0] == '-' && a[1]) {
 			return bad("unknown option", a);
 		} else if (!o.mountpoint) {

@@ -28,6 +28,7 @@ struct rfs {
 	double timeout;   /* entry and attribute validity, seconds */
 	char mnt[PATH_MAX]; /* the mountpoint, resolved */
 	dev_t dev;          /* the mount's device number (0 until known) */
+	char store_dir[PATH_MAX]; /* the persistent store, resolved; "" for none */
 };
 
 extern const struct fuse_lowlevel_ops rfs_ops;

@@ -62,7 +62,10 @@ static int fd_size(int fd, uint64_t *ret)
 	return 0;
 }
 
-int region_new(struct region_store *store, struct region **ret)
+static int reserve_locked(struct region *r, uint64_t size, uint64_t end);
+
+/* A region around fd (taken on success), or a new store fd when fd < 0. */
+static int region_make(struct region_store *store, int fd, struct region **ret)
 {
 	pthread_rwlockattr_t attr;
 	struct region *r;
@@ -86,7 +89,7 @@ int region_new(struct region_store *store, struct region **ret)
 	if (err)
 		goto err_free;
 
-	r->fd = store_new_fd(store);
+	r->fd = fd >= 0 ? fd : store_new_fd(store);
 	if (r->fd < 0) {
 		err = r->fd;
 		goto err_destroy_lock;
@@ -101,6 +104,42 @@ err_free:
 	return err;
 }
 
+int region_new(struct region_store *store, struct region **ret)
+{
+	return region_make(store, -1, ret);
+}
+
+int region_adopt(struct region_store *store, int fd, struct region **ret)
+{
+	struct region *r;
+	uint64_t size;
+	int err;
+
+	err = fd_size(fd, &size);
+	if (err)
+		return err;
+	if (size > store_limit(store))
+		return -EFBIG;
+	err = region_make(store, fd, &r);
+	if (err)
+		return err;
+	/*
+	 * Charge and reserve the whole size again: holes (a sparse write
+	 * through passthrough before the restart) become reserved pages, so
+	 * mappings cannot fault for want of space after a restart either.
+	 */
+	pthread_rwlock_wrlock(&r->lock);
+	err = reserve_locked(r, 0, size);
+	pthread_rwlock_unlock(&r->lock);
+	if (err) {
+		r->fd = -1; /* not taken on failure */
+		region_free(r);
+		return err;
+	}
+	*ret = r;
+	return 0;
+}
+
 void region_free(struct region *r)
 {
 	if (!r)
@@ -110,7 +149,8 @@ void region_free(struct region *r)
 	 * unmapped its own views), so close() frees every page, including
 	 * those preallocated past the end: give the whole charge back.
 	 */
-	close(r->fd); /* a file-backed region's file stays where it is */
+	if (r->fd >= 0)
+		close(r->fd); /* a file-backed region's file stays where it is */
 	if (charged(r)) {
 		store_lock(r->store);
 		store_uncharge(r->store, r->reserved);

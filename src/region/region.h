@@ -80,6 +80,14 @@ int store_used(struct region_store *store, uint64_t *ret);
  * errno of open(O_TMPFILE) / memfd_create().
  */
 int region_new(struct region_store *store, struct region **ret);
+/*
+ * A region whose data is already in fd (open O_RDWR, taken on success): a
+ * region file of a persistent store. Its whole size is charged to the store
+ * and reserved again (holes filled), as if it had grown to it.
+ * Errors: -EFBIG (larger than the store's limit), -ENOSPC (no room left),
+ * -ENOMEM, errors of fstat/fallocate. On error fd is not taken.
+ */
+int region_adopt(struct region_store *store, int fd, struct region **ret);
 /* Release the region's memory (its pages live on while clients still map
  * them in passthrough mode: the kernel holds its own reference). */
 void region_free(struct region *r);

@@ -2,15 +2,19 @@
 #include "registry/registry.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/xattr.h>
 
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "registry/persist.h"
 #include "registry/xattr.h"
 
 /* tmpfs reports a directory's size as 20 bytes per entry; tools only compare it with 0. */
@@ -34,6 +38,12 @@ struct node {
 	struct xattr_list xattrs;
 	struct region *region; /* regions only */
 	uint64_t cookie;       /* the data-path layer's, see registry_attach_cookie() */
+	/*
+	 * With a persistent store: a directory's store directory; a bound
+	 * region's placeholder file. -1 otherwise (an anonymous region's
+	 * store file is its region fd).
+	 */
+	int pfd;
 
 	/* Directories only. */
 	struct node *parent;
@@ -67,6 +77,7 @@ struct registry {
 	struct node *root;
 	void (*cookie_release)(void *ctx, uint64_t cookie);
 	void *cookie_ctx;
+	struct persist *persist; /* NULL: memory only */
 };
 
 static void now(struct timespec *ts)
@@ -179,6 +190,8 @@ static void node_destroy(struct registry *reg, struct node *n)
 		reg->cookie_release(reg->cookie_ctx, n->cookie);
 	if (n->region)
 		region_free(n->region);
+	if (n->pfd >= 0)
+		close(n->pfd);
 	if (is_dir(n)) {
 		while (n->head)
 			dentry_del(n, n->head);
@@ -195,7 +208,12 @@ static void node_maybe_destroy(struct registry *reg, struct node *n)
 		node_destroy(reg, n);
 }
 
-static int node_new(struct registry *reg, mode_t mode, const struct registry_cred *cred,
+/*
+ * A new node. A region adopts fd (a store file) when fd >= 0, else gets a
+ * new region; a directory keeps fd as its store directory (-1: none).
+ * fd is taken on success only.
+ */
+static int node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, int fd,
 		    struct node **ret)
 {
 	struct node *n;
@@ -207,8 +225,9 @@ static int node_new(struct registry *reg, mode_t mode, const struct registry_cre
 	if (!n)
 		return -ENOMEM;
 	n->mode = mode;
-	n->uid = cred->uid;
-	n->gid = cred->gid;
+	n->uid = uid;
+	n->gid = gid;
+	n->pfd = -1;
 	now(&n->ctime);
 	n->atime = n->mtime = n->ctime;
 	if (S_ISDIR(mode)) {
@@ -217,16 +236,10 @@ static int node_new(struct registry *reg, mode_t mode, const struct registry_cre
 			goto err_free;
 		n->next_seq = DIRENT_FIRST_SEQ;
 		n->nlink = 2;
+		n->pfd = fd;
 	} else {
-		r = region_new(reg->store, &n->region);
-		/*
-		 * Each region holds a backing fd in the daemon: running out of
-		 * fds is "no room for another region", not the client's EMFILE.
-		 */
-		if (r == -EMFILE || r == -ENFILE) {
-			log_debug("no fd left for a new region: %s", strerror(-r));
-			r = -ENOSPC;
-		}
+		r = fd >= 0 ? region_adopt(reg->store, fd, &n->region)
+			    : region_new(reg->store, &n->region);
 		if (r < 0)
 			goto err_free;
 		n->nlink = 1;
@@ -239,6 +252,14 @@ static int node_new(struct registry *reg, mode_t mode, const struct registry_cre
 err_free:
 	free(n);
 	return r;
+}
+
+/* The fd that carries a node's metadata in the persistent store. */
+static int node_pfd(const struct node *n)
+{
+	if (is_dir(n) || n->pfd >= 0)
+		return n->pfd;
+	return region_fd(n->region);
 }
 
 static void fill_stat(struct node *n, struct stat *st)
@@ -299,7 +320,7 @@ int registry_new(struct region_store *store, const struct registry_config *cfg,
 	r = hmap_init(&reg->inodes);
 	if (r < 0)
 		goto err_free;
-	r = node_new(reg, S_IFDIR | (cfg->root_mode & 07777), &cred, &reg->root);
+	r = node_new(reg, S_IFDIR | (cfg->root_mode & 07777), cred.uid, cred.gid, -1, &reg->root);
 	if (r < 0)
 		goto err_hmap;
 	reg->root->parent = reg->root;
@@ -325,6 +346,7 @@ void registry_free(struct registry *reg)
 		while (reg->inodes.buckets[i])
 			node_destroy(reg, container_of(reg->inodes.buckets[i], struct node, ino_hn));
 	hmap_destroy(&reg->inodes);
+	persist_close(reg->persist);
 	pthread_mutex_destroy(&reg->lock);
 	free(reg);
 }
@@ -388,8 +410,10 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 		     const struct registry_cred *cred, struct stat *ret)
 {
 	struct node *dir, *n;
+	int fd = -1, r;
+	uid_t uid;
+	gid_t gid;
 	size_t len;
-	int r;
 
 	r = check_name(name, &len);
 	if (r < 0)
@@ -402,20 +426,38 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 		r = -EEXIST;
 		goto out_unlock;
 	}
-	r = node_new(reg, mode, cred, &n);
-	if (r < 0)
-		goto out_unlock;
+	uid = cred->uid;
+	gid = cred->gid;
 	if (dir->mode & S_ISGID) {
 		/* BSD group semantics of a setgid directory, as every Linux fs. */
-		n->gid = dir->gid;
-		if (is_dir(n))
-			n->mode |= S_ISGID;
+		gid = dir->gid;
+		if (S_ISDIR(mode))
+			mode |= S_ISGID;
 	}
-	r = dentry_add(dir, name, len, n);
+	if (reg->persist) {
+		/* The store first: if it says no, nothing changed. */
+		r = S_ISDIR(mode) ? persist_mkdir(reg->persist, dir->pfd, name, mode, uid, gid, &fd)
+				  : persist_create(reg->persist, dir->pfd, name, mode, uid, gid, &fd);
+		if (r < 0)
+			goto out_enospc;
+	}
+	r = node_new(reg, mode, uid, gid, fd, &n);
+	if (r == 0) {
+		r = dentry_add(dir, name, len, n);
+		if (r < 0) {
+			n->nlink = 0;
+			node_destroy(reg, n); /* closes fd */
+			fd = -1;
+		}
+	}
 	if (r < 0) {
-		n->nlink = 0;
-		node_destroy(reg, n);
-		goto out_unlock;
+		if (fd >= 0) {
+			(S_ISDIR(mode) ? persist_rmdir : persist_unlink)(dir->pfd, name);
+			close(fd);
+		} else if (reg->persist) {
+			(S_ISDIR(mode) ? persist_rmdir : persist_unlink)(dir->pfd, name);
+		}
+		goto out_enospc;
 	}
 	if (is_dir(n)) {
 		n->parent = dir;
@@ -426,6 +468,16 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 	fill_stat(n, ret);
 	log_debug("created %s inode %llu in %llu", name, (unsigned long long)n->ino,
 		  (unsigned long long)parent);
+	goto out_unlock;
+out_enospc:
+	/*
+	 * Each region holds an fd in the daemon: running out of fds is "no
+	 * room for another region", not the client's EMFILE.
+	 */
+	if (r == -EMFILE || r == -ENFILE) {
+		log_debug("no fd left for a new region: %s", strerror(-r));
+		r = -ENOSPC;
+	}
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	return r;
@@ -491,6 +543,13 @@ static int remove_entry(struct registry *reg, uint64_t parent, const char *name,
 	if (want_dir && d->node->entries.count) {
 		r = -ENOTEMPTY;
 		goto out_unlock;
+	}
+	if (reg->persist) {
+		/* An open region's store file lives on without a name until we
+		 * close it (or crash): nothing to keep elsewhere. */
+		r = want_dir ? persist_rmdir(dir->pfd, name) : persist_unlink(dir->pfd, name);
+		if (r < 0)
+			goto out_unlock;
 	}
 	drop_name(reg, dir, d);
 	dir_touch(dir);
@@ -582,6 +641,15 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 			r = -ENOENT;
 			goto out_unlock;
 		}
+		if ((is_dir(n) && is_within(ndir, n)) || (is_dir(nd->node) && is_within(dir, nd->node))) {
+			r = -EINVAL;
+			goto out_unlock;
+		}
+		if (reg->persist) {
+			r = persist_rename(dir->pfd, name, ndir->pfd, newname, flags);
+			if (r < 0)
+				goto out_unlock;
+		}
 		r = rename_exchange(dir, d, ndir, nd);
 		if (r == 0) {
 			dir_touch(dir);
@@ -619,6 +687,13 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 	r = dentry_add(ndir, newname, nlen, n);
 	if (r < 0)
 		goto out_unlock;
+	if (reg->persist) {
+		r = persist_rename(dir->pfd, name, ndir->pfd, newname, flags);
+		if (r < 0) {
+			dentry_del(ndir, ndir->tail); /* the entry just added */
+			goto out_unlock;
+		}
+	}
 	if (nd)
 		drop_name(reg, ndir, nd);
 	dentry_del(dir, d);
@@ -662,9 +737,17 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 		r = -EMLINK;
 		goto out_unlock;
 	}
+	if (reg->persist) {
+		r = persist_link(node_pfd(n), ndir->pfd, newname);
+		if (r < 0)
+			goto out_unlock;
+	}
 	r = dentry_add(ndir, newname, len, n);
-	if (r < 0)
+	if (r < 0) {
+		if (reg->persist)
+			persist_unlink(ndir->pfd, newname);
 		goto out_unlock;
+	}
 	n->nlink++;
 	n->nlookup++;
 	now(&n->ctime);
@@ -673,6 +756,34 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	return r;
+}
+
+/* Owner, mode and (directories') times on the node's store file. Region
+ * times live in the region's own file already. */
+static int persist_attrs(const struct node *n, const struct registry_setattr *sa)
+{
+	int fd = node_pfd(n);
+
+	if ((sa->valid & (REGISTRY_SET_UID | REGISTRY_SET_GID)) &&
+	    fchown(fd, sa->valid & REGISTRY_SET_UID ? sa->uid : (uid_t)-1,
+		   sa->valid & REGISTRY_SET_GID ? sa->gid : (gid_t)-1) < 0)
+		return -errno;
+	/* After chown, which clears set-id bits: the mode the node will have. */
+	if ((sa->valid & (REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID)) &&
+	    fchmod(fd, (sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode) & 07777) < 0)
+		return -errno;
+	if (is_dir(n) && (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME))) {
+		struct timespec t[2] = {
+			sa->valid & REGISTRY_SET_ATIME ? sa->atime
+						       : (struct timespec){ .tv_nsec = UTIME_OMIT },
+			sa->valid & REGISTRY_SET_MTIME ? sa->mtime
+						       : (struct timespec){ .tv_nsec = UTIME_OMIT },
+		};
+
+		if (futimens(fd, t) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
@@ -695,6 +806,11 @@ int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_s
 			goto out_unlock;
 		}
 		r = region_resize(n->region, sa->size);
+		if (r < 0)
+			goto out_unlock;
+	}
+	if (reg->persist) {
+		r = persist_attrs(n, sa);
 		if (r < 0)
 			goto out_unlock;
 	}
@@ -805,7 +921,7 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie)
 {
 	struct node *n;
-	int r;
+	int meta = -1, r;
 
 	pthread_mutex_lock(&reg->lock);
 	r = region_of(reg, ino, &n);
@@ -816,14 +932,30 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, 
 		r = -EBUSY;
 		goto out_unlock;
 	}
+	if (reg->persist) {
+		/* The store file becomes the placeholder that records the binding. */
+		meta = dup(region_fd(n->region));
+		if (meta < 0 || fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0) {
+			r = -errno;
+			goto out_close;
+		}
+	}
 	r = region_bind_file(n->region, fd, path);
-	if (r < 0)
-		goto out_unlock;
+	if (r < 0) {
+		if (meta >= 0)
+			fremovexattr(meta, PERSIST_BACKING_XATTR);
+		goto out_close;
+	}
+	n->pfd = meta;
+	meta = -1;
 	if (n->cookie && reg->cookie_release)
 		reg->cookie_release(reg->cookie_ctx, n->cookie);
 	n->cookie = cookie;
 	now(&n->ctime);
 	log_debug("inode %llu bound to %s", (unsigned long long)ino, path);
+out_close:
+	if (meta >= 0)
+		close(meta);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	return r;
@@ -940,14 +1072,34 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 		      size_t size, int flags)
 {
 	struct node *n = lock_node(reg, ino);
+	ssize_t old_len;
+	char *old = NULL;
 	int r;
 
 	if (!n)
 		return -ENOENT;
+	old_len = xattr_get(&n->xattrs, name, NULL, 0);
+	if (reg->persist && old_len > 0) {
+		old = malloc((size_t)old_len);
+		if (!old || xattr_get(&n->xattrs, name, old, (size_t)old_len) != old_len) {
+			r = -ENOMEM;
+			goto out_unlock;
+		}
+	}
 	r = xattr_set(&n->xattrs, name, value, size, flags);
+	if (r == 0 && reg->persist && fsetxattr(node_pfd(n), name, value, size, 0) < 0) {
+		/* The store refused: put the old value back, so both agree. */
+		r = -errno;
+		if (old_len >= 0)
+			xattr_set(&n->xattrs, name, old, (size_t)old_len, 0);
+		else
+			xattr_remove(&n->xattrs, name);
+	}
 	if (r == 0)
 		now(&n->ctime);
+out_unlock:
 	pthread_mutex_unlock(&reg->lock);
+	free(old);
 	return r;
 }
 
@@ -983,7 +1135,11 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 
 	if (!n)
 		return -ENOENT;
-	r = xattr_remove(&n->xattrs, name);
+	r = xattr_get(&n->xattrs, name, NULL, 0) < 0 ? -ENODATA : 0;
+	if (r == 0 && reg->persist && fremovexattr(node_pfd(n), name) < 0 && errno != ENODATA)
+		r = -errno;
+	if (r == 0)
+		r = xattr_remove(&n->xattrs, name);
 	if (r == 0)
 		now(&n->ctime);
 	pthread_mutex_unlock(&reg->lock);
@@ -996,4 +1152,174 @@ void registry_inodes(struct registry *reg, uint64_t *ret_used, uint64_t *ret_max
 	*ret_used = reg->inodes.count;
 	*ret_max = reg->max_inodes;
 	pthread_mutex_unlock(&reg->lock);
+}
+
+int registry_fsyncdir(struct registry *reg, uint64_t ino)
+{
+	struct node *n = lock_node(reg, ino);
+	int r = 0;
+
+	if (!n)
+		return -ENOENT;
+	if (reg->persist && is_dir(n) && n->pfd >= 0 && fsync(n->pfd) < 0)
+		r = -errno;
+	pthread_mutex_unlock(&reg->lock);
+	return r;
+}
+
+/* ------------------------------------------------------------ loading a store */
+
+static void node_set_stat(struct node *n, const struct stat *st)
+{
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	n->atime = st->st_atim;
+	n->mtime = st->st_mtim;
+	n->ctime = st->st_ctim;
+}
+
+static int load_dir(void *ctx, void *parent, const char *name, int fd, const struct stat *st,
+		    void **ret_node)
+{
+	struct registry *reg = ctx;
+	struct node *dir = parent, *n;
+	int r;
+
+	r = node_new(reg, S_IFDIR | (st->st_mode & 07777), st->st_uid, st->st_gid, fd, &n);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	r = dentry_add(dir, name, strlen(name), n);
+	if (r < 0) {
+		n->nlink = 0;
+		node_destroy(reg, n);
+		return r;
+	}
+	node_set_stat(n, st);
+	n->parent = dir;
+	dir->nlink++;
+	*ret_node = n;
+	return 0;
+}
+
+/* A bound region: a placeholder in the store, the data in the user's file. */
+static int load_bound(struct registry *reg, int fd, const char *backing, struct node *n)
+{
+	int bfd = open(backing, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	int r;
+
+	if (bfd < 0)
+		return -errno;
+	r = region_bind_file(n->region, bfd, backing);
+	if (r < 0) {
+		close(bfd);
+		return r;
+	}
+	n->pfd = fd;
+	return 0;
+}
+
+static int load_file(void *ctx, void *parent, const char *name, int fd, const struct stat *st,
+		     const char *backing, void *node, void **ret_node)
+{
+	struct registry *reg = ctx;
+	struct node *dir = parent, *n = node;
+	int r;
+
+	if (n) {
+		/* Another name of a region already loaded: a hard link. */
+		r = dentry_add(dir, name, strlen(name), n);
+		if (r == 0)
+			n->nlink++;
+		*ret_node = n;
+		return r;
+	}
+	r = node_new(reg, S_IFREG | (st->st_mode & 07777), st->st_uid, st->st_gid,
+		     backing ? -1 : fd, &n);
+	if (r < 0) {
+		close(fd);
+		return r == -EMFILE || r == -ENFILE ? -ENOSPC : r;
+	}
+	if (backing) {
+		r = load_bound(reg, fd, backing, n);
+		if (r < 0) {
+			close(fd);
+			goto err_destroy;
+		}
+	}
+	r = dentry_add(dir, name, strlen(name), n);
+	if (r < 0)
+		goto err_destroy;
+	node_set_stat(n, st);
+	*ret_node = n;
+	return 0;
+
+err_destroy:
+	n->nlink = 0;
+	node_destroy(reg, n);
+	return r;
+}
+
+static int load_xattr(void *ctx, void *node, const char *name, const void *value, size_t size)
+{
+	struct node *n = node;
+
+	return xattr_set(&n->xattrs, name, value, size, 0);
+}
+
+int registry_load(struct registry *reg, const char *dir, char *err, size_t errlen)
+{
+	static const struct persist_visitor visitor = {
+		.dir = load_dir,
+		.file = load_file,
+		.xattr = load_xattr,
+	};
+	struct persist_visitor v = visitor;
+	struct stat st;
+	int rootfd, r;
+
+	err[0] = '\0';
+	r = persist_open(dir, &reg->persist, err, errlen);
+	if (r < 0)
+		return r;
+	r = persist_root(reg->persist, &rootfd);
+	if (r < 0) {
+		snprintf(err, errlen, "store %s/root: %s", dir, strerror(-r));
+		return r;
+	}
+	reg->root->pfd = rootfd;
+	if (fstat(rootfd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "store %s/root: %s", dir, strerror(errno));
+		return r;
+	}
+	if (persist_created(reg->persist)) {
+		/* A new store: the root as the options say. */
+		struct registry_setattr sa = {
+			.valid = REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID,
+			.mode = reg->root->mode & 07777,
+			.uid = reg->root->uid,
+			.gid = reg->root->gid,
+		};
+
+		r = persist_attrs(reg->root, &sa);
+		if (r < 0) {
+			snprintf(err, errlen, "store %s/root: %s", dir, strerror(-r));
+			return r;
+		}
+	} else {
+		reg->root->mode = S_IFDIR | (st.st_mode & 07777);
+		node_set_stat(reg->root, &st);
+	}
+	v.ctx = reg;
+	pthread_mutex_lock(&reg->lock);
+	r = persist_walk(reg->persist, rootfd, reg->root, &v, err, errlen);
+	pthread_mutex_unlock(&reg->lock);
+	if (r == -ENOSPC && reg->max_inodes && reg->inodes.count >= reg->max_inodes)
+		snprintf(err, errlen, "store %s holds more than nr_inodes=%llu regions and "
+			 "directories", dir, (unsigned long long)reg->max_inodes);
+	if (r == 0)
+		log_debug("store %s: %zu regions and directories loaded", dir, reg->inodes.count);
+	return r;
 }

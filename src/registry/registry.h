@@ -208,6 +208,23 @@ ssize_t registry_getxattr(struct registry *reg, uint64_t ino, const char *name, 
 ssize_t registry_listxattr(struct registry *reg, uint64_t ino, char *buf, size_t size);
 int registry_removexattr(struct registry *reg, uint64_t ino, const char *name);
 
+/*
+ * Persistent store (-o store=DIR): open DIR (initializing it when empty),
+ * take its lock, and load every directory, region (data, mode, owner,
+ * times, xattrs, hard links) and binding into this registry, which must be
+ * new (only the root). From then on every change is mirrored into DIR, see
+ * persist.h. The region store must count reservations itself
+ * (STORE_FORCE_MEMFD): region data lives in DIR's files.
+ * On failure writes a one-line reason naming the bad file into err; the
+ * registry must then be freed. Errors: -EBUSY (another daemon has the
+ * store), -EINVAL (not a regionfs store, corrupt), -ENOSPC/-EFBIG (does
+ * not fit size= or nr_inodes=), errors of the file system.
+ */
+int registry_load(struct registry *reg, const char *dir, char *err, size_t errlen);
+
+/* fsync(2) of a directory's store directory (persistent store only). */
+int registry_fsyncdir(struct registry *reg, uint64_t ino);
+
 /* Usage for statfs: inodes in use and the configured maximum (0 = none). */
 void registry_inodes(struct registry *reg, uint64_t *ret_used, uint64_t *ret_max);
 

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "registry/persist.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "common/hmap.h"
+#include "common/log.h"
+#include "common/macros.h"
+
+#define FORMAT_LINE "regionfs-store 1\n"
+
+struct persist {
+	char *dir;
+	int dirfd;
+	int lockfd;
+	int tmpfd; /* DIR/tmp */
+	unsigned long seq; /* names of temporary directories */
+	bool created;      /* initialized by this persist_open() */
+};
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Is the directory empty (no entries but . and ..)? */
+static int is_empty(int dirfd, bool *ret)
+{
+	int fd = dup(dirfd);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	*ret = true;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			*ret = false;
+			break;
+		}
+	closedir(d);
+	return 0;
+}
+
+/* A new store: root/, tmp/, then format last (its presence means complete). */
+static int init_store(struct persist *p, char *err, size_t errlen)
+{
+	int fd;
+
+	if (mkdirat(p->dirfd, "root", 0755) < 0 && errno != EEXIST)
+		return fail(err, errlen, -errno, "store %s/root: %s", p->dir, strerror(errno));
+	if (mkdirat(p->dirfd, "tmp", 0700) < 0 && errno != EEXIST)
+		return fail(err, errlen, -errno, "store %s/tmp: %s", p->dir, strerror(errno));
+	fd = openat(p->dirfd, "format.new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "store %s/format.new: %s", p->dir, strerror(errno));
+	if (write(fd, FORMAT_LINE, strlen(FORMAT_LINE)) != (ssize_t)strlen(FORMAT_LINE) ||
+	    fsync(fd) < 0) {
+		int e = errno ? errno : EIO;
+
+		close(fd);
+		return fail(err, errlen, -e, "store %s/format.new: %s", p->dir, strerror(e));
+	}
+	close(fd);
+	if (renameat(p->dirfd, "format.new", p->dirfd, "format") < 0 || fsync(p->dirfd) < 0)
+		return fail(err, errlen, -errno, "store %s/format: %s", p->dir, strerror(errno));
+	log_debug("store %s: initialized", p->dir);
+	return 0;
+}
+
+static int check_format(struct persist *p, char *err, size_t errlen)
+{
+	char buf[64] = "";
+	ssize_t n;
+	int fd = openat(p->dirfd, "format", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return fail(err, errlen, -errno, "store %s/format: %s", p->dir, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0 || strcmp(buf, FORMAT_LINE) != 0)
+		return fail(err, errlen, -EINVAL,
+			    "store %s/format: not a regionfs store of a format this version knows",
+			    p->dir);
+	return 0;
+}
+
+/* Remove what a crash left in DIR/tmp (unfinished directories, empty ones). */
+static void clean_tmp(struct persist *p)
+{
+	int fd = dup(p->tmpfd);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    unlinkat(p->tmpfd, de->d_name, AT_REMOVEDIR) < 0 &&
+		    unlinkat(p->tmpfd, de->d_name, 0) < 0)
+			log_debug("store: cannot remove tmp/%s: %m", de->d_name);
+	closedir(d);
+}
+
+static int open_subdir(struct persist *p, const char *name, int flags, int *ret, char *err,
+		       size_t errlen)
+{
+	int fd = openat(p->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | flags);
+
+	if (fd < 0)
+		return fail(err, errlen, errno == ENOTDIR || errno == ELOOP ? -EINVAL : -errno,
+			    "store %s/%s: %s", p->dir, name, strerror(errno));
+	*ret = fd;
+	return 0;
+}
+
+int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen)
+{
+	struct persist *p;
+	bool empty = false, has_format;
+	int r;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return fail(err, errlen, -ENOMEM, "store %s: out of memory", dir);
+	p->dirfd = p->lockfd = p->tmpfd = -1;
+	p->dir = strdup(dir);
+	if (!p->dir) {
+		r = fail(err, errlen, -ENOMEM, "store %s: out of memory", dir);
+		goto err_free;
+	}
+	p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->dirfd < 0) {
+		r = fail(err, errlen, -errno, "store %s: %s", dir, strerror(errno));
+		goto err_free;
+	}
+	/* Never write into a directory that is not (yet) ours: check first. */
+	has_format = faccessat(p->dirfd, "format", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	if (!has_format) {
+		r = is_empty(p->dirfd, &empty);
+		if (r < 0) {
+			fail(err, errlen, r, "store %s: %s", dir, strerror(-r));
+			goto err_free;
+		}
+		if (!empty) {
+			r = fail(err, errlen, -EINVAL,
+				 "store %s: not empty and not a regionfs store (no %s/format)", dir,
+				 dir);
+			goto err_free;
+		}
+	}
+	p->lockfd = openat(p->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (p->lockfd < 0) {
+		r = fail(err, errlen, -errno, "store %s/lock: %s", dir, strerror(errno));
+		goto err_free;
+	}
+	if (flock(p->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		r = fail(err, errlen, errno == EWOULDBLOCK ? -EBUSY : -errno,
+			 "store %s is in use by another regionfs (%s/lock is locked)", dir, dir);
+		goto err_free;
+	}
+	r = has_format ? check_format(p, err, errlen) : init_store(p, err, errlen);
+	p->created = !has_format;
+	if (r < 0)
+		goto err_free;
+	r = open_subdir(p, "tmp", 0, &p->tmpfd, err, errlen);
+	if (r < 0)
+		goto err_free;
+	if (faccessat(p->dirfd, "root", W_OK, AT_EACCESS) < 0) {
+		r = fail(err, errlen, -errno, "store %s/root: %s", dir, strerror(errno));
+		goto err_free;
+	}
+	clean_tmp(p);
+	*ret = p;
+	return 0;
+
+err_free:
+	persist_close(p);
+	return r;
+}
+
+void persist_close(struct persist *p)
+{
+	if (!p)
+		return;
+	if (p->tmpfd >= 0)
+		close(p->tmpfd);
+	if (p->lockfd >= 0)
+		close(p->lockfd); /* drops the lock */
+	if (p->dirfd >= 0)
+		close(p->dirfd);
+	free(p->dir);
+	free(p);
+}
+
+bool persist_created(const struct persist *p)
+{
+	return p->created;
+}
+
+const char *persist_dir(const struct persist *p)
+{
+	return p->dir;
+}
+
+int persist_root(struct persist *p, int *ret_fd)
+{
+	int fd = openat(p->dirfd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+static void proc_fd_path(char *buf, size_t len, int fd)
+{
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/* Mode after owner: fchown clears set-id bits. */
+static int set_owner_mode(int fd, mode_t mode, uid_t uid, gid_t gid)
+{
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode & 07777) < 0)
+		return -errno;
+	return 0;
+}
+
+int persist_create(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
+		   gid_t gid, int *ret_fd)
+{
+	char self[64];
+	int fd, r;
+
+	/* Finished in a nameless file, then linked: the name appears whole. */
+	fd = openat(p->tmpfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = set_owner_mode(fd, mode, uid, gid);
+	if (r < 0)
+		goto err_close;
+	proc_fd_path(self, sizeof(self), fd);
+	if (linkat(AT_FDCWD, self, dirfd, name, AT_SYMLINK_FOLLOW) < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	*ret_fd = fd;
+	return 0;
+
+err_close:
+	close(fd);
+	return r;
+}
+
+int persist_mkdir(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
+		  gid_t gid, int *ret_fd)
+{
+	char tmp[64];
+	int fd, r;
+
+	snprintf(tmp, sizeof(tmp), "d.%d.%lu", (int)getpid(), __atomic_add_fetch(&p->seq, 1,
+										 __ATOMIC_RELAXED));
+	if (mkdirat(p->tmpfd, tmp, 0700) < 0)
+		return -errno;
+	fd = openat(p->tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto err_rmdir;
+	}
+	r = set_owner_mode(fd, mode, uid, gid);
+	if (r < 0)
+		goto err_close;
+	if (renameat2(p->tmpfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	*ret_fd = fd;
+	return 0;
+
+err_close:
+	close(fd);
+err_rmdir:
+	unlinkat(p->tmpfd, tmp, AT_REMOVEDIR);
+	return r;
+}
+
+int persist_unlink(int dirfd, const char *name)
+{
+	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+}
+
+int persist_rmdir(int dirfd, const char *name)
+{
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+int persist_rename(int dirfd, const char *name, int ndirfd, const char *nname, unsigned flags)
+{
+	return renameat2(dirfd, name, ndirfd, nname, flags) < 0 ? -errno : 0;
+}
+
+int persist_link(int fd, int ndirfd, const char *nname)
+{
+	char self[64];
+
+	proc_fd_path(self, sizeof(self), fd);
+	return linkat(AT_FDCWD, self, ndirfd, nname, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+/* ------------------------------------------------------------ loading */
+
+struct link_seen {
+	struct hmap_node hn;
+	dev_t dev;
+	ino_t ino;
+	void *node;
+};
+
+struct walk {
+	struct persist *p;
+	const struct persist_visitor *v;
+	struct hmap seen; /* files by (dev, ino): hard links */
+	char *err;
+	size_t errlen;
+};
+
+static struct link_seen *seen_find(struct walk *w, const struct stat *st)
+{
+	struct hmap_node *hn;
+
+	hmap_for_each_hash(hn, &w->seen, hmap_hash_u64(st->st_ino ^ st->st_dev)) {
+		struct link_seen *s = container_of(hn, struct link_seen, hn);
+
+		if (s->ino == st->st_ino && s->dev == st->st_dev)
+			return s;
+	}
+	return NULL;
+}
+
+/* The node's user.* attributes, our own user.regionfs.* excepted. */
+static int load_xattrs(struct walk *w, int fd, void *node, const char *path)
+{
+	char *names = NULL, *value = NULL, *name;
+	ssize_t len, vlen;
+	int r = 0;
+
+	len = flistxattr(fd, NULL, 0);
+	if (len <= 0)
+		return len < 0 && errno != ENOTSUP ? -errno : 0;
+	names = malloc((size_t)len);
+	value = malloc(65536);
+	if (!names || !value) {
+		r = -ENOMEM;
+		goto out;
+	}
+	len = flistxattr(fd, names, (size_t)len);
+	if (len < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (name = names; name < names + len; name += strlen(name) + 1) {
+		if (strncmp(name, "user.", 5) != 0 || strncmp(name, "user.regionfs.", 14) == 0)
+			continue;
+		vlen = fgetxattr(fd, name, value, 65536);
+		if (vlen < 0) {
+			r = fail(w->err, w->errlen, -errno, "store %s: xattr %s: %s", path, name,
+				 strerror(errno));
+			goto out;
+		}
+		r = w->v->xattr(w->v->ctx, node, name, value, (size_t)vlen);
+		if (r < 0) {
+			fail(w->err, w->errlen, r, "store %s: xattr %s: %s", path, name,
+			     strerror(-r));
+			goto out;
+		}
+	}
+out:
+	free(names);
+	free(value);
+	return r;
+}
+
+static int read_backing(struct walk *w, int fd, const char *path, char **ret)
+{
+	char buf[PATH_MAX];
+	ssize_t n = fgetxattr(fd, PERSIST_BACKING_XATTR, buf, sizeof(buf) - 1);
+
+	*ret = NULL;
+	if (n < 0)
+		return errno == ENODATA || errno == ENOTSUP ? 0
+							      : fail(w->err, w->errlen, -errno,
+								     "store %s: %s", path,
+								     strerror(errno));
+	buf[n] = '\0';
+	if (n == 0 || buf[0] != '/' || memchr(buf, '\0', (size_t)n))
+		return fail(w->err, w->errlen, -EINVAL, "store %s: corrupt binding '%s'", path,
+			    buf);
+	*ret = strdup(buf);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int walk_file(struct walk *w, int dirfd, const char *name, const struct stat *st,
+		     void *parent, const char *path)
+{
+	struct link_seen *s = seen_find(w, st);
+	char *backing = NULL;
+	void *node = NULL;
+	int fd, r;
+
+	if (s)
+		return w->v->file(w->v->ctx, parent, name, -1, st, NULL, s->node, &node);
+	fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return fail(w->err, w->errlen, -errno, "store %s: %s", path, strerror(errno));
+	r = read_backing(w, fd, path, &backing);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	r = w->v->file(w->v->ctx, parent, name, fd, st, backing, NULL, &node);
+	if (r < 0) {
+		fail(w->err, w->errlen, r, "store %s%s%s: %s", path, backing ? " bound to " : "",
+		     backing ? backing : "", strerror(-r));
+		free(backing);
+		return r;
+	}
+	free(backing);
+	s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->node = node;
+	hmap_insert(&w->seen, &s->hn, hmap_hash_u64(st->st_ino ^ st->st_dev));
+	return load_xattrs(w, fd, node, path);
+}
+
+static int walk_dir(struct walk *w, int dirfd, void *node, const char *path)
+{
+	char sub[PATH_MAX];
+	struct dirent *de;
+	int fd = dup(dirfd), r = 0;
+	DIR *d;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = fail(w->err, w->errlen, -errno, "store %s: %s", sub, strerror(errno));
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			void *child = NULL;
+			int cfd = openat(dirfd, de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (cfd < 0) {
+				r = fail(w->err, w->errlen, -errno, "store %s: %s", sub,
+					 strerror(errno));
+				break;
+			}
+			r = w->v->dir(w->v->ctx, node, de->d_name, cfd, &st, &child);
+			if (r < 0) {
+				fail(w->err, w->errlen, r, "store %s: %s", sub, strerror(-r));
+				break;
+			}
+			r = load_xattrs(w, cfd, child, sub);
+			if (r == 0)
+				r = walk_dir(w, cfd, child, sub);
+		} else if (S_ISREG(st.st_mode)) {
+			r = walk_file(w, dirfd, de->d_name, &st, node, sub);
+		} else {
+			r = fail(w->err, w->errlen, -EINVAL,
+				 "store %s: not a directory or a regular file (corrupt store)",
+				 sub);
+		}
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	return r;
+}
+
+int persist_walk(struct persist *p, int rootfd, void *root_node,
+		 const struct persist_visitor *v, char *err, size_t errlen)
+{
+	struct walk w = { .p = p, .v = v, .err = err, .errlen = errlen };
+	char path[PATH_MAX];
+	size_t i;
+	int r;
+
+	r = hmap_init(&w.seen);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/root", p->dir);
+	r = load_xattrs(&w, rootfd, root_node, path);
+	if (r == 0)
+		r = walk_dir(&w, rootfd, root_node, path);
+	for (i = 0; i <= w.seen.mask; i++)
+		while (w.seen.buckets[i]) {
+			struct hmap_node *hn = w.seen.buckets[i];
+
+			hmap_remove(&w.seen, hn);
+			free(container_of(hn, struct link_seen, hn));
+		}
+	hmap_destroy(&w.seen);
+	if (r < 0 && !err[0])
+		fail(err, errlen, r, "store %s: %s", p->dir, strerror(-r));
+	return r;
+}

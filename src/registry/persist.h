@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internal to registry/: the persistent store (-o store=DIR).
+ *
+ * The namespace is mirrored as a real directory tree on DIR's file system:
+ *
+ *   DIR/format   "regionfs-store 1": what this directory is
+ *   DIR/lock     flock()ed by the daemon using the store (one at a time)
+ *   DIR/root/    the namespace: a directory per directory, a regular file
+ *                per region (its data, for anonymous regions), hard links
+ *                as hard links; mode, owner and times on the files, user.*
+ *                xattrs as the files' own user.* xattrs
+ *   DIR/tmp/     directories being made (emptied at every start)
+ *
+ * A file-backed region is an empty placeholder file carrying the xattr
+ * user.regionfs.backing = the bound file's path.
+ *
+ * Crash safety (SIGKILL of the daemon at any moment): every namespace change
+ * is one system call on DIR's file system, which the kernel completes or not
+ * at all: a region appears by linkat() of a finished O_TMPFILE file, a
+ * directory by rename() of a finished temporary one, renames are
+ * renameat2() with the caller's flags. An unlinked region that is still
+ * open keeps its data in a file with no name, which the kernel frees when
+ * the daemon's fd goes away, even in a crash: nothing leaks. Data written
+ * to a region file is in DIR's page cache the moment it is written (with
+ * passthrough, before any flush), so it survives the daemon (not a power
+ * loss: for that, fsync).
+ *
+ * All functions return 0 or a negative errno; none logs above debug.
+ */
+#ifndef RFS_REGISTRY_PERSIST_H
+#define RFS_REGISTRY_PERSIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define PERSIST_BACKING_XATTR "user.regionfs.backing"
+
+struct persist;
+
+/*
+ * Open (and if empty, initialize) the store in dir, taking its lock. On
+ * failure writes a one-line reason naming the file into err.
+ * Errors: -ENOENT/-ENOTDIR/-EACCES/-EROFS (dir unusable), -EBUSY (another
+ * daemon holds the lock), -EINVAL (not a regionfs store, or corrupt).
+ */
+int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen);
+void persist_close(struct persist *p);
+const char *persist_dir(const struct persist *p);
+/* Was the store initialized (empty directory) by this persist_open()? */
+bool persist_created(const struct persist *p);
+
+/* A new fd (O_RDONLY) of DIR/root. */
+int persist_root(struct persist *p, int *ret_fd);
+
+/* A new region file named name in dirfd, with mode and owner, appearing
+ * atomically; *ret_fd is open O_RDWR. Errors: -EEXIST, errors of the fs. */
+int persist_create(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
+		   gid_t gid, int *ret_fd);
+/* A new directory, appearing atomically with its mode and owner; *ret_fd
+ * is open O_RDONLY. */
+int persist_mkdir(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
+		  gid_t gid, int *ret_fd);
+int persist_unlink(int dirfd, const char *name);
+int persist_rmdir(int dirfd, const char *name);
+int persist_rename(int dirfd, const char *name, int ndirfd, const char *nname, unsigned flags);
+/* A new name for the file open as fd. */
+int persist_link(int fd, int ndirfd, const char *nname);
+
+/*
+ * The tree as stored, for loading: persist_walk() calls back for every
+ * directory and every name of a region, parents before children. For a
+ * second name of a hard-linked file, file() is called with the first name's
+ * node and fd -1. The callbacks take ownership of the fds they are given.
+ * On an unexpected entry (a symlink, fifo, ... or an unreadable binding)
+ * the walk stops with -EINVAL and names the file in err.
+ */
+struct persist_visitor {
+	void *ctx;
+	int (*dir)(void *ctx, void *parent, const char *name, int fd, const struct stat *st,
+		   void **ret_node);
+	/* node: NULL for a first name (create one; *ret_node), else the
+	 * region this name is another link of. backing: the bound path or NULL. */
+	int (*file)(void *ctx, void *parent, const char *name, int fd, const struct stat *st,
+		    const char *backing, void *node, void **ret_node);
+	int (*xattr)(void *ctx, void *node, const char *name, const void *value, size_t size);
+};
+int persist_walk(struct persist *p, int rootfd, void *root_node,
+		 const struct persist_visitor *v, char *err, size_t errlen);
+
+#endif
