@@ -329,11 +329,18 @@ int rfs_run(const struct rfs_options *o)
 		if (fuse_daemonize(0) < 0)
 			goto out_signals;
 	}
+	/* After fuse_daemonize(): threads do not survive its fork. */
+	r = notifier_start(fs.se, &fs.notifier);
+	if (r < 0) {
+		log_err("cannot start the notifier thread: %s", strerror(-r));
+		goto out_signals;
+	}
 
 	/* libfuse returns the number of the signal that stopped it (> 0):
 	 * SIGTERM/SIGINT/SIGHUP are an orderly stop, like umount. */
 	r = serve(&fs, o);
 	status = r >= 0 && !fs.init_failed ? 0 : 1;
+	notifier_stop(fs.notifier);
 
 out_signals:
 	fuse_remove_signal_handlers(fs.se);

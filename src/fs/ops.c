@@ -42,29 +42,38 @@ static void reply_err(fuse_req_t req, int neg_errno)
 }
 
 /*
- * How long the kernel may trust these attributes. The daemon changes every
- * anonymous region itself (or the kernel does, for passthrough writes, and
- * updates its copy), so long. A file-backed region's file can be changed
- * by anyone outside the mount: never cache its size and times.
+ * How long the kernel may trust an entry and its attributes. The daemon
+ * changes every anonymous region itself (or the kernel does, for
+ * passthrough writes, and updates its copy): long. A file-backed region's
+ * file can be changed by anyone outside the mount: never cache its size
+ * and times, and revalidate the entry at every open by name, so that the
+ * size the kernel checks page faults against (cache mode) is fresh.
  */
+static bool is_bound(struct rfs *fs, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && registry_backing_path(fs->reg, st->st_ino, NULL, 0) > 0;
+}
+
 static double attr_timeout(struct rfs *fs, const struct stat *st)
 {
-	if (S_ISREG(st->st_mode) && registry_backing_path(fs->reg, st->st_ino, NULL, 0) > 0)
-		return 0;
-	return fs->timeout;
+	return is_bound(fs, st) ? 0 : fs->timeout;
+}
+
+static void fill_entry(struct fuse_entry_param *e, const struct stat *st, double timeout)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = st->st_ino;
+	e->generation = 1;
+	e->attr = *st;
+	e->attr_timeout = e->entry_timeout = timeout;
 }
 
 static void reply_entry(fuse_req_t req, const struct stat *st)
 {
 	struct rfs *fs = req_rfs(req);
-	struct fuse_entry_param e = {
-		.ino = st->st_ino,
-		.generation = 1,
-		.attr = *st,
-		.attr_timeout = attr_timeout(fs, st),
-		.entry_timeout = fs->timeout,
-	};
+	struct fuse_entry_param e;
 
+	fill_entry(&e, st, attr_timeout(fs, st));
 	fuse_reply_entry(req, &e);
 }
 
@@ -315,7 +324,7 @@ void rfs_cookie_release(void *ctx, uint64_t cookie)
  * flags. In passthrough mode the backing id travels in fh; the device hook
  * moves it to where the kernel wants it (devio.c).
  */
-static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region, bool first,
+static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region,
 		       struct fuse_file_info *fi)
 {
 	int r;
@@ -337,12 +346,13 @@ static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region, bo
 		fi->keep_cache = 0;
 	} else {
 		/*
-		 * Cached mode: never drop pages that others have mapped. A
-		 * file-backed region's file may have changed outside the mount
-		 * while nobody had the region open: its first opener drops
-		 * the stale pages.
+		 * Cached mode: never drop pages that others have mapped. Only
+		 * when a file-backed region's file was changed from outside
+		 * the mount since the daemon last touched it are its cached
+		 * pages stale: then this open drops them. (The open count
+		 * cannot tell: RELEASE arrives asynchronously.)
 		 */
-		fi->keep_cache = !(region_backing_path(region) && first);
+		fi->keep_cache = !region_changed_outside(region);
 	}
 	return 0;
 }
@@ -351,12 +361,11 @@ static void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = req_rfs(req);
 	struct region *region;
-	bool first;
-	int r = registry_open(fs->reg, ino, &region, &first);
+	int r = registry_open(fs->reg, ino, &region);
 
 	if (r < 0)
 		return reply_err(req, r);
-	r = open_common(fs, ino, region, first, fi);
+	r = open_common(fs, ino, region, fi);
 	if (r < 0) {
 		registry_release(fs->reg, ino);
 		return reply_err(req, r);
@@ -370,20 +379,20 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 {
 	struct rfs *fs = req_rfs(req);
 	struct registry_cred cred = req_cred(req);
-	struct fuse_entry_param e = { .generation = 1 };
+	struct fuse_entry_param e;
 	struct region *region;
+	struct stat st;
 	int r;
 
 	if (!S_ISREG(mode) && (mode & S_IFMT))
 		return reply_err(req, -EPERM);
-	r = registry_create(fs->reg, parent, name, mode, &cred, &e.attr);
+	r = registry_create(fs->reg, parent, name, mode, &cred, &st);
 	if (r < 0)
 		return reply_err(req, r);
-	e.ino = e.attr.st_ino;
-	e.attr_timeout = e.entry_timeout = fs->timeout;
-	r = registry_open(fs->reg, e.ino, &region, NULL);
+	fill_entry(&e, &st, fs->timeout); /* new: anonymous */
+	r = registry_open(fs->reg, e.ino, &region);
 	if (r == 0) {
-		r = open_common(fs, e.ino, region, true, fi);
+		r = open_common(fs, e.ino, region, fi);
 		if (r < 0)
 			registry_release(fs->reg, e.ino);
 	}
@@ -629,20 +638,17 @@ struct dirbuf {
 	double timeout;
 };
 
-static int dirbuf_fill(void *ctx, const char *name, const struct stat *st, uint64_t next_off)
+static int dirbuf_fill(void *ctx, const char *name, const struct stat *st, uint64_t next_off,
+		       unsigned flags)
 {
 	struct dirbuf *db = ctx;
 	size_t n;
 
 	if (db->plus) {
-		struct fuse_entry_param e = {
-			.ino = st->st_ino,
-			.generation = 1,
-			.attr = *st,
-			.attr_timeout = db->timeout,
-			.entry_timeout = db->timeout,
-		};
+		struct fuse_entry_param e;
 
+		/* Called under the registry lock: the flags say what is_bound() would. */
+		fill_entry(&e, st, flags & REGISTRY_ENTRY_BOUND ? 0 : db->timeout);
 		n = fuse_add_direntry_plus(db->req, db->buf + db->used, db->size - db->used, name,
 					   &e, (off_t)next_off);
 	} else {

@@ -13,6 +13,7 @@
 #include <fuse_lowlevel.h>
 
 #include "fs/devio.h"
+#include "fs/notifier.h"
 #include "fs/fs.h"
 #include "registry/registry.h"
 
@@ -22,6 +23,7 @@ struct rfs {
 	struct region_store *store;
 	const struct rfs_options *opts;
 	struct fuse_session *se;
+	struct notifier *notifier; /* invalidations sent outside request handlers */
 	bool passthrough; /* decided in the init callback */
 	bool no_opendir;  /* the kernel stops sending OPENDIR after one ENOSYS */
 	bool init_failed; /* datapath=passthrough could not be had */

@@ -39,7 +39,12 @@ struct region {
 	 * cannot fault on a full disk) where the file system can.
 	 */
 	char *path;
+	/* Bound regions: the file as the daemon last left it, to tell outside changes. */
+	struct timespec seen_mtime, seen_ctime;
+	off_t seen_size;
 };
+
+static void note_file(struct region *r);
 
 static bool charged(const struct region *r)
 {
@@ -300,6 +305,7 @@ int region_resize(struct region *r, uint64_t size)
 
 	pthread_rwlock_wrlock(&r->lock);
 	ret = resize_locked(r, size);
+	note_file(r);
 	pthread_rwlock_unlock(&r->lock);
 	return ret;
 }
@@ -374,7 +380,8 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 
 	pthread_rwlock_rdlock(&r->lock);
 	ret = fd_size(r->fd, &size);
-	if (ret == 0 && end <= size) {
+	/* A bound region records the file's state after each write: exclusively. */
+	if (ret == 0 && end <= size && !r->path) {
 		n = pwrite_full(r->fd, buf, len, off);
 		pthread_rwlock_unlock(&r->lock);
 		return n;
@@ -411,6 +418,7 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 			log_debug("region: cannot undo growth after failed write: %s",
 				  strerror(-ret));
 	}
+	note_file(r);
 	pthread_rwlock_unlock(&r->lock);
 	return n;
 
@@ -503,6 +511,7 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 	else
 		ret = commit_locked(r, mode, size, off, end);
 out_unlock:
+	note_file(r);
 	pthread_rwlock_unlock(&r->lock);
 	return ret;
 }
@@ -561,6 +570,7 @@ int region_bind_file(struct region *r, int fd, const char *path)
 	r->fd = fd;
 	r->reserved = 0; /* the file's own blocks are not ours to count */
 	r->path = copy;
+	note_file(r);
 out_unlock:
 	pthread_rwlock_unlock(&r->lock);
 	return ret;
@@ -569,4 +579,49 @@ out_unlock:
 const char *region_backing_path(const struct region *r)
 {
 	return r->path;
+}
+
+/* Remember the bound file's state after a change of our own. */
+static void note_file(struct region *r)
+{
+	struct stat st;
+
+	if (r->path && fstat(r->fd, &st) == 0) {
+		r->seen_mtime = st.st_mtim;
+		r->seen_ctime = st.st_ctim;
+		r->seen_size = st.st_size;
+	}
+}
+
+bool region_changed_outside(struct region *r)
+{
+	struct stat st;
+	bool changed;
+
+	if (!r->path || fstat(r->fd, &st) < 0)
+		return false;
+	pthread_rwlock_wrlock(&r->lock);
+	changed = st.st_size != r->seen_size || st.st_mtim.tv_sec != r->seen_mtime.tv_sec ||
+		  st.st_mtim.tv_nsec != r->seen_mtime.tv_nsec ||
+		  st.st_ctim.tv_sec != r->seen_ctime.tv_sec ||
+		  st.st_ctim.tv_nsec != r->seen_ctime.tv_nsec;
+	r->seen_mtime = st.st_mtim;
+	r->seen_ctime = st.st_ctim;
+	r->seen_size = st.st_size;
+	pthread_rwlock_unlock(&r->lock);
+	return changed;
+}
+
+int region_check_unshared(struct region *r)
+{
+	/*
+	 * A write lease is refused while any other open file description of
+	 * the backing file exists, including the kernel's own for passthrough
+	 * opens and mappings (they survive the FUSE file's RELEASE, which is
+	 * also asynchronous). Taken and dropped at once.
+	 */
+	if (fcntl(r->fd, F_SETLEASE, F_WRLCK) < 0)
+		return errno == EAGAIN ? -EBUSY : -errno;
+	fcntl(r->fd, F_SETLEASE, F_UNLCK);
+	return 0;
 }

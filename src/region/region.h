@@ -148,4 +148,19 @@ int region_bind_file(struct region *r, int fd, const char *path);
 /* The bound file's path, or NULL for an anonymous region. */
 const char *region_backing_path(const struct region *r);
 
+/*
+ * Bound regions: has the file changed (size, mtime, ctime) since the
+ * daemon's last own change or last call? Records the state seen now.
+ * Always false for anonymous regions.
+ */
+bool region_changed_outside(struct region *r);
+
+/*
+ * 0 when nobody but the daemon has the backing file open: no passthrough
+ * open or mapping (the kernel's own opens of the backing file count), no
+ * other process. -EBUSY otherwise (a write lease cannot be had). Not for
+ * memfds: the kernel refuses them every write lease (always -EBUSY).
+ */
+int region_check_unshared(struct region *r);
+
 #endif

@@ -859,7 +859,7 @@ static int region_of(struct registry *reg, uint64_t ino, struct node **ret)
 	return 0;
 }
 
-int registry_open(struct registry *reg, uint64_t ino, struct region **ret, bool *ret_first)
+int registry_open(struct registry *reg, uint64_t ino, struct region **ret)
 {
 	struct node *n;
 	int r;
@@ -867,8 +867,6 @@ int registry_open(struct registry *reg, uint64_t ino, struct region **ret, bool 
 	pthread_mutex_lock(&reg->lock);
 	r = region_of(reg, ino, &n);
 	if (r == 0) {
-		if (ret_first)
-			*ret_first = n->nopen == 0;
 		n->nopen++;
 		*ret = n->region;
 	}
@@ -918,7 +916,8 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 	return r;
 }
 
-int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie)
+int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie,
+		  bool count_opens)
 {
 	struct node *n;
 	int meta = -1, r;
@@ -927,11 +926,15 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, 
 	r = region_of(reg, ino, &n);
 	if (r < 0)
 		goto out_unlock;
-	/* Open files (mappings included) use the current backing file. */
-	if (n->nopen) {
-		r = -EBUSY;
+	/* Before the busy probe: our new fd of the same file would count as a user. */
+	if (region_backing_path(n->region)) {
+		r = -EEXIST;
 		goto out_unlock;
 	}
+	/* Open files and mappings use the current backing file. */
+	r = count_opens ? (n->nopen ? -EBUSY : 0) : region_check_unshared(n->region);
+	if (r < 0)
+		goto out_unlock;
 	if (reg->persist) {
 		/* The store file becomes the placeholder that records the binding. */
 		meta = dup(region_fd(n->region));
@@ -1032,19 +1035,22 @@ int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want
 		goto out_unlock;
 	if (off < 1) {
 		fill_stat(dir, &st);
-		if (fill(ctx, ".", &st, 1))
+		if (fill(ctx, ".", &st, 1, 0))
 			goto out_unlock;
 		off = 1;
 	}
 	if (off < 2) {
 		fill_stat(dir->parent, &st);
-		if (fill(ctx, "..", &st, 2))
+		if (fill(ctx, "..", &st, 2, 0))
 			goto out_unlock;
 		off = 2;
 	}
 	for (d = dir_seek(dir, off); d; d = d->next) {
 		fill_stat(d->node, &st);
-		if (fill(ctx, d->name, &st, d->seq))
+		if (fill(ctx, d->name, &st, d->seq,
+			 d->node->region && region_backing_path(d->node->region)
+				 ? REGISTRY_ENTRY_BOUND
+				 : 0))
 			break;
 		if (want_attr)
 			d->node->nlookup++;
@@ -1151,6 +1157,26 @@ void registry_inodes(struct registry *reg, uint64_t *ret_used, uint64_t *ret_max
 	pthread_mutex_lock(&reg->lock);
 	*ret_used = reg->inodes.count;
 	*ret_max = reg->max_inodes;
+	pthread_mutex_unlock(&reg->lock);
+}
+
+void registry_names(struct registry *reg, uint64_t ino,
+		    void (*fn)(void *ctx, uint64_t parent, const char *name), void *ctx)
+{
+	struct hmap_node *hn;
+	size_t i;
+
+	pthread_mutex_lock(&reg->lock);
+	hmap_for_each(hn, &reg->inodes, i) {
+		struct node *dir = container_of(hn, struct node, ino_hn);
+		struct dentry *d;
+
+		if (!is_dir(dir))
+			continue;
+		for (d = dir->head; d; d = d->next)
+			if (d->node->ino == ino)
+				fn(ctx, dir->ino, d->name);
+	}
 	pthread_mutex_unlock(&reg->lock);
 }
 

@@ -148,10 +148,9 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
 		     struct stat *ret);
 
-/* Open a region: counts the open file and returns its region, and in
- * *ret_first (may be NULL) whether no other file had it open.
+/* Open a region: counts the open file and returns its region.
  * Errors: -ENOENT, -EISDIR. */
-int registry_open(struct registry *reg, uint64_t ino, struct region **ret, bool *ret_first);
+int registry_open(struct registry *reg, uint64_t ino, struct region **ret);
 /*
  * A cookie: one value the data-path layer attaches to a region (its
  * passthrough backing id), 0 for none. registry_attach_cookie() attaches
@@ -169,11 +168,17 @@ void registry_release(struct registry *reg, uint64_t ino);
  * Bind region ino to a user's file (see region_bind_file()); fd is taken on
  * success. cookie replaces the region's cookie (the old one is released):
  * the data-path state of the new backing file, 0 for none yet.
- * Errors: -ENOENT, -EISDIR (a directory), -EBUSY (the region is open, or
- * mapped: a mapping holds an open file), -ENOTEMPTY (it has a size),
- * -EEXIST (already bound), -ENOMEM.
+ * In use means, with count_opens (cache mode): the daemon counted an open
+ * not released yet (a mapping keeps its FUSE file open there). Without
+ * (passthrough): another open file description of the backing file exists
+ * (region_check_unshared(): the kernel's passthrough opens and mappings,
+ * which outlive the asynchronous RELEASE the count waits for). The lease
+ * probe needs a real file: memfds refuse every write lease.
+ * Errors: -ENOENT, -EISDIR (a directory), -EBUSY (in use), -ENOTEMPTY (it
+ * has a size), -EEXIST (already bound), -ENOMEM.
  */
-int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie);
+int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie,
+		  bool count_opens);
 
 /* Copy the bound file's path of ino into buf (size 0: return the length).
  * Errors: -ENOENT, -EISDIR, -ENODATA (not bound), -ERANGE (buf too small). */
@@ -187,13 +192,17 @@ int registry_region(struct registry *reg, uint64_t ino, struct region **ret);
  * readdir: call fill() for entries after position off ("." is position 1,
  * ".." 2, then the directory's entries in creation order). Stops at the
  * first fill() that returns nonzero (buffer full); that entry is not counted
- * as returned. With want_attr, every entry that fill() accepted (other than
+ * as returned. flags: enum registry_entry_flags of the entry.
+ * With want_attr, every entry that fill() accepted (other than
  * "." and "..") took a lookup reference (readdirplus). Positions stay valid
  * across concurrent creates and removals.
  * Errors: -ENOENT (also for a removed directory), -ENOTDIR.
  */
+enum registry_entry_flags {
+	REGISTRY_ENTRY_BOUND = 1 << 0, /* a file-backed region */
+};
 typedef int (*registry_fill_fn)(void *ctx, const char *name, const struct stat *st,
-				uint64_t next_off);
+				uint64_t next_off, unsigned flags);
 int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want_attr,
 		     registry_fill_fn fill, void *ctx);
 
@@ -221,6 +230,14 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name);
  * not fit size= or nr_inodes=), errors of the file system.
  */
 int registry_load(struct registry *reg, const char *dir, char *err, size_t errlen);
+
+/*
+ * Call fn for every name (directory inode, name) of region ino. Walks every
+ * directory: for rare operations (binding), not hot paths. fn runs under
+ * the registry lock and must not call back into the registry.
+ */
+void registry_names(struct registry *reg, uint64_t ino,
+		    void (*fn)(void *ctx, uint64_t parent, const char *name), void *ctx);
 
 /* fsync(2) of a directory's store directory (persistent store only). */
 int registry_fsyncdir(struct registry *reg, uint64_t ino);

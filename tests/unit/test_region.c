@@ -1109,8 +1109,320 @@ static void test_concurrent_write_resize(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* File-backed regions (region_bind_file)                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The users' files of one test live in a temp directory on the file system
+ * of $TMPDIR (or /tmp), never in the store; bind_teardown removes it.
+ */
+#define BIND_PATH_MAX 4096
+
+static char bind_dir[BIND_PATH_MAX];
+
+static int bind_setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(bind_dir, sizeof(bind_dir), "%s/rfs-unit-region.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(bind_dir))
+		return -1;
+	return setup(state);
+}
+
+static int bind_teardown(void **state)
+{
+	static const char *const names[] = {"f0", "f1", "f2"};
+	char path[BIND_PATH_MAX + 8];
+
+	teardown(state); /* closes the bound files first */
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", bind_dir, names[i]);
+		unlink(path);
+	}
+	rmdir(bind_dir);
+	return 0;
+}
+
+static const char *user_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", bind_dir, name);
+	return buf;
+}
+
+/* A user's file of len bytes c; returns it opened read-write (as the daemon does). */
+static int user_file(const char *path, size_t len, unsigned char c)
+{
+	unsigned char *buf = malloc(len ? len : 1);
+	int fd;
+
+	assert_non_null(buf);
+	memset(buf, c, len);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(__real_pwrite(fd, buf, len, 0), (ssize_t)len);
+	free(buf);
+	return fd;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+/* The file's own bytes, read through a new descriptor. */
+static void assert_file_bytes(const char *path, uint64_t off, size_t len, unsigned char c)
+{
+	unsigned char *buf = malloc(len);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	memset(buf, c ^ 0xff, len);
+	assert_int_equal(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != c)
+			fail_msg("file byte %llu is 0x%02x, expected 0x%02x",
+				 (unsigned long long)(off + i), buf[i], c);
+	}
+	free(buf);
+}
+
+static bool fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* The region becomes a view of the file: its contents, size and inode. */
+static void test_bind_file_shows_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	char path[BIND_PATH_MAX + 8];
+	struct stat st, fst;
+	int fd, out;
+
+	user_path(path, sizeof(path), "f0");
+	fd = user_file(path, 3 * PAGE + 5, 'u');
+	assert_null(region_backing_path(r));
+	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(region_fd(r), fd);
+	assert_non_null(region_backing_path(r));
+	assert_string_equal(region_backing_path(r), path);
+	assert_ptr_not_equal(region_backing_path(r), path); /* a copy */
+	assert_int_equal(size_of(r), 3 * PAGE + 5);
+	assert_bytes(r, 0, 3 * PAGE + 5, 'u');
+	assert_int_equal(region_stat(r, &st), 0);
+	assert_int_equal(stat(path, &fst), 0);
+	assert_int_equal(st.st_ino, fst.st_ino);
+	assert_int_equal(st.st_dev, fst.st_dev);
+	assert_int_equal(used(fx), 0);
+
+	/* Changes made to the file outside show at once. */
+	out = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(out >= 0);
+	assert_int_equal(__real_pwrite(out, "oooooooooo", 10, PAGE), 10);
+	assert_bytes(r, PAGE, 10, 'o');
+	assert_int_equal(__real_ftruncate(out, 5 * PAGE), 0);
+	assert_int_equal(size_of(r), 5 * PAGE);
+	assert_bytes(r, 3 * PAGE + 5, 2 * PAGE - 5, 0);
+	close(out);
+	assert_int_equal(used(fx), 0);
+}
+
+static void test_bind_file_enotempty(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	char path[BIND_PATH_MAX + 8];
+	int fd, anon = region_fd(r);
+
+	user_path(path, sizeof(path), "f0");
+	fd = user_file(path, 2 * PAGE, 'f');
+	assert_int_equal(region_resize(r, 1), 0);
+	assert_int_equal(region_bind_file(r, fd, path), -ENOTEMPTY);
+	/* Nothing changed, and the fd was not taken. */
+	assert_true(fd_is_open(fd));
+	assert_null(region_backing_path(r));
+	assert_int_equal(region_fd(r), anon);
+	assert_int_equal(size_of(r), 1);
+	assert_int_equal(used(fx), PAGE);
+	fill(r, 0, 1, 'a');
+	assert_bytes(r, 0, 1, 'a');
+
+	/* Emptied again, it can be bound; its store space comes back. */
+	assert_int_equal(region_resize(r, 0), 0);
+	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(used(fx), 0);
+	assert_int_equal(size_of(r), 2 * PAGE);
+	assert_bytes(r, 0, 2 * PAGE, 'f');
+}
+
+static void test_bind_file_eexist(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	char p0[BIND_PATH_MAX + 8], p1[BIND_PATH_MAX + 8];
+	int fd0, fd1;
+
+	user_path(p0, sizeof(p0), "f0");
+	user_path(p1, sizeof(p1), "f1");
+	fd0 = user_file(p0, 0, 0);
+	fd1 = user_file(p1, 0, 0);
+	assert_int_equal(region_bind_file(r, fd0, p0), 0);
+	assert_int_equal(region_bind_file(r, fd1, p1), -EEXIST);
+	/* Still even when the region is empty, and with the same file. */
+	assert_int_equal(region_bind_file(r, fd1, p0), -EEXIST);
+	assert_true(fd_is_open(fd1));
+	assert_int_equal(region_fd(r), fd0);
+	assert_string_equal(region_backing_path(r), p0);
+	close(fd1);
+	fill(r, 0, 10, 'e');
+	assert_int_equal(file_size(p0), 10);
+	assert_int_equal(file_size(p1), 0);
+}
+
+/*
+ * A bound region's space is the file system's: binding gives back what the
+ * empty region had reserved, and no growth is charged to the store, even
+ * far past its whole limit. Growth still allocates the file's blocks.
+ */
+static void test_bind_file_no_store_charge(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *a = new_region(fx, 0);
+	struct region *r = new_region(fx, 1);
+	char path[BIND_PATH_MAX + 8];
+	unsigned char c = 'x';
+	int fd;
+
+	user_path(path, sizeof(path), "f0");
+	fd = user_file(path, 0, 0);
+	assert_int_equal(region_resize(a, 2 * PAGE), 0);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, 0, 3 * PAGE), 0);
+	assert_int_equal(size_of(r), 0);
+	assert_int_equal(used(fx), 5 * PAGE);
+
+	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(used(fx), 2 * PAGE);
+
+	assert_int_equal(region_resize(r, 4 * LIMIT), 0);
+	assert_int_equal(file_size(path), 4 * LIMIT);
+	assert_true(held(r) >= 4 * LIMIT); /* allocated: a mapping cannot fault on a full disk */
+	assert_int_equal(used(fx), 2 * PAGE);
+	assert_int_equal(region_write(r, &c, 1, 6 * LIMIT), 1);
+	assert_int_equal(file_size(path), 6 * LIMIT + 1);
+	assert_int_equal(region_fallocate(r, 0, 0, 7 * LIMIT), 0);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, 0, 8 * LIMIT), 0);
+	assert_int_equal(file_size(path), 7 * LIMIT);
+	assert_int_equal(used(fx), 2 * PAGE);
+	assert_int_equal(region_resize(r, PAGE), 0);
+	assert_int_equal(file_size(path), PAGE);
+	assert_int_equal(used(fx), 2 * PAGE);
+
+	/* The whole store is still there for anonymous regions. */
+	assert_int_equal(region_resize(a, LIMIT), 0);
+	assert_int_equal(used(fx), LIMIT);
+	assert_int_equal(held(a), LIMIT);
+	assert_int_equal(region_resize(r, 2 * LIMIT), 0);
+	assert_int_equal(used(fx), LIMIT);
+}
+
+/* resize, write, read, fallocate, flush and times act on the file itself. */
+static void test_bind_file_ops_act_on_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	struct region *anon = new_region(fx, 1);
+	struct timespec t[2] = {{1000, 0}, {2000, 0}};
+	char path[BIND_PATH_MAX + 8];
+	unsigned fsyncs = f_fsync.calls, fdatasyncs = f_fdatasync.calls;
+	struct stat st;
+	int fd;
+
+	user_path(path, sizeof(path), "f0");
+	fd = user_file(path, 0, 0);
+	assert_int_equal(region_bind_file(r, fd, path), 0);
+
+	assert_int_equal(region_resize(r, 2 * PAGE + 3), 0);
+	assert_int_equal(file_size(path), 2 * PAGE + 3);
+	assert_file_bytes(path, 0, 2 * PAGE + 3, 0);
+	fill(r, PAGE, 100, 'w');
+	assert_file_bytes(path, PAGE, 100, 'w');
+	fill(r, 3 * PAGE, 50, 'g'); /* growing write */
+	assert_int_equal(file_size(path), 3 * PAGE + 50);
+	assert_file_bytes(path, 2 * PAGE + 3, PAGE - 3, 0);
+	assert_file_bytes(path, 3 * PAGE, 50, 'g');
+
+	assert_int_equal(region_flush(r, false), 0);
+	assert_int_equal(region_flush(r, true), 0);
+	assert_int_equal(f_fsync.calls - fsyncs, 1);
+	assert_int_equal(f_fdatasync.calls - fdatasyncs, 1);
+	fault_arm(&f_fsync, EIO, 0);
+	assert_int_equal(region_flush(r, false), -EIO);
+
+	assert_int_equal(region_set_times(r, t), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 2000);
+	assert_int_equal(st.st_atim.tv_sec, 1000);
+
+	assert_int_equal(region_fallocate(r, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PAGE, 40),
+			 0);
+	assert_file_bytes(path, PAGE, 40, 0);
+	assert_file_bytes(path, PAGE + 40, 60, 'w');
+
+	/* A file system without fallocate: the file simply grows sparse. An
+	 * anonymous region refuses instead (it must reserve its memory). */
+	fault_arm(&f_fallocate, EOPNOTSUPP, 0);
+	assert_int_equal(region_resize(r, 5 * PAGE), 0);
+	assert_int_equal(file_size(path), 5 * PAGE);
+	fault_arm(&f_fallocate, EOPNOTSUPP, 0);
+	assert_int_equal(region_resize(anon, PAGE), -EOPNOTSUPP);
+	assert_int_equal(size_of(anon), 0);
+	/* A full disk: ENOSPC, and the file keeps its size. */
+	fault_arm(&f_fallocate, ENOSPC, 0);
+	assert_int_equal(region_resize(r, 9 * PAGE), -ENOSPC);
+	assert_int_equal(file_size(path), 5 * PAGE);
+
+	assert_int_equal(region_resize(r, 10), 0);
+	assert_int_equal(file_size(path), 10);
+	assert_int_equal(region_resize(r, 0), 0);
+	assert_int_equal(file_size(path), 0);
+	/* Empty again, but still bound. */
+	assert_string_equal(region_backing_path(r), path);
+	assert_int_equal(used(fx), 0);
+}
+
+/* Freeing the region closes its fd; the file stays with its data. */
+static void test_bind_file_free_keeps_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	char path[BIND_PATH_MAX + 8];
+	int fd;
+
+	user_path(path, sizeof(path), "f0");
+	fd = user_file(path, 2 * PAGE, 'k');
+	assert_int_equal(region_bind_file(r, fd, path), 0);
+	fill(r, 0, 10, 'z');
+	region_free(r);
+	fx->r[0] = NULL;
+	assert_false(fd_is_open(fd));
+	assert_int_equal(file_size(path), 2 * PAGE);
+	assert_file_bytes(path, 0, 10, 'z');
+	assert_file_bytes(path, 10, 2 * PAGE - 10, 'k');
+	assert_int_equal(used(fx), 0);
+}
+
+/* ------------------------------------------------------------------ */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define TB(f) cmocka_unit_test_setup_teardown(f, bind_setup, bind_teardown)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_store_open_zero_limit),
@@ -1138,6 +1450,12 @@ static const struct CMUnitTest tests[] = {
     T(test_fault_punch_refill),
     T(test_write_inside_vs_shrink),
     T(test_concurrent_write_resize),
+    TB(test_bind_file_shows_file),
+    TB(test_bind_file_enotempty),
+    TB(test_bind_file_eexist),
+    TB(test_bind_file_no_store_charge),
+    TB(test_bind_file_ops_act_on_file),
+    TB(test_bind_file_free_keeps_file),
 };
 
 static const struct CMUnitTest fallback_tests[] = {

@@ -11,6 +11,7 @@
  * operation in turn.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -341,7 +343,8 @@ struct collect {
 	bool null_stat;
 };
 
-static int fill_cb(void *ctx, const char *name, const struct stat *st, uint64_t next_off)
+static int fill_cb(void *ctx, const char *name, const struct stat *st, uint64_t next_off,
+		   unsigned flags)
 {
 	struct collect *c = ctx;
 	struct dent *d;
@@ -735,7 +738,7 @@ static void test_missing_names_and_inodes_enoent(void **state)
 	assert_int_equal(registry_rename(reg, NO_INO, "a", ROOT, "x", 0), -ENOENT);
 	assert_int_equal(registry_link(reg, NO_INO, ROOT, "x", &st), -ENOENT);
 	assert_int_equal(registry_link(reg, a, NO_INO, "x", &st), -ENOENT);
-	assert_int_equal(registry_open(reg, NO_INO, &r, NULL), -ENOENT);
+	assert_int_equal(registry_open(reg, NO_INO, &r), -ENOENT);
 	assert_int_equal(registry_region(reg, NO_INO, &r), -ENOENT);
 	memset(&c, 0, sizeof(c));
 	c.budget = 100;
@@ -1476,7 +1479,7 @@ static void test_link_increments_nlink_and_shares_region(void **state)
 	assert_int_equal(nlink_of(ROOT), 3); /* links to regions don't count */
 
 	/* one region behind every name */
-	assert_int_equal(registry_open(reg, a, &r1, NULL), 0);
+	assert_int_equal(registry_open(reg, a, &r1), 0);
 	assert_int_equal(region_write(r1, "abc", 3, 0), 3);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(nlink_of(a), 2);
@@ -1543,7 +1546,7 @@ static void test_unlink_while_open_keeps_region_until_release(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_open(reg, a, &r, NULL), 0);
+	assert_int_equal(registry_open(reg, a, &r), 0);
 	assert_non_null(r);
 	assert_int_equal(region_write(r, "hello", 5, 0), 5);
 	assert_int_equal(attr_of(a).st_size, 5);
@@ -1580,7 +1583,7 @@ static void test_unlink_while_open_release_then_forget(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_open(reg, a, &r, NULL), 0);
+	assert_int_equal(registry_open(reg, a, &r), 0);
 	assert_int_equal(region_write(r, "x", 1, 2 * PAGE), 1);
 	assert_int_equal(used_bytes(), 3 * PAGE);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
@@ -1602,8 +1605,8 @@ static void test_two_opens_need_two_releases(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_open(reg, a, &r1, NULL), 0);
-	assert_int_equal(registry_open(reg, a, &r2, NULL), 0);
+	assert_int_equal(registry_open(reg, a, &r1), 0);
+	assert_int_equal(registry_open(reg, a, &r2), 0);
 	assert_ptr_equal(r1, r2);
 	set_size(a, PAGE);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
@@ -1626,14 +1629,14 @@ static void test_open_and_region_of_directory_eisdir(void **state)
 	fx_open(MiB, 0);
 	d = mkd(ROOT, "d");
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_open(reg, d, &r, NULL), -EISDIR);
-	assert_int_equal(registry_open(reg, ROOT, &r, NULL), -EISDIR);
+	assert_int_equal(registry_open(reg, d, &r), -EISDIR);
+	assert_int_equal(registry_open(reg, ROOT, &r), -EISDIR);
 	assert_int_equal(registry_region(reg, d, &r), -EISDIR);
 	assert_int_equal(registry_region(reg, ROOT, &r), -EISDIR);
 	assert_null(r);
 	assert_int_equal(registry_region(reg, a, &r), 0);
 	assert_non_null(r);
-	assert_int_equal(registry_open(reg, a, &r2, NULL), 0);
+	assert_int_equal(registry_open(reg, a, &r2), 0);
 	assert_ptr_equal(r, r2);
 	registry_release(reg, a);
 }
@@ -1673,7 +1676,7 @@ static void test_free_with_orphans_and_open_regions(void **state)
 	set_size(a, PAGE);
 	set_size(b, PAGE);
 	assert_int_equal(registry_setxattr(reg, a, "user.x", "1", 1, 0), 0);
-	assert_int_equal(registry_open(reg, a, &r, NULL), 0);
+	assert_int_equal(registry_open(reg, a, &r), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "b"), 0);
 	assert_int_equal(used_bytes(), 2 * PAGE);
@@ -2652,7 +2655,7 @@ static void test_cookie_released_once_when_region_freed(void **state)
 	assert_int_equal(registry_attach_cookie(reg, a, 7, &v), 0);
 	assert_int_equal(registry_attach_cookie(reg, c, 9, &v), 0);
 
-	assert_int_equal(registry_open(reg, a, &r, NULL), 0);
+	assert_int_equal(registry_open(reg, a, &r), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	registry_forget(reg, a, 1);
 	assert_int_equal(cookies.n, 0); /* still open */
@@ -3071,7 +3074,7 @@ static void *worker_main(void *arg)
 			w->errors++;
 			continue;
 		}
-		if (registry_open(reg, st.st_ino, &r, NULL) != 0 || region_write(r, "x", 1, 0) != 1)
+		if (registry_open(reg, st.st_ino, &r) != 0 || region_write(r, "x", 1, 0) != 1)
 			w->errors++;
 		else
 			registry_release(reg, st.st_ino);
@@ -3114,8 +3117,340 @@ static void test_concurrent_creates_and_unlinks(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Binding regions to users' files (registry_bind)                     */
+/* ------------------------------------------------------------------ */
+
+#define BIND_FILES 4
+#define BIND_PATH_MAX 4096
+
+/* The users' files a test made, removed by bind_teardown (even after a failure). */
+static char bind_files[BIND_FILES][BIND_PATH_MAX];
+static size_t bind_nfiles;
+
+static int bind_setup(void **state)
+{
+	bind_nfiles = 0;
+	return setup(state);
+}
+
+static int bind_teardown(void **state)
+{
+	teardown(state); /* closes the bound files first */
+	for (size_t i = 0; i < bind_nfiles; i++)
+		unlink(bind_files[i]);
+	bind_nfiles = 0;
+	return 0;
+}
+
+/* A new user's file holding data (may be NULL); its path in *ret_path.
+ * Returns it opened read-write, as the daemon would pass it. */
+static int user_fd(const char *data, const char **ret_path)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	assert_true(bind_nfiles < BIND_FILES);
+	path = bind_files[bind_nfiles];
+	snprintf(path, BIND_PATH_MAX, "%s/rfs-unit-registry.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkostemp(path, O_CLOEXEC);
+	assert_true(fd >= 0);
+	bind_nfiles++;
+	if (data)
+		assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	*ret_path = path;
+	return fd;
+}
+
+static bool fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static off_t path_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* An open file (a mapping holds one too) keeps the backing file in use: EBUSY. */
+static void test_bind_ebusy_while_open(void **state)
+{
+	struct region *r, *r2;
+	const char *path;
+	uint64_t a;
+	int fd;
+
+	(void)state;
+	fx_open(MiB, 0);
+	a = mk(ROOT, "a");
+	fd = user_fd("hello", &path);
+	assert_int_equal(registry_open(reg, a, &r), 0);
+	assert_int_equal(registry_open(reg, a, &r2), 0);
+	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), -EBUSY);
+	registry_release(reg, a);
+	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), -EBUSY);
+	assert_true(fd_is_open(fd));
+	assert_int_equal(registry_backing_path(reg, a, NULL, 0), -ENODATA);
+	assert_int_equal(attr_of(a).st_size, 0);
+	registry_release(reg, a);
+
+	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), 0);
+	assert_int_equal(attr_of(a).st_size, 5);
+	assert_int_equal(registry_backing_path(reg, a, NULL, 0), (ssize_t)strlen(path));
+	assert_int_equal(registry_open(reg, a, &r), 0);
+	assert_int_equal(region_fd(r), fd);
+	assert_string_equal(region_backing_path(r), path);
+	registry_release(reg, a);
+}
+
+static void test_bind_eisdir_enoent(void **state)
+{
+	const char *path;
+	uint64_t d;
+	int fd;
+
+	(void)state;
+	fx_open(MiB, 0);
+	d = mkd(ROOT, "d");
+	fd = user_fd(NULL, &path);
+	assert_int_equal(registry_bind(reg, d, fd, path, 0, true), -EISDIR);
+	assert_int_equal(registry_bind(reg, ROOT, fd, path, 0, true), -EISDIR);
+	assert_int_equal(registry_bind(reg, NO_INO, fd, path, 0, true), -ENOENT);
+	assert_true(fd_is_open(fd));
+	assert_int_equal(registry_backing_path(reg, d, NULL, 0), -EISDIR);
+	assert_int_equal(registry_backing_path(reg, ROOT, NULL, 0), -EISDIR);
+	assert_int_equal(registry_backing_path(reg, NO_INO, NULL, 0), -ENOENT);
+	close(fd);
+}
+
+static void test_bind_enotempty_eexist(void **state)
+{
+	char buf[BIND_PATH_MAX];
+	const char *p1, *p2;
+	uint64_t a;
+	ssize_t n;
+	int fd1, fd2;
+
+	(void)state;
+	fx_open(MiB, 0);
+	a = mk(ROOT, "a");
+	fd1 = user_fd("xyz", &p1);
+	fd2 = user_fd(NULL, &p2);
+	set_size(a, 10);
+	assert_int_equal(registry_bind(reg, a, fd1, p1, 0, true), -ENOTEMPTY);
+	assert_true(fd_is_open(fd1));
+	assert_int_equal(registry_backing_path(reg, a, NULL, 0), -ENODATA);
+	assert_int_equal(used_bytes(), PAGE);
+	set_size(a, 0);
+	assert_int_equal(registry_bind(reg, a, fd1, p1, 0, true), 0);
+	assert_int_equal(attr_of(a).st_size, 3);
+	assert_int_equal(used_bytes(), 0);
+
+	/* Already bound: EEXIST, even once it is empty again. */
+	assert_int_equal(registry_bind(reg, a, fd2, p2, 0, true), -EEXIST);
+	set_size(a, 0);
+	assert_int_equal(path_size(p1), 0);
+	assert_int_equal(registry_bind(reg, a, fd2, p2, 0, true), -EEXIST);
+	assert_true(fd_is_open(fd2));
+	close(fd2);
+	n = registry_backing_path(reg, a, buf, sizeof(buf));
+	assert_int_equal(n, (ssize_t)strlen(p1));
+	assert_memory_equal(buf, p1, (size_t)n);
+}
+
+/*
+ * The cookie (the passthrough backing id) of the old backing file is
+ * released when a region is bound, the new one is released when the region
+ * dies; a failed bind touches neither.
+ */
+static void test_bind_replaces_and_releases_cookie(void **state)
+{
+	const char *pa, *pb, *pc, *px;
+	uint64_t a, b, c, v = 0;
+	int fda, fdb, fdc, fdx;
+
+	(void)state;
+	fx_open_with_cookies();
+	a = mk(ROOT, "a");
+	b = mk(ROOT, "b");
+	c = mk(ROOT, "c");
+	fda = user_fd("A", &pa);
+	fdb = user_fd("B", &pb);
+	fdc = user_fd("C", &pc);
+	fdx = user_fd(NULL, &px);
+
+	assert_int_equal(registry_attach_cookie(reg, a, 7, &v), 0);
+	assert_int_equal(registry_bind(reg, a, fda, pa, 8, true), 0);
+	assert_int_equal(cookies.n, 1);
+	assert_int_equal(cookies.released[0], 7);
+	assert_ptr_equal(cookies.ctx_seen, &cookies);
+	assert_int_equal(registry_cookie(reg, a, &v), 0);
+	assert_int_equal(v, 8);
+
+	/* A failed bind: nothing released, the cookie stays. */
+	assert_int_equal(registry_bind(reg, a, fdx, px, 9, true), -EEXIST);
+	assert_int_equal(cookies.n, 1);
+	assert_int_equal(registry_cookie(reg, a, &v), 0);
+	assert_int_equal(v, 8);
+
+	/* No cookie before, none given: nothing to release; one can be attached later. */
+	assert_int_equal(registry_bind(reg, b, fdb, pb, 0, true), 0);
+	assert_int_equal(cookies.n, 1);
+	assert_int_equal(registry_cookie(reg, b, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(registry_attach_cookie(reg, b, 5, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(registry_bind(reg, c, fdc, pc, 11, true), 0);
+	assert_int_equal(cookies.n, 1);
+
+	/* The region dies: its cookie is released, its file stays. */
+	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
+	registry_forget(reg, a, 1);
+	assert_false(ino_exists(a));
+	assert_int_equal(cookies.n, 2);
+	assert_int_equal(cookies.released[1], 8);
+	assert_false(fd_is_open(fda));
+	assert_int_equal(path_size(pa), 1);
+
+	/* registry_free releases the rest, once each. */
+	registry_free(reg);
+	reg = NULL;
+	assert_int_equal(cookies.n, 4);
+	assert_true((cookies.released[2] == 5 && cookies.released[3] == 11) ||
+		    (cookies.released[2] == 11 && cookies.released[3] == 5));
+	assert_false(fd_is_open(fdb));
+	assert_false(fd_is_open(fdc));
+	assert_int_equal(path_size(pb), 1);
+	assert_int_equal(path_size(pc), 1);
+	close(fdx);
+}
+
+/* getxattr semantics: size 0 asks for the length, a short buffer is ERANGE. */
+static void test_backing_path_queries(void **state)
+{
+	char buf[BIND_PATH_MAX];
+	struct stat st;
+	const char *path;
+	uint64_t a, d;
+	size_t len;
+	int fd;
+
+	(void)state;
+	fx_open(MiB, 0);
+	a = mk(ROOT, "a");
+	d = mkd(ROOT, "d");
+	assert_int_equal(registry_backing_path(reg, a, NULL, 0), -ENODATA);
+	assert_int_equal(registry_backing_path(reg, a, buf, sizeof(buf)), -ENODATA);
+	fd = user_fd(NULL, &path);
+	len = strlen(path);
+	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), 0);
+
+	assert_int_equal(registry_backing_path(reg, a, NULL, 0), (ssize_t)len);
+	memset(buf, 'Q', sizeof(buf));
+	assert_int_equal(registry_backing_path(reg, a, buf, len - 1), -ERANGE);
+	assert_int_equal(buf[0], 'Q');
+	assert_int_equal(registry_backing_path(reg, a, buf, 1), -ERANGE);
+	assert_int_equal(registry_backing_path(reg, a, buf, len), (ssize_t)len);
+	assert_memory_equal(buf, path, len);
+	memset(buf, 'Q', sizeof(buf));
+	assert_int_equal(registry_backing_path(reg, a, buf, sizeof(buf)), (ssize_t)len);
+	assert_memory_equal(buf, path, len);
+
+	/* The binding belongs to the region, whatever its names. */
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_rename(reg, ROOT, "a", d, "moved", 0), 0);
+	assert_int_equal(registry_backing_path(reg, ino_of(ROOT, "l"), NULL, 0), (ssize_t)len);
+	assert_int_equal(registry_backing_path(reg, ino_of(d, "moved"), NULL, 0), (ssize_t)len);
+	/* Its user xattrs are separate. */
+	assert_int_equal(registry_listxattr(reg, a, NULL, 0), 0);
+}
+
+/* A bound region's data lives in the user's file: nothing counts against the store. */
+static void test_bind_no_store_charge(void **state)
+{
+	const char *path;
+	uint64_t a, b;
+	int fd;
+
+	(void)state;
+	fx_open(MiB, 0);
+	a = mk(ROOT, "a");
+	b = mk(ROOT, "b");
+	fd = user_fd(NULL, &path);
+	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), 0);
+	set_size(a, 4 * MiB);
+	assert_int_equal(path_size(path), 4 * MiB);
+	assert_int_equal(attr_of(a).st_size, 4 * MiB);
+	assert_int_equal(used_bytes(), 0);
+	/* The whole store is still free for anonymous regions. */
+	set_size(b, MiB);
+	assert_int_equal(used_bytes(), MiB);
+	set_size(a, 3);
+	assert_int_equal(path_size(path), 3);
+	assert_int_equal(used_bytes(), MiB);
+}
+
+static void test_bind_alloc_failure_enomem(void **state)
+{
+	const char *path;
+	uint64_t a;
+	long n;
+	int fd, r = -1;
+
+	(void)state;
+	fx_open(MiB, 0);
+	a = mk(ROOT, "a");
+	fd = user_fd("data", &path);
+	for (n = 0; n < 50; n++) {
+		bool injected;
+
+		arm_alloc_failure(n);
+		r = registry_bind(reg, a, fd, path, 0, true);
+		injected = disarm_alloc_failure();
+		if (r == 0)
+			break;
+		assert_true(injected);
+		assert_int_equal(r, -ENOMEM);
+		assert_true(fd_is_open(fd));
+		assert_int_equal(registry_backing_path(reg, a, NULL, 0), -ENODATA);
+		assert_int_equal(attr_of(a).st_size, 0);
+	}
+	assert_int_equal(r, 0);
+	assert_true(n > 0); /* at least one allocation was made to fail */
+	assert_int_equal(attr_of(a).st_size, 4);
+}
+
+/* Unlinked while open: the orphan keeps the file open until the release. */
+static void test_bind_orphan_keeps_file(void **state)
+{
+	struct region *r;
+	const char *path;
+	uint64_t a;
+	int fd;
+
+	(void)state;
+	fx_open(MiB, 0);
+	a = mk(ROOT, "a");
+	fd = user_fd(NULL, &path);
+	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), 0);
+	assert_int_equal(registry_open(reg, a, &r), 0);
+	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
+	registry_forget(reg, a, 1);
+	assert_int_equal(region_write(r, "orphan", 6, 0), 6);
+	assert_true(fd_is_open(fd));
+	registry_release(reg, a);
+	assert_false(ino_exists(a));
+	assert_false(fd_is_open(fd));
+	assert_int_equal(path_size(path), 6);
+}
+
+/* ------------------------------------------------------------------ */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TB(fn) cmocka_unit_test_setup_teardown(fn, bind_setup, bind_teardown)
 
 int main(void)
 {
@@ -3207,6 +3542,14 @@ int main(void)
 	    T(test_create_memfd_failure_returns_errno),
 	    T(test_create_failures_do_not_leak_inode_quota),
 	    T(test_concurrent_creates_and_unlinks),
+	    TB(test_bind_ebusy_while_open),
+	    TB(test_bind_eisdir_enoent),
+	    TB(test_bind_enotempty_eexist),
+	    TB(test_bind_replaces_and_releases_cookie),
+	    TB(test_backing_path_queries),
+	    TB(test_bind_no_store_charge),
+	    TB(test_bind_alloc_failure_enomem),
+	    TB(test_bind_orphan_keeps_file),
 	};
 
 	/* Run a subset: CMOCKA_TEST_FILTER / CMOCKA_SKIP_FILTER="test_xattr_*" */
