@@ -144,6 +144,22 @@ static struct dentry *dentry_find(struct node *dir, const char *name, size_t len
 	return NULL;
 }
 
+/* The entry name in directory parent (registry lock held). */
+static int entry_get(struct registry *reg, uint64_t parent, const char *name, size_t len,
+		     struct node **ret_dir, struct dentry **ret)
+{
+	struct dentry *d;
+	int r = dir_get(reg, parent, ret_dir);
+
+	if (r < 0)
+		return r;
+	d = dentry_find(*ret_dir, name, len);
+	if (!d)
+		return -ENOENT;
+	*ret = d;
+	return 0;
+}
+
 static int dentry_add(struct node *dir, const char *name, size_t len, struct node *target)
 {
 	struct dentry *d = malloc(sizeof(*d) + len + 1);
@@ -377,14 +393,9 @@ int registry_lookup(struct registry *reg, uint64_t parent, const char *name, str
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&reg->lock);
-	r = dir_get(reg, parent, &dir);
+	r = entry_get(reg, parent, name, len, &dir, &d);
 	if (r < 0)
 		goto out_unlock;
-	d = dentry_find(dir, name, len);
-	if (!d) {
-		r = -ENOENT;
-		goto out_unlock;
-	}
 	d->node->nlookup++;
 	fill_stat(d->node, ret);
 out_unlock:
@@ -524,14 +535,9 @@ static int remove_entry(struct registry *reg, uint64_t parent, const char *name,
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&reg->lock);
-	r = dir_get(reg, parent, &dir);
+	r = entry_get(reg, parent, name, len, &dir, &d);
 	if (r < 0)
 		goto out_unlock;
-	d = dentry_find(dir, name, len);
-	if (!d) {
-		r = -ENOENT;
-		goto out_unlock;
-	}
 	if (want_dir && !is_dir(d->node)) {
 		r = -ENOTDIR;
 		goto out_unlock;
@@ -622,17 +628,12 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&reg->lock);
-	r = dir_get(reg, parent, &dir);
-	if (r < 0)
-		goto out_unlock;
 	r = dir_get(reg, newparent, &ndir);
 	if (r < 0)
 		goto out_unlock;
-	d = dentry_find(dir, name, len);
-	if (!d) {
-		r = -ENOENT;
+	r = entry_get(reg, parent, name, len, &dir, &d);
+	if (r < 0)
 		goto out_unlock;
-	}
 	n = d->node;
 	nd = dentry_find(ndir, newname, nlen);
 
