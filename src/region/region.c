@@ -67,8 +67,6 @@ static int fd_size(int fd, uint64_t *ret)
 	return 0;
 }
 
-static int reserve_locked(struct region *r, uint64_t size, uint64_t end);
-
 /* A region around fd (taken on success), or a new store fd when fd < 0. */
 static int region_make(struct region_store *store, int fd, struct region **ret)
 {
@@ -116,26 +114,37 @@ int region_new(struct region_store *store, struct region **ret)
 
 int region_adopt(struct region_store *store, int fd, struct region **ret)
 {
+	struct timespec times[2];
 	struct region *r;
-	uint64_t size;
+	struct stat st;
+	uint64_t end;
 	int err;
 
-	err = fd_size(fd, &size);
-	if (err)
-		return err;
-	if (size > store_limit(store))
-		return -EFBIG;
+	if (fstat(fd, &st) < 0)
+		return -errno;
 	err = region_make(store, fd, &r);
 	if (err)
 		return err;
+	end = page_up((uint64_t)st.st_size);
 	/*
-	 * Charge and reserve the whole size again: holes (a sparse write
-	 * through passthrough before the restart) become reserved pages, so
-	 * mappings cannot fault for want of space after a restart either.
+	 * Charge the whole size, even past the limit (the store holds it; see
+	 * store_charge_over()), and fill holes (a sparse write through
+	 * passthrough before the restart) so mappings cannot fault for want
+	 * of space after a restart either. fallocate() touches the file's
+	 * times: put them back, they are the region's.
 	 */
 	pthread_rwlock_wrlock(&r->lock);
-	err = reserve_locked(r, 0, size);
+	store_lock(store);
+	store_charge_over(store, end);
+	r->reserved = end;
+	if (end && fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)end) < 0 && errno != EOPNOTSUPP)
+		err = -errno;
+	store_unlock(store);
 	pthread_rwlock_unlock(&r->lock);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	if (!err && futimens(fd, times) < 0)
+		err = -errno;
 	if (err) {
 		r->fd = -1; /* not taken on failure */
 		region_free(r);

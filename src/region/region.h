@@ -83,9 +83,11 @@ int region_new(struct region_store *store, struct region **ret);
 /*
  * A region whose data is already in fd (open O_RDWR, taken on success): a
  * region file of a persistent store. Its whole size is charged to the store
- * and reserved again (holes filled), as if it had grown to it.
- * Errors: -EFBIG (larger than the store's limit), -ENOSPC (no room left),
- * -ENOMEM, errors of fstat/fallocate. On error fd is not taken.
+ * even past the limit (the data is the user's: df then shows the store
+ * full and growth fails with ENOSPC) and reserved again (holes filled);
+ * the file's times are kept.
+ * Errors: -ENOMEM, errors of fstat/fallocate (-ENOSPC: the file system
+ * cannot hold the holes). On error fd is not taken.
  */
 int region_adopt(struct region_store *store, int fd, struct region **ret);
 /* Release the region's memory (its pages live on while clients still map

@@ -243,11 +243,17 @@ int store_charge(struct region_store *store, uint64_t bytes)
 {
 	if (store->kind != STORE_MEMFD)
 		return 0;
-	/* charged <= limit always holds, so this cannot wrap. */
-	if (bytes > store->limit - store->charged)
+	/* charged may exceed the limit after store_charge_over(). */
+	if (store->charged > store->limit || bytes > store->limit - store->charged)
 		return -ENOSPC;
 	store->charged += bytes;
 	return 0;
+}
+
+void store_charge_over(struct region_store *store, uint64_t bytes)
+{
+	if (store->kind == STORE_MEMFD)
+		store->charged += bytes;
 }
 
 void store_uncharge(struct region_store *store, uint64_t bytes)

@@ -29,6 +29,13 @@ void store_unlock(struct region_store *store);
  * check to the kernel (fallocate fails with ENOSPC) and always succeeds.
  */
 int store_charge(struct region_store *store, uint64_t bytes);
+/*
+ * Under store_lock(): take bytes even past the limit (regions of a
+ * persistent store being loaded: what the store holds is the user's, and
+ * refusing it would lock them out; df then shows the store full, and growth
+ * fails with ENOSPC until enough is freed).
+ */
+void store_charge_over(struct region_store *store, uint64_t bytes);
 /* Give back bytes taken by store_charge(); store_lock() held. */
 void store_uncharge(struct region_store *store, uint64_t bytes);
 

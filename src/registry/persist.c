@@ -42,8 +42,36 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 	return r;
 }
 
-/* Is the directory empty (no entries but . and ..)? */
-static int is_empty(int dirfd, bool *ret)
+/* An empty directory (for the leftovers of an interrupted initialization)? */
+static bool dir_empty(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	bool empty = true;
+	DIR *d;
+
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+/*
+ * May we make a new store here? Only in an empty directory, or one that
+ * holds nothing but what an initialization killed half-way leaves (the
+ * lock, an unfinished format.new, empty root/ and tmp/): then finish it.
+ */
+static int is_fresh(int dirfd, bool *ret)
 {
 	int fd = dup(dirfd);
 	struct dirent *de;
@@ -57,11 +85,17 @@ static int is_empty(int dirfd, bool *ret)
 		return -errno;
 	}
 	*ret = true;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			*ret = false;
-			break;
-		}
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+
+		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "lock") ||
+		    !strcmp(n, "format.new"))
+			continue;
+		if ((!strcmp(n, "root") || !strcmp(n, "tmp")) && dir_empty(dirfd, n))
+			continue;
+		*ret = false;
+		break;
+	}
 	closedir(d);
 	return 0;
 }
@@ -165,8 +199,12 @@ int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen
 	}
 	/* Never write into a directory that is not (yet) ours: check first. */
 	has_format = faccessat(p->dirfd, "format", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-	if (!has_format) {
-		r = is_empty(p->dirfd, &empty);
+	if (has_format) {
+		r = check_format(p, err, errlen);
+		if (r < 0)
+			goto err_free;
+	} else {
+		r = is_fresh(p->dirfd, &empty);
 		if (r < 0) {
 			fail(err, errlen, r, "store %s: %s", dir, strerror(-r));
 			goto err_free;
@@ -188,7 +226,11 @@ int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen
 			 "store %s is in use by another regionfs (%s/lock is locked)", dir, dir);
 		goto err_free;
 	}
-	r = has_format ? check_format(p, err, errlen) : init_store(p, err, errlen);
+	if (!has_format) {
+		r = init_store(p, err, errlen);
+		if (r < 0)
+			goto err_free;
+	}
 	p->created = !has_format;
 	if (r < 0)
 		goto err_free;
