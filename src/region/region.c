@@ -319,22 +319,19 @@ int region_resize(struct region *r, uint64_t size)
 	return ret;
 }
 
-ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off)
+/*
+ * pread/pwrite of the whole range, retrying on signals and short counts,
+ * like read(2)/write(2) in one respect: a failure after some bytes were
+ * transferred reports those bytes. Stops at EOF when reading.
+ */
+static ssize_t io_full(int fd, void *buf, size_t len, uint64_t off, bool writing)
 {
 	size_t done = 0;
 
-	if (off > INT64_MAX)
-		return -EINVAL;
-	/* pread() refuses a range whose end does not fit in off_t; nothing is there anyway. */
-	len = RFS_MIN(len, (uint64_t)INT64_MAX - off);
-
-	/*
-	 * A read inside the size must never fail: in cached mode it serves a
-	 * client's page fault, and a failed fault is SIGBUS. So retry on
-	 * signals and short counts until EOF.
-	 */
 	while (done < len) {
-		ssize_t n = pread(r->fd, (char *)buf + done, len - done, (off_t)(off + done));
+		char *p = (char *)buf + done;
+		off_t at = (off_t)(off + done);
+		ssize_t n = writing ? pwrite(fd, p, len - done, at) : pread(fd, p, len - done, at);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -350,26 +347,22 @@ ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off)
 	return (ssize_t)done;
 }
 
-/* Like write(2): a failure after some bytes were written reports those bytes. */
 static ssize_t pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
+	return io_full(fd, (void *)buf, len, off, true);
+}
 
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (done > 0)
-				break;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off)
+{
+	if (off > INT64_MAX)
+		return -EINVAL;
+	/* pread() refuses a range whose end does not fit in off_t; nothing is there anyway. */
+	len = RFS_MIN(len, (uint64_t)INT64_MAX - off);
+	/*
+	 * A read inside the size must never fail: in cached mode it serves a
+	 * client's page fault, and a failed fault is SIGBUS. Hence the retries.
+	 */
+	return io_full(r->fd, buf, len, off, false);
 }
 
 ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off)

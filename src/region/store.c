@@ -25,6 +25,7 @@ struct region_store {
 
 	pthread_mutex_t lock; /* the space lock, see store_internal.h */
 	uint64_t charged;     /* STORE_MEMFD: bytes reserved by all regions */
+	rlim_t fd_limit;      /* RLIMIT_NOFILE when opened (the daemon sets it first); 0: none */
 };
 
 /*
@@ -101,6 +102,7 @@ static int probe(struct region_store *store)
 int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 {
 	struct region_store *store;
+	struct rlimit rl;
 	int r;
 
 	if (limit == 0)
@@ -112,6 +114,8 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 		return -ENOMEM;
 	store->limit = limit;
 	store->mntfd = -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		store->fd_limit = rl.rlim_cur;
 	r = pthread_mutex_init(&store->lock, NULL);
 	if (r) {
 		r = -r;
@@ -208,14 +212,10 @@ int store_used(struct region_store *store, uint64_t *ret)
 #define STORE_FD_RESERVE 64
 
 /* fds are handed out lowest first, so a new fd numbered n leaves exactly
- * limit - n - 1 free: refuse it when that eats into the reserve. */
-static int check_fd_reserve(int fd)
+ * fd_limit - n - 1 free: refuse it when that eats into the reserve. */
+static int check_fd_reserve(const struct region_store *store, int fd)
 {
-	struct rlimit rl;
-
-	if (fd < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return fd;
-	if ((rlim_t)fd + STORE_FD_RESERVE >= rl.rlim_cur) {
+	if (fd >= 0 && store->fd_limit && (rlim_t)fd + STORE_FD_RESERVE >= store->fd_limit) {
 		close(fd);
 		return -EMFILE;
 	}
@@ -225,8 +225,8 @@ static int check_fd_reserve(int fd)
 int store_new_fd(struct region_store *store)
 {
 	if (store->kind == STORE_TMPFS)
-		return check_fd_reserve(tmpfile_new(store->mntfd));
-	return check_fd_reserve(memfd_new());
+		return check_fd_reserve(store, tmpfile_new(store->mntfd));
+	return check_fd_reserve(store, memfd_new());
 }
 
 void store_lock(struct region_store *store)
