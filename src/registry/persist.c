@@ -42,26 +42,46 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 	return r;
 }
 
-/* An empty directory (for the leftovers of an interrupted initialization)? */
-static bool dir_empty(int dirfd, const char *name)
+/* A stream over directory name in dirfd ("." for dirfd itself); NULL with errno. */
+static DIR *open_dir_at(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct dirent *de;
-	bool empty = true;
+	int fd = strcmp(name, ".") == 0
+			 ? dup(dirfd)
+			 : openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d;
 
 	if (fd < 0)
-		return false;
+		return NULL;
 	d = fdopendir(fd);
 	if (!d) {
+		int e = errno;
+
 		close(fd);
-		return false;
+		errno = e;
 	}
+	return d;
+}
+
+/* The next entry's name, "." and ".." skipped; NULL at the end. */
+static const char *next_name(DIR *d)
+{
+	struct dirent *de;
+
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			empty = false;
-			break;
-		}
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return de->d_name;
+	return NULL;
+}
+
+/* An empty directory (for the leftovers of an interrupted initialization)? */
+static bool dir_empty(int dirfd, const char *name)
+{
+	DIR *d = open_dir_at(dirfd, name);
+	bool empty;
+
+	if (!d)
+		return false;
+	empty = !next_name(d);
 	closedir(d);
 	return empty;
 }
@@ -73,23 +93,14 @@ static bool dir_empty(int dirfd, const char *name)
  */
 static int is_fresh(int dirfd, bool *ret)
 {
-	int fd = dup(dirfd);
-	struct dirent *de;
-	DIR *d;
+	DIR *d = open_dir_at(dirfd, ".");
+	const char *n;
 
-	if (fd < 0)
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
 	*ret = true;
-	while ((de = readdir(d))) {
-		const char *n = de->d_name;
-
-		if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "lock") ||
-		    !strcmp(n, "format.new"))
+	while ((n = next_name(d))) {
+		if (!strcmp(n, "lock") || !strcmp(n, "format.new"))
 			continue;
 		if ((!strcmp(n, "root") || !strcmp(n, "tmp")) && dir_empty(dirfd, n))
 			continue;
@@ -146,22 +157,14 @@ static int check_format(struct persist *p, char *err, size_t errlen)
 /* Remove what a crash left in DIR/tmp (unfinished directories, empty ones). */
 static void clean_tmp(struct persist *p)
 {
-	int fd = dup(p->tmpfd);
-	struct dirent *de;
-	DIR *d;
+	DIR *d = open_dir_at(p->tmpfd, ".");
+	const char *n;
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    unlinkat(p->tmpfd, de->d_name, AT_REMOVEDIR) < 0 &&
-		    unlinkat(p->tmpfd, de->d_name, 0) < 0)
-			log_debug("store: cannot remove tmp/%s: %m", de->d_name);
+	while ((n = next_name(d)))
+		if (unlinkat(p->tmpfd, n, AT_REMOVEDIR) < 0 && unlinkat(p->tmpfd, n, 0) < 0)
+			log_debug("store: cannot remove tmp/%s: %m", n);
 	closedir(d);
 }
 
@@ -509,30 +512,23 @@ static int walk_file(struct walk *w, int dirfd, const char *name, const struct s
 static int walk_dir(struct walk *w, int dirfd, void *node, const char *path)
 {
 	char sub[PATH_MAX];
-	struct dirent *de;
-	int fd = dup(dirfd), r = 0;
-	DIR *d;
+	DIR *d = open_dir_at(dirfd, ".");
+	const char *name;
+	int r = 0;
 
-	if (fd < 0)
+	if (!d)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
+	while ((name = next_name(d))) {
 		struct stat st;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		snprintf(sub, sizeof(sub), "%s/%s", path, name);
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = fail(w->err, w->errlen, -errno, "store %s: %s", sub, strerror(errno));
 			break;
 		}
 		if (S_ISDIR(st.st_mode)) {
 			void *child = NULL;
-			int cfd = openat(dirfd, de->d_name,
+			int cfd = openat(dirfd, name,
 					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 			if (cfd < 0) {
@@ -540,7 +536,7 @@ static int walk_dir(struct walk *w, int dirfd, void *node, const char *path)
 					 strerror(errno));
 				break;
 			}
-			r = w->v->dir(w->v->ctx, node, de->d_name, cfd, &st, &child);
+			r = w->v->dir(w->v->ctx, node, name, cfd, &st, &child);
 			if (r < 0) {
 				fail(w->err, w->errlen, r, "store %s: %s", sub, strerror(-r));
 				break;
@@ -549,7 +545,7 @@ static int walk_dir(struct walk *w, int dirfd, void *node, const char *path)
 			if (r == 0)
 				r = walk_dir(w, cfd, child, sub);
 		} else if (S_ISREG(st.st_mode)) {
-			r = walk_file(w, dirfd, de->d_name, &st, node, sub);
+			r = walk_file(w, dirfd, name, &st, node, sub);
 		} else {
 			r = fail(w->err, w->errlen, -EINVAL,
 				 "store %s: not a directory or a regular file (corrupt store)",
