@@ -279,6 +279,9 @@ static void publish_size(struct rfs *fs, fuse_ino_t ino)
 	fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 }
 
+/* How long a binding waits for its entry invalidations to be sent. */
+#define INVAL_WAIT_MS 100
+
 static void queue_inval(void *ctx, uint64_t parent, const char *name)
 {
 	struct rfs *fs = ctx;
@@ -332,10 +335,12 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 	 * The names cached before the binding keep their long entry timeout;
 	 * bound regions' entries must be looked up at every open (so the size
 	 * the kernel checks cache-mode page faults against is the file's).
-	 * Dropped by the notifier once we have replied: dropping an entry
-	 * locks its directory, which a request waiting for us may hold.
+	 * Dropped by the notifier, and waited for (briefly: dropping an
+	 * entry locks its directory, which a request waiting for us may
+	 * hold), so that an open right after the binding looks the name up.
 	 */
 	registry_names(fs->reg, ino, queue_inval, fs);
+	notifier_flush(fs->notifier, INVAL_WAIT_MS);
 	return 0;
 
 err_backing:

@@ -16,6 +16,7 @@
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "fs/uring.h"
 
 /*
  * Kernel ABI (include/uapi/linux/fuse.h, protocol 7.40+) that Debian 12's
@@ -23,6 +24,8 @@
  */
 #define RFS_FUSE_INIT_EXT (1u << 30)
 #define RFS_FUSE_PASSTHROUGH_FLAG2 (1u << 5) /* bit 37 of the 64-bit flags */
+#define RFS_FUSE_OVER_IO_URING_FLAG2 (1u << 9) /* bit 41 */
+#define RFS_FUSE_MAX_PAGES (1u << 22)
 #define RFS_FUSE_WRITEBACK_CACHE (1u << 16)
 #define RFS_FUSE_HANDLE_KILLPRIV_V2 (1u << 28)
 #define RFS_FOPEN_DIRECT_IO (1u << 0)
@@ -39,6 +42,8 @@ struct rfs_backing_map {
 
 /* Offsets inside struct fuse_init_out (stable since 7.36). */
 #define INIT_OUT_FLAGS 12
+#define INIT_OUT_MAX_WRITE 20
+#define INIT_OUT_MAX_PAGES 28 /* uint16_t */
 #define INIT_OUT_FLAGS2 32
 #define INIT_OUT_MAX_STACK_DEPTH 36
 
@@ -59,6 +64,10 @@ struct devio {
 	bool kernel_killpriv_v2;
 	bool kernel_passthrough;
 	bool passthrough;
+	bool kernel_uring;
+	struct uring *uring; /* NULL: requests only on /dev/fuse */
+	bool uring_on;       /* the INIT reply enabled io_uring */
+	size_t uring_payload;
 	pthread_mutex_t lock;
 	struct hmap pending;
 };
@@ -138,6 +147,22 @@ static void put32(struct iovec *iov, int count, size_t off, uint32_t v)
 	iov_access(iov, count, off, &v, sizeof(v), true);
 }
 
+/*
+ * The largest request or reply body the kernel will move through a ring
+ * entry, as it computes it from our INIT reply (fuse_uring_create()).
+ */
+static size_t ring_payload(struct iovec *iov, int count, uint32_t flags)
+{
+	uint16_t pages = 32; /* FUSE_DEFAULT_MAX_PAGES_PER_REQ */
+	bool ok = true;
+	size_t max_write = get32(iov, count, INIT_OUT_MAX_WRITE, &ok);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (flags & RFS_FUSE_MAX_PAGES)
+		iov_access(iov, count, INIT_OUT_MAX_PAGES, &pages, sizeof(pages), false);
+	return RFS_MAX(RFS_MAX((size_t)8192, max_write), (size_t)pages * page);
+}
+
 static void patch_init(struct devio *io, struct iovec *iov, int count)
 {
 	bool ok = true;
@@ -146,6 +171,11 @@ static void patch_init(struct devio *io, struct iovec *iov, int count)
 
 	if (!ok)
 		return;
+	if (io->uring_on) {
+		flags |= RFS_FUSE_INIT_EXT;
+		flags2 |= RFS_FUSE_OVER_IO_URING_FLAG2;
+		io->uring_payload = ring_payload(iov, count, flags);
+	}
 	/*
 	 * HANDLE_KILLPRIV_V2 makes the kernel mark the superblock SB_NOSEC:
 	 * after one check per inode, writes and truncates stop asking us for
@@ -202,6 +232,8 @@ static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 			io->kernel_passthrough = (init[3] & RFS_FUSE_INIT_EXT) &&
 						 (init[4] & RFS_FUSE_PASSTHROUGH_FLAG2);
 			io->kernel_killpriv_v2 = init[3] & RFS_FUSE_HANDLE_KILLPRIV_V2;
+			io->kernel_uring = (init[3] & RFS_FUSE_INIT_EXT) &&
+					   (init[4] & RFS_FUSE_OVER_IO_URING_FLAG2);
 		}
 		pending_add(io, in->unique, in->opcode);
 		break;
@@ -216,30 +248,51 @@ static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 	return n;
 }
 
+static void patch_reply(struct devio *io, uint32_t opcode, struct iovec *iov, int count)
+{
+	switch (opcode) {
+	case FUSE_INIT:
+		patch_init(io, iov, count);
+		break;
+	case FUSE_OPEN:
+		if (io->passthrough)
+			patch_open(iov, count, 0);
+		break;
+	case FUSE_CREATE:
+		if (io->passthrough)
+			patch_open(iov, count, sizeof(struct fuse_entry_out));
+		break;
+	default:
+		break;
+	}
+}
+
 static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct devio *io = *(struct devio **)userdata;
 	const struct fuse_out_header *out = iov[0].iov_base;
+	uint32_t opcode;
+	ssize_t n;
 
-	/* libfuse puts the whole header in iov[0]; notifications have unique 0. */
-	if (out->unique && out->error == 0) {
-		switch (pending_take(io, out->unique)) {
-		case FUSE_INIT:
-			patch_init(io, iov, count);
-			break;
-		case FUSE_OPEN:
-			patch_open(iov, count, 0);
-			break;
-		case FUSE_CREATE:
-			patch_open(iov, count, sizeof(struct fuse_entry_out));
-			break;
-		default:
-			break;
-		}
-	} else if (out->unique) {
-		pending_take(io, out->unique);
+	/* A request this thread took from an io_uring entry: the reply goes there. */
+	if (out->unique && (opcode = uring_serving(out->unique))) {
+		if (out->error == 0)
+			patch_reply(io, opcode, iov, count);
+		return uring_reply(iov, count);
 	}
-	return writev(fd, iov, count);
+	/* libfuse puts the whole header in iov[0]; notifications have unique 0. */
+	opcode = out->unique ? pending_take(io, out->unique) : 0;
+	if (opcode && out->error == 0)
+		patch_reply(io, opcode, iov, count);
+	n = writev(fd, iov, count);
+	/* The kernel has processed INIT when the write returns: register now. */
+	if (opcode == FUSE_INIT && io->uring_on) {
+		if (n >= 0 && out->error == 0)
+			uring_start(io->uring, io->uring_payload);
+		else
+			io->uring_on = false;
+	}
+	return n;
 }
 
 int devio_attach(struct fuse_session *se, int fd, struct devio **ret)
@@ -288,6 +341,27 @@ void devio_free(struct devio *io)
 	hmap_destroy(&io->pending);
 	pthread_mutex_destroy(&io->lock);
 	free(io);
+}
+
+void devio_set_uring(struct devio *io, struct uring *u)
+{
+	io->uring = u;
+}
+
+bool devio_kernel_uring(const struct devio *io)
+{
+	return io && io->kernel_uring;
+}
+
+void devio_enable_uring(struct devio *io, bool on)
+{
+	if (io)
+		io->uring_on = on && io->uring && io->kernel_uring;
+}
+
+bool devio_uring(const struct devio *io)
+{
+	return io && io->uring_on;
 }
 
 bool devio_kernel_passthrough(const struct devio *io)

@@ -21,6 +21,7 @@
 
 struct fuse_session;
 struct devio;
+struct uring;
 
 /*
  * Install the hooks on se for device fd (the session takes the fd).
@@ -29,6 +30,14 @@ struct devio;
  */
 int devio_attach(struct fuse_session *se, int fd, struct devio **ret);
 void devio_free(struct devio *io);
+
+/* Requests over io_uring (uring.h): the rings to use, set before serving. */
+void devio_set_uring(struct devio *io, struct uring *u);
+/* Did the kernel's INIT offer FUSE_OVER_IO_URING? Valid from the init callback on. */
+bool devio_kernel_uring(const struct devio *io);
+/* From the init callback: enable io_uring in the INIT reply (if offered and set). */
+void devio_enable_uring(struct devio *io, bool on);
+bool devio_uring(const struct devio *io);
 
 /* Did the kernel's INIT offer passthrough? Valid from the init callback on. */
 bool devio_kernel_passthrough(const struct devio *io);

@@ -11,6 +11,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+enum rfs_uring {
+	RFS_URING_AUTO, /* io_uring when the kernel offers it */
+	RFS_URING_ON,   /* io_uring or refuse to mount */
+	RFS_URING_OFF,  /* /dev/fuse only */
+};
+
 enum rfs_datapath {
 	RFS_DATAPATH_AUTO,
 	RFS_DATAPATH_PASSTHROUGH,
@@ -33,14 +39,15 @@ struct rfs_options {
 	uid_t uid;
 	gid_t gid;
 	enum rfs_datapath datapath;
-	unsigned max_threads; /* request threads of the daemon */
+	unsigned max_threads; /* request threads of the daemon on /dev/fuse */
+	enum rfs_uring uring;  /* requests over io_uring */
 	char *store;          /* -o store=DIR: persistent store, or NULL */
 };
 
 /*
  * Parse the command line. On a bad argument, prints one line naming it to
  * stderr and returns -EINVAL. Defaults: size 50% of RAM, nr_inodes half the
- * RAM pages (as tmpfs), mode 1777, uid/gid of the caller, datapath auto,
+ * RAM pages (as tmpfs), mode 1777, uid/gid of the caller, datapath auto, uring auto,
  * max_threads = number of CPUs (at least 2).
  */
 int rfs_options_parse(int argc, char **argv, struct rfs_options *ret);

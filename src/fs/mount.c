@@ -27,6 +27,12 @@
 #define FSTYPE "fuse.regionfs"
 
 /*
+ * Ring threads per CPU queue: one serves while another may sit in a slow
+ * request (fsync of a bound file, fallocate of a large region).
+ */
+#define URING_THREADS_PER_CPU 2
+
+/*
  * Every region keeps its backing fd open, so the open-file limit bounds the
  * number of regions: lift the soft limit to the hard one, and as root the
  * hard one to fs.nr_open. Failure only means fewer regions (ENOSPC sooner).
@@ -149,6 +155,27 @@ static void tune_bdi(dev_t dev)
 		if (fd >= 0)
 			close(fd);
 	}
+}
+
+/*
+ * The fuse module offers io_uring to a new connection only while its
+ * enable_uring parameter is Y (read at mount time, for the INIT request).
+ * The switch only lets FUSE servers that ask for io_uring have it; root
+ * turns it on, and leaves it on (another mount may be using it).
+ */
+static void enable_fuse_uring(void)
+{
+	static const char knob[] = "/sys/module/fuse/parameters/enable_uring";
+	char v = 0;
+	int fd = open(knob, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_debug("%s: %m", knob);
+		return;
+	}
+	if (read(fd, &v, 1) == 1 && v != 'Y' && pwrite(fd, "Y", 1, 0) != 1)
+		log_debug("cannot turn on %s: %m", knob);
+	close(fd);
 }
 
 /* Mount with our own device fd. Returns the fd, or -errno. */
@@ -302,6 +329,8 @@ int rfs_run(const struct rfs_options *o)
 		goto out_registry;
 	}
 	if (root) {
+		if (o->uring != RFS_URING_OFF)
+			enable_fuse_uring();
 		fd = mount_direct(o, mnt);
 		if (fd < 0)
 			goto out_session;
@@ -336,10 +365,22 @@ int rfs_run(const struct rfs_options *o)
 		goto out_signals;
 	}
 
+	/* Before serving: the INIT reply offers io_uring only if the rings exist. */
+	if (fs.io && o->uring != RFS_URING_OFF) {
+		r = uring_new(fs.se, fd, URING_THREADS_PER_CPU, &fs.uring);
+		if (r < 0 && o->uring == RFS_URING_ON)
+			log_err("cannot set up io_uring: %s", strerror(-r));
+		else if (r < 0)
+			log_debug("no io_uring (%s): requests on /dev/fuse", strerror(-r));
+		devio_set_uring(fs.io, fs.uring);
+	}
+
 	/* libfuse returns the number of the signal that stopped it (> 0):
 	 * SIGTERM/SIGINT/SIGHUP are an orderly stop, like umount. */
 	r = serve(&fs, o);
 	status = r >= 0 && !fs.init_failed ? 0 : 1;
+	uring_free(fs.uring);
+	fs.uring = NULL;
 	notifier_stop(fs.notifier);
 
 out_signals:

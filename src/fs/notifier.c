@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <fuse_lowlevel.h>
 
@@ -13,6 +14,7 @@
 
 struct note {
 	struct note *next;
+	uint64_t seq;
 	uint64_t parent;
 	char name[];
 };
@@ -22,6 +24,8 @@ struct notifier {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	pthread_cond_t sent; /* sent_seq moved */
+	uint64_t queued_seq, sent_seq;
 	struct note *head, **tail;
 	bool stop;
 };
@@ -46,8 +50,10 @@ static void *notifier_main(void *arg)
 		/* ENOENT: the kernel had no such entry cached; nothing to do. */
 		fuse_lowlevel_notify_inval_entry(n->se, note->parent, note->name,
 						 strlen(note->name));
-		free(note);
 		pthread_mutex_lock(&n->lock);
+		n->sent_seq = note->seq;
+		pthread_cond_broadcast(&n->sent);
+		free(note);
 	}
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
@@ -64,8 +70,10 @@ int notifier_start(struct fuse_session *se, struct notifier **ret)
 	n->tail = &n->head;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
+	pthread_cond_init(&n->sent, NULL);
 	r = pthread_create(&n->thread, NULL, notifier_main, n);
 	if (r) {
+		pthread_cond_destroy(&n->sent);
 		pthread_cond_destroy(&n->wake);
 		pthread_mutex_destroy(&n->lock);
 		free(n);
@@ -88,9 +96,30 @@ void notifier_inval_entry(struct notifier *n, uint64_t parent, const char *name)
 	note->parent = parent;
 	memcpy(note->name, name, len + 1);
 	pthread_mutex_lock(&n->lock);
+	note->seq = ++n->queued_seq;
 	*n->tail = note;
 	n->tail = &note->next;
 	pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+}
+
+void notifier_flush(struct notifier *n, unsigned wait_ms)
+{
+	struct timespec until;
+	uint64_t seq;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&n->lock);
+	seq = n->queued_seq;
+	while (n->sent_seq < seq && !n->stop)
+		if (pthread_cond_timedwait(&n->sent, &n->lock, &until) == ETIMEDOUT)
+			break;
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -103,6 +132,7 @@ void notifier_stop(struct notifier *n)
 	pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
 	pthread_join(n->thread, NULL);
+	pthread_cond_destroy(&n->sent);
 	pthread_cond_destroy(&n->wake);
 	pthread_mutex_destroy(&n->lock);
 	free(n);

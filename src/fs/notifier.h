@@ -21,6 +21,13 @@ int notifier_start(struct fuse_session *se, struct notifier **ret);
 /* Queue "forget the cached entry name in directory parent". Best effort:
  * dropped under memory pressure (the entry then just lives its timeout). */
 void notifier_inval_entry(struct notifier *n, uint64_t parent, const char *name);
+/*
+ * Wait up to wait_ms until everything queued so far was sent. A handler
+ * that should not reply before the kernel forgot an entry waits here; if a
+ * notification is held up by a lock that a request waiting for this very
+ * thread holds, the wait ends and the notification follows the reply.
+ */
+void notifier_flush(struct notifier *n, unsigned wait_ms);
 /* Send what is queued, then stop the thread. Before fuse_session_destroy(). */
 void notifier_stop(struct notifier *n);
 

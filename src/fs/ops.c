@@ -26,6 +26,7 @@
 #define XATTR_USER_PREFIX "user."
 #define XATTR_RFS_PREFIX "user.regionfs."
 #define XATTR_DATAPATH "user.regionfs.datapath"
+#define XATTR_REQUESTS "user.regionfs.requests"
 #define XATTR_BACKING "user.regionfs.backing"
 
 /* Largest reply we build for readdir: the kernel asks for one page at a time. */
@@ -99,6 +100,16 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 		fuse_session_exit(fs->se);
 	}
 	devio_set_passthrough(fs->io, fs->passthrough);
+	devio_enable_uring(fs->io, fs->opts->uring != RFS_URING_OFF);
+	if (fs->opts->uring == RFS_URING_ON && !devio_uring(fs->io)) {
+		log_err("uring=on is not available: %s",
+			!devio_kernel_uring(fs->io)
+				? "the kernel does not offer FUSE over io_uring (needs 6.14+ with "
+				  "CONFIG_FUSE_IO_URING and the fuse module's enable_uring=Y)"
+				: "io_uring could not be set up in the daemon (see above)");
+		fs->init_failed = true;
+		fuse_session_exit(fs->se);
+	}
 
 	/* Cached mode: pages others have mapped must survive every open and size check. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
@@ -116,8 +127,9 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->time_gran = 1;
 
 	if (!fs->init_failed)
-		log_info("mounted on %s, datapath=%s, store=%s", fs->opts->mountpoint,
-			 fs->passthrough ? "passthrough" : "cache",
+		log_info("mounted on %s, datapath=%s, requests=%s, store=%s",
+			 fs->opts->mountpoint, fs->passthrough ? "passthrough" : "cache",
+			 devio_uring(fs->io) ? "io_uring" : "/dev/fuse",
 			 fs->store_dir[0] ? fs->store_dir
 				  : store_kind(fs->store) == STORE_TMPFS ? "private tmpfs" : "memfd");
 }
@@ -546,8 +558,13 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 	char *buf = NULL;
 	ssize_t r;
 
-	if (ino == REGISTRY_ROOT_INO && strcmp(name, XATTR_DATAPATH) == 0) {
-		const char *v = fs->passthrough ? "passthrough" : "cache";
+	if (ino == REGISTRY_ROOT_INO &&
+	    (strcmp(name, XATTR_DATAPATH) == 0 || strcmp(name, XATTR_REQUESTS) == 0)) {
+		/* requests: io_uring once a request came that way (this one does, if any). */
+		const char *v = strcmp(name, XATTR_REQUESTS) == 0
+					? (uring_active(fs->uring) ? "io_uring" : "/dev/fuse")
+				: fs->passthrough ? "passthrough"
+						  : "cache";
 
 		r = (ssize_t)strlen(v);
 		if (size && size < (size_t)r)
@@ -576,11 +593,14 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct rfs *fs = req_rfs(req);
-	/* Ours, listed where they apply: the data path on the root, the binding on bound regions. */
-	const char *extra = ino == REGISTRY_ROOT_INO ? XATTR_DATAPATH
+	/* Ours, listed where they apply: the mount's facts on the root, the binding on bound regions. */
+	static const char root_names[] = XATTR_DATAPATH "\0" XATTR_REQUESTS;
+	const char *extra = ino == REGISTRY_ROOT_INO ? root_names
 			    : registry_backing_path(fs->reg, ino, NULL, 0) > 0 ? XATTR_BACKING
 									 : "";
-	size_t extra_len = *extra ? strlen(extra) + 1 : 0;
+	size_t extra_len = ino == REGISTRY_ROOT_INO ? sizeof(root_names)
+			   : *extra		    ? strlen(extra) + 1
+						    : 0;
 	char *buf = NULL;
 	ssize_t r;
 

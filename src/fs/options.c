@@ -46,7 +46,11 @@ void rfs_options_usage(const char *prog)
 	       "                         kernel offers it and the daemon runs as root)\n"
 	       "  store=DIR              keep every region and the namespace in DIR (persistent;\n"
 	       "                         a new mount with the same DIR brings everything back)\n"
-	       "  max_threads=N          threads serving requests (default: CPUs, at least 2)\n"
+	       "  uring=auto|on|off      requests over io_uring, served on the caller's CPU\n"
+	       "                         (default auto: when the kernel offers it; as root\n"
+	       "                         the fuse module's enable_uring is switched on)\n"
+	       "  max_threads=N          threads reading /dev/fuse (default: CPUs, at least 2);\n"
+	       "                         io_uring adds two threads per CPU\n"
 	       "  allow_other            let other users in (implies default_permissions)\n"
 	       "  default_permissions    let the kernel check modes and owners\n"
 	       "  noexec, nosuid, nodev, rw, defaults   usual mount flags\n",
@@ -170,6 +174,15 @@ static int parse_one(char *opt, struct rfs_options *o)
 			o->datapath = RFS_DATAPATH_CACHE;
 		else
 			return bad("invalid datapath= value (auto, passthrough or cache)", val);
+	} else if (strcmp(opt, "uring") == 0 && val) {
+		if (strcmp(val, "auto") == 0)
+			o->uring = RFS_URING_AUTO;
+		else if (strcmp(val, "on") == 0)
+			o->uring = RFS_URING_ON;
+		else if (strcmp(val, "off") == 0)
+			o->uring = RFS_URING_OFF;
+		else
+			return bad("invalid uring= value (auto, on or off)", val);
 	} else if (!val && strcmp(opt, "allow_other") == 0) {
 		o->allow_other = true;
 		o->default_permissions = true;

@@ -14,6 +14,7 @@
 
 #include "fs/devio.h"
 #include "fs/notifier.h"
+#include "fs/uring.h"
 #include "fs/fs.h"
 #include "registry/registry.h"
 
@@ -24,6 +25,7 @@ struct rfs {
 	const struct rfs_options *opts;
 	struct fuse_session *se;
 	struct notifier *notifier; /* invalidations sent outside request handlers */
+	struct uring *uring;       /* requests over io_uring, or NULL */
 	bool passthrough; /* decided in the init callback */
 	bool no_opendir;  /* the kernel stops sending OPENDIR after one ENOSYS */
 	bool init_failed; /* datapath=passthrough could not be had */

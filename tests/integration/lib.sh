@@ -22,6 +22,9 @@
 #                            validate the tests themselves; checks specific to
 #                            regionfs are skipped (rfs_is_regionfs).
 #   RFS_REQUIRE_FUSE=1       "FUSE unavailable" is a failure, not a skip (CI).
+#   RFS_EXTRA_OPTS           daemon options added to every mount (e.g.
+#                            uring=off for the /dev/fuse runs), unless the
+#                            test's own options set the same option.
 #   RFS_DAEMON_ARGS          extra daemon arguments (e.g. -d); note that -d
 #                            output makes the "no error/warning" check fail.
 #   RFS_KEEP_TMP=1           keep the temp dir (daemon logs) after the test.
@@ -268,6 +271,13 @@ rfs_mount()
 	*,datapath=*) ;;
 	*) opts="datapath=$RFS_DATAPATH${opts:+,}$opts" ;;
 	esac
+	local extra
+	for extra in ${RFS_EXTRA_OPTS:+${RFS_EXTRA_OPTS//,/ }}; do
+		case ",$opts," in
+		*,"${extra%%=*}"=*) ;;
+		*) opts="$opts,$extra" ;;
+		esac
+	done
 	echo "# starting: ${RFS_DAEMON_PREFIX[*]:+${RFS_DAEMON_PREFIX[*]} }$RFS_BIN -f ${RFS_DAEMON_ARGS:-} -o $opts $RFS_MNT"
 	# shellcheck disable=SC2086
 	"${RFS_DAEMON_PREFIX[@]}" "$RFS_BIN" -f ${RFS_DAEMON_ARGS:-} -o "$opts" "$RFS_MNT" </dev/null >>"$RFS_LOG" 2>&1 &

@@ -101,7 +101,8 @@ mkdir "$M/dir"
 check_eq "getfattr -d -m - lists nothing on an unbound region" "" "$(xattr_names "$M/plain")"
 check_errno "getxattr on an unbound region" ENODATA "os.getxattr(P('plain'), '$X')"
 check_errno "getxattr on a directory" ENODATA "os.getxattr(P('dir'), '$X')"
-check_eq "the root lists the datapath only" user.regionfs.datapath "$(xattr_names "$M")"
+check_eq "the root lists the mount's facts only" "user.regionfs.datapath user.regionfs.requests" \
+	"$(xattr_names "$M")"
 check "user xattrs next to the binding" setfattr -n user.note -v hi "$M/a"
 check_eq "getfattr -d -m - lists both" "user.note $X" "$(xattr_names "$M/a")"
 rfs_py "$X" "$F/a.dat" <<'EOF'

@@ -100,6 +100,8 @@ uid=abc uid
 gid=-x gid
 datapath=fast datapath
 datapath= datapath
+uring=maybe uring
+uring= uring
 EOF
 
 run_expect_exit "-o without a value" '!0' "" "$RFS_BIN" -f -o

@@ -35,6 +35,16 @@ if rfs_is_regionfs; then
 	check_eq "mountinfo fstype" fuse.regionfs "$(rfs_mount_fstype "$M")"
 	check_eq "root xattr user.regionfs.datapath" "$RFS_DATAPATH" \
 		"$(getfattr --absolute-names --only-values -n user.regionfs.datapath "$M" 2>&1)"
+	# io_uring whenever the kernel has it (uring=auto), unless this run turned it off.
+	want=/dev/fuse
+	if [ -e /sys/module/fuse/parameters/enable_uring ] &&
+		[[ ",${RFS_EXTRA_OPTS:-}," != *,uring=off,* ]]; then
+		want=io_uring
+	fi
+	check_eq "root xattr user.regionfs.requests" "$want" \
+		"$(getfattr --absolute-names --only-values -n user.regionfs.requests "$M" 2>&1)"
+	check_eq "the mount log line names requests=$want" 1 \
+		"$(grep -c "requests=$want," "$RFS_LOG")"
 else
 	check_eq "mountinfo fstype" tmpfs "$(rfs_mount_fstype "$M")"
 fi
@@ -89,6 +99,23 @@ if rfs_is_regionfs && [ "$RFS_DATAPATH" = passthrough ]; then
 	echo data >"$RFS_MNT/f"
 	check_eq "datapath=auto mount is usable" data "$(cat "$RFS_MNT/f")"
 	rfs_umount
+fi
+
+# --- mount 5 (regionfs, passthrough run, kernel with FUSE over io_uring):
+# uring=on and uring=off choose how requests travel; both serve the same.
+if rfs_is_regionfs && [ "$RFS_DATAPATH" = passthrough ] &&
+	[ -e /sys/module/fuse/parameters/enable_uring ]; then
+	for u in on off; do
+		want=io_uring
+		[ $u = off ] && want=/dev/fuse
+		rfs_mount "uring=$u,size=16M"
+		check_eq "uring=$u: user.regionfs.requests" "$want" \
+			"$(getfattr --absolute-names --only-values -n user.regionfs.requests "$RFS_MNT" 2>&1)"
+		mkdir "$RFS_MNT/d" && echo "data $u" >"$RFS_MNT/d/f" && truncate -s 1M "$RFS_MNT/d/g"
+		check_eq "uring=$u: files, sizes and data" "1048576 data $u" \
+			"$(stat -c %s "$RFS_MNT/d/g") $(cat "$RFS_MNT/d/f")"
+		rfs_umount
+	done
 fi
 
 rfs_done
