@@ -33,9 +33,12 @@
 #define URING_THREADS_PER_CPU 2
 
 /*
- * Every region keeps its backing fd open, so the open-file limit bounds the
- * number of regions: lift the soft limit to the hard one, and as root the
- * hard one to fs.nr_open. Failure only means fewer regions (ENOSPC sooner).
+ * The store keeps at most a budget of region fds open (RLIMIT_NOFILE less a
+ * reserve) and reopens the others on demand; memfd, persistent-store and
+ * bound regions keep theirs for good, so for those the open-file limit
+ * bounds their number. Lift the soft limit to the hard one, and as root the
+ * hard one to fs.nr_open: a larger budget means fewer reopens. Failure only
+ * means a smaller budget.
  */
 static void raise_nofile_limit(void)
 {

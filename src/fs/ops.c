@@ -302,7 +302,7 @@ static void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uint64_t *ret)
 {
 	uint64_t cookie;
-	int r, id;
+	int r, id, fd;
 
 	r = registry_cookie(fs->reg, ino, &cookie);
 	if (r < 0 || cookie) {
@@ -310,7 +310,12 @@ static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uin
 			*ret = cookie;
 		return r;
 	}
-	id = devio_backing_open(fs->io, region_fd(region));
+	fd = region_fd_get(region);
+	if (fd < 0)
+		return fd;
+	/* The kernel keeps its own reference to the file: the fd may be closed after. */
+	id = devio_backing_open(fs->io, fd);
+	region_fd_put(region);
 	if (id < 0) {
 		log_err("registering the backing file of inode %llu for passthrough: %s",
 			(unsigned long long)ino, strerror(-id));
@@ -435,11 +440,16 @@ static void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	if (r < 0)
 		return reply_err(req, r);
+	r = region_fd_get(region);
+	if (r < 0)
+		return reply_err(req, r);
 	/* Straight from the backing fd: a read inside the region never fails. */
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = region_fd(region);
+	buf.buf[0].fd = r;
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	/* Pinned until the data left: the reply reads from the fd. */
+	region_fd_put(region);
 }
 
 static void rfs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,

@@ -14,7 +14,8 @@
 
 struct region {
 	struct region_store *store;
-	int fd;
+	/* The backing file: use its fd only between region_fd_get() and _put(). */
+	struct store_fd backing;
 	/*
 	 * Exclusive for everything that changes the size or the reservation
 	 * (resize, growing writes, fallocate). Shared for writes inside the
@@ -44,7 +45,7 @@ struct region {
 	off_t seen_size;
 };
 
-static void note_file(struct region *r);
+static void note_file(struct region *r, int fd);
 
 static bool charged(const struct region *r)
 {
@@ -67,7 +68,7 @@ static int fd_size(int fd, uint64_t *ret)
 	return 0;
 }
 
-/* A region around fd (taken on success), or a new store fd when fd < 0. */
+/* A region around fd (taken on success, fixed), or a new store file when fd < 0. */
 static int region_make(struct region_store *store, int fd, struct region **ret)
 {
 	pthread_rwlockattr_t attr;
@@ -92,10 +93,12 @@ static int region_make(struct region_store *store, int fd, struct region **ret)
 	if (err)
 		goto err_free;
 
-	r->fd = fd >= 0 ? fd : store_new_fd(store);
-	if (r->fd < 0) {
-		err = r->fd;
-		goto err_destroy_lock;
+	if (fd >= 0) {
+		r->backing = STORE_FD_FIXED(fd);
+	} else {
+		err = store_fd_new(store, &r->backing);
+		if (err)
+			goto err_destroy_lock;
 	}
 	*ret = r;
 	return 0;
@@ -146,7 +149,7 @@ int region_adopt(struct region_store *store, int fd, struct region **ret)
 	if (!err && futimens(fd, times) < 0)
 		err = -errno;
 	if (err) {
-		r->fd = -1; /* not taken on failure */
+		r->backing = STORE_FD_FIXED(-1); /* not taken on failure */
 		region_free(r);
 		return err;
 	}
@@ -161,10 +164,11 @@ void region_free(struct region *r)
 	/*
 	 * Our fd is the last reference in memfd mode (the daemon must have
 	 * unmapped its own views), so close() frees every page, including
-	 * those preallocated past the end: give the whole charge back.
+	 * those preallocated past the end: give the whole charge back. A
+	 * tmpfs store's file is unlinked as well; a file-backed region's file
+	 * stays where it is.
 	 */
-	if (r->fd >= 0)
-		close(r->fd); /* a file-backed region's file stays where it is */
+	store_fd_drop(r->store, &r->backing);
 	if (charged(r)) {
 		store_lock(r->store);
 		store_uncharge(r->store, r->reserved);
@@ -175,9 +179,14 @@ void region_free(struct region *r)
 	free(r);
 }
 
-int region_fd(const struct region *r)
+int region_fd_get(struct region *r)
 {
-	return r->fd;
+	return store_fd_get(r->store, &r->backing);
+}
+
+void region_fd_put(struct region *r)
+{
+	store_fd_put(r->store, &r->backing);
 }
 
 /*
@@ -185,9 +194,10 @@ int region_fd(const struct region *r)
  * rounded size are reserved already. The kernel undoes a fallocate() that
  * fails half-way (only the pages that call added; earlier preallocations
  * stay), so on failure only our charge has to be given back.
- * Caller holds r->lock exclusively.
+ * Caller holds r->lock exclusively and fd, the backing fd, pinned (as for
+ * every *_locked function below).
  */
-static int reserve_locked(struct region *r, uint64_t size, uint64_t end)
+static int reserve_locked(struct region *r, int fd, uint64_t size, uint64_t end)
 {
 	uint64_t from = RFS_MAX(page_up(size), r->reserved);
 	uint64_t to = page_up(end);
@@ -203,7 +213,7 @@ static int reserve_locked(struct region *r, uint64_t size, uint64_t end)
 	ret = store_charge(r->store, charge);
 	if (ret)
 		goto err_unlock;
-	if (fallocate(r->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) < 0) {
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) < 0) {
 		ret = -errno;
 		/* A user's file on a file system without fallocate: sparse, as any file there. */
 		if (!charged(r) && (ret == -EOPNOTSUPP || ret == -ENOSYS))
@@ -226,10 +236,10 @@ err_unlock:
  * Undo a reserve_locked(): free [from, r->reserved), which lies entirely
  * past the end of the file, and go back to reserving old_reserved.
  */
-static void unreserve_locked(struct region *r, uint64_t from, uint64_t old_reserved)
+static void unreserve_locked(struct region *r, int fd, uint64_t from, uint64_t old_reserved)
 {
 	store_lock(r->store);
-	if (r->reserved > from && fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	if (r->reserved > from && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					    (off_t)from, (off_t)(r->reserved - from)) < 0) {
 		/* The pages are still there: keep them charged. */
 		log_debug("region: cannot release preallocated pages: %s", strerror(errno));
@@ -243,31 +253,31 @@ out_unlock:
 }
 
 /* Reserve first, then set the size: a mapping can never see an unreserved page. */
-static int grow_locked(struct region *r, uint64_t size, uint64_t new_size)
+static int grow_locked(struct region *r, int fd, uint64_t size, uint64_t new_size)
 {
 	uint64_t old_reserved = r->reserved;
 	uint64_t from = RFS_MAX(page_up(size), old_reserved);
 	int ret;
 
-	ret = reserve_locked(r, size, new_size);
+	ret = reserve_locked(r, fd, size, new_size);
 	if (ret)
 		return ret;
-	if (ftruncate(r->fd, (off_t)new_size) < 0) {
+	if (ftruncate(fd, (off_t)new_size) < 0) {
 		ret = -errno;
 		goto err_unreserve;
 	}
 	return 0;
 
 err_unreserve:
-	unreserve_locked(r, from, old_reserved);
+	unreserve_locked(r, fd, from, old_reserved);
 	return ret;
 }
 
-static int shrink_locked(struct region *r, uint64_t new_size)
+static int shrink_locked(struct region *r, int fd, uint64_t new_size)
 {
 	uint64_t keep = page_up(new_size);
 
-	if (ftruncate(r->fd, (off_t)new_size) < 0)
+	if (ftruncate(fd, (off_t)new_size) < 0)
 		return -errno;
 	/*
 	 * shmem frees every whole page past the new end, preallocated
@@ -292,7 +302,7 @@ static int check_size(const struct region *r, uint64_t size)
 	return size > store_limit(r->store) ? -EFBIG : 0;
 }
 
-static int resize_locked(struct region *r, uint64_t new_size)
+static int resize_locked(struct region *r, int fd, uint64_t new_size)
 {
 	uint64_t size;
 	int ret;
@@ -300,22 +310,26 @@ static int resize_locked(struct region *r, uint64_t new_size)
 	ret = check_size(r, new_size);
 	if (ret)
 		return ret;
-	ret = fd_size(r->fd, &size);
+	ret = fd_size(fd, &size);
 	if (ret)
 		return ret;
 	if (new_size > size)
-		return grow_locked(r, size, new_size);
-	return shrink_locked(r, new_size);
+		return grow_locked(r, fd, size, new_size);
+	return shrink_locked(r, fd, new_size);
 }
 
 int region_resize(struct region *r, uint64_t size)
 {
-	int ret;
+	int fd, ret;
 
+	fd = region_fd_get(r);
+	if (fd < 0)
+		return fd;
 	pthread_rwlock_wrlock(&r->lock);
-	ret = resize_locked(r, size);
-	note_file(r);
+	ret = resize_locked(r, fd, size);
+	note_file(r, fd);
 	pthread_rwlock_unlock(&r->lock);
+	region_fd_put(r);
 	return ret;
 }
 
@@ -354,23 +368,31 @@ static ssize_t pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 
 ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off)
 {
+	ssize_t n;
+	int fd;
+
 	if (off > INT64_MAX)
 		return -EINVAL;
 	/* pread() refuses a range whose end does not fit in off_t; nothing is there anyway. */
 	len = RFS_MIN(len, (uint64_t)INT64_MAX - off);
+	fd = region_fd_get(r);
+	if (fd < 0)
+		return fd;
 	/*
 	 * A read inside the size must never fail: in cached mode it serves a
 	 * client's page fault, and a failed fault is SIGBUS. Hence the retries.
 	 */
-	return io_full(r->fd, buf, len, off, false);
+	n = io_full(fd, buf, len, off, false);
+	region_fd_put(r);
+	return n;
 }
 
 ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off)
 {
 	uint64_t size, end;
-	bool grown = false;
+	bool inside, grown = false;
 	ssize_t n;
-	int ret;
+	int fd, ret;
 
 	if (off > INT64_MAX)
 		return -EINVAL;
@@ -379,35 +401,36 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 	if (len > (uint64_t)INT64_MAX - off)
 		return -EFBIG;
 	end = off + len;
+	fd = region_fd_get(r);
+	if (fd < 0)
+		return fd;
 
 	pthread_rwlock_rdlock(&r->lock);
-	ret = fd_size(r->fd, &size);
+	n = ret = fd_size(fd, &size);
 	/* A bound region records the file's state after each write: exclusively. */
-	if (ret == 0 && end <= size && !r->path) {
-		n = pwrite_full(r->fd, buf, len, off);
-		pthread_rwlock_unlock(&r->lock);
-		return n;
-	}
+	inside = ret == 0 && end <= size && !r->path;
+	if (inside)
+		n = pwrite_full(fd, buf, len, off);
 	pthread_rwlock_unlock(&r->lock);
-	if (ret)
-		return ret;
+	if (ret || inside)
+		goto out_put;
 
 	/* Growing: exclusively, and look again; the size may have changed meanwhile. */
 	pthread_rwlock_wrlock(&r->lock);
-	ret = fd_size(r->fd, &size);
-	if (ret)
+	n = fd_size(fd, &size);
+	if (n)
 		goto out_unlock;
 	if (end > size) {
-		ret = check_size(r, end);
-		if (ret)
+		n = check_size(r, end);
+		if (n)
 			goto out_unlock;
-		ret = grow_locked(r, size, end);
-		if (ret)
+		n = grow_locked(r, fd, size, end);
+		if (n)
 			goto out_unlock;
 		grown = true;
 	}
 
-	n = pwrite_full(r->fd, buf, len, off);
+	n = pwrite_full(fd, buf, len, off);
 	if (grown && n < (ssize_t)len) {
 		/*
 		 * The file must look as if write(2) had stopped where ours did:
@@ -415,22 +438,22 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 		 */
 		uint64_t keep = n > 0 ? RFS_MAX(size, off + (uint64_t)n) : size;
 
-		ret = shrink_locked(r, keep);
+		ret = shrink_locked(r, fd, keep);
 		if (ret)
 			log_debug("region: cannot undo growth after failed write: %s",
 				  strerror(-ret));
 	}
-	note_file(r);
-	pthread_rwlock_unlock(&r->lock);
-	return n;
-
+	note_file(r, fd);
 out_unlock:
 	pthread_rwlock_unlock(&r->lock);
-	return ret;
+out_put:
+	region_fd_put(r);
+	return n;
 }
 
 /* mode 0 or KEEP_SIZE on [off, end). */
-static int commit_locked(struct region *r, int mode, uint64_t size, uint64_t off, uint64_t end)
+static int commit_locked(struct region *r, int fd, int mode, uint64_t size, uint64_t off,
+			 uint64_t end)
 {
 	int ret = 0;
 
@@ -442,7 +465,7 @@ static int commit_locked(struct region *r, int mode, uint64_t size, uint64_t off
 	 */
 	if (off < size) {
 		store_lock(r->store);
-		if (fallocate(r->fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
+		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
 			      (off_t)(RFS_MIN(end, size) - off)) < 0)
 			ret = -errno;
 		store_unlock(r->store);
@@ -453,12 +476,12 @@ static int commit_locked(struct region *r, int mode, uint64_t size, uint64_t off
 		return 0;
 	/* Past the end, reserve from the old end on, not from off: no holes inside the size. */
 	if (mode & FALLOC_FL_KEEP_SIZE)
-		return reserve_locked(r, size, end);
-	return grow_locked(r, size, end);
+		return reserve_locked(r, fd, size, end);
+	return grow_locked(r, fd, size, end);
 }
 
 /* PUNCH_HOLE|KEEP_SIZE on [off, end). */
-static int zero_locked(struct region *r, uint64_t size, uint64_t off, uint64_t end)
+static int zero_locked(struct region *r, int fd, uint64_t size, uint64_t off, uint64_t end)
 {
 	int ret = 0;
 
@@ -475,12 +498,12 @@ static int zero_locked(struct region *r, uint64_t size, uint64_t off, uint64_t e
 	 * we report ENOSPC, and the range reads as zeros either way).
 	 */
 	store_lock(r->store);
-	if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 		      (off_t)(end - off)) < 0) {
 		ret = -errno;
 		goto out_unlock;
 	}
-	if (fallocate(r->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)(end - off)) < 0)
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)(end - off)) < 0)
 		ret = -errno;
 out_unlock:
 	store_unlock(r->store);
@@ -490,7 +513,7 @@ out_unlock:
 int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 {
 	uint64_t size, end;
-	int ret;
+	int fd, ret;
 
 	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE &&
 	    mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
@@ -503,48 +526,64 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 		if (ret)
 			return ret;
 	}
+	fd = region_fd_get(r);
+	if (fd < 0)
+		return fd;
 
 	pthread_rwlock_wrlock(&r->lock);
-	ret = fd_size(r->fd, &size);
+	ret = fd_size(fd, &size);
 	if (ret)
 		goto out_unlock;
 	if (mode & FALLOC_FL_PUNCH_HOLE)
-		ret = zero_locked(r, size, off, end);
+		ret = zero_locked(r, fd, size, off, end);
 	else
-		ret = commit_locked(r, mode, size, off, end);
+		ret = commit_locked(r, fd, mode, size, off, end);
 out_unlock:
-	note_file(r);
+	note_file(r, fd);
 	pthread_rwlock_unlock(&r->lock);
+	region_fd_put(r);
 	return ret;
 }
 
 int region_flush(struct region *r, bool datasync)
 {
-	int ret = datasync ? fdatasync(r->fd) : fsync(r->fd);
+	int fd = region_fd_get(r);
+	int ret;
 
-	return ret < 0 ? -errno : 0;
+	if (fd < 0)
+		return fd;
+	ret = datasync ? fdatasync(fd) : fsync(fd);
+	ret = ret < 0 ? -errno : 0;
+	region_fd_put(r);
+	return ret;
 }
 
 int region_stat(struct region *r, struct stat *ret)
 {
 	struct stat st;
+	int err = store_fd_stat(r->store, &r->backing, &st);
 
-	if (fstat(r->fd, &st) < 0)
-		return -errno;
+	if (err)
+		return err;
 	*ret = st;
 	return 0;
 }
 
 int region_set_times(struct region *r, const struct timespec times[2])
 {
-	if (futimens(r->fd, times) < 0)
-		return -errno;
-	return 0;
+	int fd = region_fd_get(r);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = futimens(fd, times) < 0 ? -errno : 0;
+	region_fd_put(r);
+	return ret;
 }
 
 int region_bind_file(struct region *r, int fd, const char *path)
 {
-	uint64_t size;
+	struct stat st;
 	char *copy;
 	int ret;
 
@@ -553,10 +592,10 @@ int region_bind_file(struct region *r, int fd, const char *path)
 		ret = -EEXIST;
 		goto out_unlock;
 	}
-	ret = fd_size(r->fd, &size);
+	ret = region_stat(r, &st);
 	if (ret)
 		goto out_unlock;
-	if (size) {
+	if (st.st_size) {
 		ret = -ENOTEMPTY;
 		goto out_unlock;
 	}
@@ -565,14 +604,18 @@ int region_bind_file(struct region *r, int fd, const char *path)
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
+	/* Closes (and unlinks) the anonymous file: pages preallocated past its end go. */
+	ret = store_fd_replace(r->store, &r->backing, fd);
+	if (ret) {
+		free(copy);
+		goto out_unlock;
+	}
 	store_lock(r->store);
 	store_uncharge(r->store, r->reserved);
 	store_unlock(r->store);
-	close(r->fd);
-	r->fd = fd;
 	r->reserved = 0; /* the file's own blocks are not ours to count */
 	r->path = copy;
-	note_file(r);
+	note_file(r, fd);
 out_unlock:
 	pthread_rwlock_unlock(&r->lock);
 	return ret;
@@ -583,12 +626,12 @@ const char *region_backing_path(const struct region *r)
 	return r->path;
 }
 
-/* Remember the bound file's state after a change of our own. */
-static void note_file(struct region *r)
+/* Remember the bound file's state after a change of our own; fd pinned. */
+static void note_file(struct region *r, int fd)
 {
 	struct stat st;
 
-	if (r->path && fstat(r->fd, &st) == 0) {
+	if (r->path && fstat(fd, &st) == 0) {
 		r->seen_mtime = st.st_mtim;
 		r->seen_ctime = st.st_ctim;
 		r->seen_size = st.st_size;
@@ -600,7 +643,7 @@ bool region_changed_outside(struct region *r)
 	struct stat st;
 	bool changed;
 
-	if (!r->path || fstat(r->fd, &st) < 0)
+	if (!r->path || region_stat(r, &st) < 0)
 		return false;
 	pthread_rwlock_wrlock(&r->lock);
 	changed = st.st_size != r->seen_size || st.st_mtim.tv_sec != r->seen_mtime.tv_sec ||
@@ -616,14 +659,23 @@ bool region_changed_outside(struct region *r)
 
 int region_check_unshared(struct region *r)
 {
+	int fd = region_fd_get(r);
+	int ret = 0;
+
+	if (fd < 0)
+		return fd;
 	/*
 	 * A write lease is refused while any other open file description of
 	 * the backing file exists, including the kernel's own for passthrough
 	 * opens and mappings (they survive the FUSE file's RELEASE, which is
-	 * also asynchronous). Taken and dropped at once.
+	 * also asynchronous). Taken and dropped at once. The fd cache keeps
+	 * at most one fd of a file open, so the daemon itself is never in
+	 * the way.
 	 */
-	if (fcntl(r->fd, F_SETLEASE, F_WRLCK) < 0)
-		return errno == EAGAIN ? -EBUSY : -errno;
-	fcntl(r->fd, F_SETLEASE, F_UNLCK);
-	return 0;
+	if (fcntl(fd, F_SETLEASE, F_WRLCK) < 0)
+		ret = errno == EAGAIN ? -EBUSY : -errno;
+	else
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+	region_fd_put(r);
+	return ret;
 }

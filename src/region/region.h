@@ -10,7 +10,8 @@
  *  - STORE_TMPFS: a private tmpfs instance created with fsopen()/fsmount()
  *    and never attached anywhere (needs CAP_SYS_ADMIN). Its size= is the
  *    quota, so the kernel enforces it even for writes that bypass the daemon
- *    (FUSE passthrough). Regions are O_TMPFILE files in it.
+ *    (FUSE passthrough). Each region is a named file in it, unlinked when
+ *    the region is freed; its fd is opened on demand and cached (below).
  *  - STORE_MEMFD: one memfd per region; the store counts reserved bytes
  *    itself. Every write must then go through region_write() (cached data
  *    path only).
@@ -21,14 +22,23 @@
  * never SIGBUS because the quota is full. Growing past the free space fails
  * with ENOSPC and leaves the region as it was.
  *
+ * Backing fds: a tmpfs store keeps at most a budget of its regions' fds open
+ * (RLIMIT_NOFILE less a reserve for the rest of the daemon), closing the
+ * least recently used unpinned one when it needs another, so the number of
+ * regions is not bounded by RLIMIT_NOFILE. Memfds, files adopted from a
+ * persistent store and bound user files keep their fd open all their life.
+ * Whoever uses a backing fd pins it with region_fd_get() and lets it go with
+ * region_fd_put(); region_* functions do so themselves.
+ *
  * Region
  * ------
- * A region is a backing fd plus a lock for size changes. Its size, blocks
- * and times are always read from fstat() of the backing fd: with FUSE
+ * A region is a backing file plus a lock for size changes. Its size, blocks
+ * and times are always read from fstat() of the backing file: with FUSE
  * passthrough, clients write straight into that file.
  *
  * Thread safety: store_* and region_* may be called from any thread.
- * region_read() takes no lock (pread). Each region has a read/write lock:
+ * region_read() takes no region lock (pread; only the fd cache's lock, to
+ * pin the fd). Each region has a read/write lock:
  * resize, growing writes and fallocate take it exclusively; writes inside
  * the size take it shared, so they run in parallel but can never race a
  * shrink into re-creating pages nobody reserved. A region must not be freed
@@ -73,11 +83,19 @@ enum store_kind store_kind(const struct region_store *store);
 uint64_t store_limit(const struct region_store *store);
 /* Bytes reserved by all regions right now (whole pages). */
 int store_used(struct region_store *store, uint64_t *ret);
+/*
+ * Keep at most n fds of a tmpfs store's regions open at once (0: the
+ * default budget, RLIMIT_NOFILE at store_open() less a reserve). Cached
+ * fds past the new budget are closed now, pinned ones when unpinned.
+ * No effect on the fixed fds of memfds, adopted and bound regions.
+ */
+void store_set_fd_budget(struct region_store *store, unsigned long n);
 
 /*
  * A new empty region (size 0) in the store.
- * Errors: -ENOMEM, -ENOSPC / -EMFILE / -ENFILE (store or fd limits), or the
- * errno of open(O_TMPFILE) / memfd_create().
+ * Errors: -ENOMEM, -ENOSPC (tmpfs inodes), -EMFILE / -ENFILE (fd limits: every
+ * cached fd pinned, or every memfd holding one), or the errno of openat() /
+ * memfd_create().
  */
 int region_new(struct region_store *store, struct region **ret);
 /*
@@ -94,9 +112,19 @@ int region_adopt(struct region_store *store, int fd, struct region **ret);
  * them in passthrough mode: the kernel holds its own reference). */
 void region_free(struct region *r);
 
-/* The backing fd: for mmap by the daemon, and registration as a FUSE
- * passthrough backing file. Owned by the region; never close it. */
-int region_fd(const struct region *r);
+/*
+ * Pin the backing fd and return it: for mmap by the daemon, splicing reads
+ * to FUSE, and registration as a FUSE passthrough backing file. It stays
+ * open until the matching region_fd_put(), then may be closed at any time
+ * (what was made of it meanwhile, a mapping or the kernel's reference to a
+ * passthrough backing file, lives on). Owned by the region; never close it.
+ * Every successful region_fd_get() needs exactly one region_fd_put().
+ * Errors: -EMFILE (the fd was closed by the cache and none can be had:
+ * every cached fd pinned, or the open-file limit reached), -ENFILE, or the
+ * errno of reopening the backing file.
+ */
+int region_fd_get(struct region *r);
+void region_fd_put(struct region *r);
 
 /*
  * Change the size. Growing reserves [old, new) in the store first; on
@@ -129,7 +157,8 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len);
 /* Make written data durable in the backing file (fsync/fdatasync). */
 int region_flush(struct region *r, bool datasync);
 
-/* fstat() of the backing fd: size, blocks, atime/mtime/ctime. */
+/* fstat() of the backing file: size, blocks, atime/mtime/ctime. Needs no
+ * free fd: a named file whose fd is not cached is asked by name. */
 int region_stat(struct region *r, struct stat *ret);
 
 /* Set atime/mtime (UTIME_NOW / UTIME_OMIT allowed). */
@@ -144,7 +173,8 @@ int region_set_times(struct region *r, const struct timespec times[2]);
  * file system can, so mappings cannot fault on a full disk). Freeing the
  * region closes fd and leaves the file.
  * Errors: -ENOTEMPTY (the region has a size), -EEXIST (already bound),
- * -ENOMEM; on error fd is not taken.
+ * -EBUSY (another thread has the backing fd pinned), -ENOMEM, or the errno
+ * of fstat(); on error fd is not taken.
  */
 int region_bind_file(struct region *r, int fd, const char *path);
 /* The bound file's path, or NULL for an anonymous region. */
@@ -161,7 +191,10 @@ bool region_changed_outside(struct region *r);
  * 0 when nobody but the daemon has the backing file open: no passthrough
  * open or mapping (the kernel's own opens of the backing file count), no
  * other process. -EBUSY otherwise (a write lease cannot be had). Not for
- * memfds: the kernel refuses them every write lease (always -EBUSY).
+ * memfds: the kernel refuses them every write lease (always -EBUSY). A file
+ * description still held elsewhere from a backing fd the cache has since
+ * closed (the kernel's reference to a passthrough backing file) counts as
+ * another user too. Errors of region_fd_get().
  */
 int region_check_unshared(struct region *r);
 

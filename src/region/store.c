@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,13 @@ struct region_store {
 	pthread_mutex_t lock; /* the space lock, see store_internal.h */
 	uint64_t charged;     /* STORE_MEMFD: bytes reserved by all regions */
 	rlim_t fd_limit;      /* RLIMIT_NOFILE when opened (the daemon sets it first); 0: none */
+
+	/* The fd cache of named files (store_internal.h); all under fd_lock. */
+	pthread_mutex_t fd_lock;
+	struct store_fd *lru_head, *lru_tail; /* least recently used first */
+	unsigned long fd_open;		      /* named files' fds open, pinned or not */
+	unsigned long fd_budget;	      /* most of them open at once */
+	uint64_t next_seq;		      /* name of the next named file */
 };
 
 /*
@@ -77,11 +86,266 @@ static int memfd_new(void)
 	return fd < 0 ? -errno : fd;
 }
 
-static int tmpfile_new(int mntfd)
-{
-	int fd = openat(mntfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+/*
+ * Backing fds stop this many short of RLIMIT_NOFILE: the rest of the daemon
+ * (libfuse, glibc's lazy dlopen of libgcc_s for pthread_cancel at exit,
+ * /proc reads, a user's file opened for binding) must always find a free
+ * fd, or it aborts.
+ */
+#define STORE_FD_RESERVE 64
 
-	return fd < 0 ? -errno : fd;
+/* "r" and a 64-bit sequence number in hex. */
+#define STORE_NAME_SIZE sizeof("r0123456789abcdef")
+
+/*
+ * The cache may fill everything but the reserve: an fd kept open spares a
+ * reopen, and fds the rest of the daemon takes meanwhile (bound files) are
+ * made room for by check_fd_reserve(), not by the budget.
+ */
+static unsigned long default_fd_budget(const struct region_store *store)
+{
+	if (!store->fd_limit)
+		return ULONG_MAX;
+	if (store->fd_limit <= STORE_FD_RESERVE + 1)
+		return 1;
+	return (unsigned long)(store->fd_limit - STORE_FD_RESERVE);
+}
+
+/* fds are handed out lowest first, so a new fd numbered n leaves exactly
+ * fd_limit - n - 1 free: refuse it when that eats into the reserve. */
+static int check_fd_reserve(const struct region_store *store, int fd)
+{
+	if (fd >= 0 && store->fd_limit && (rlim_t)fd + STORE_FD_RESERVE >= store->fd_limit) {
+		close(fd);
+		return -EMFILE;
+	}
+	return fd;
+}
+
+static void name_of(uint64_t seq, char name[STORE_NAME_SIZE])
+{
+	snprintf(name, STORE_NAME_SIZE, "r%" PRIx64, seq);
+}
+
+static void unlink_named(struct region_store *store, uint64_t seq)
+{
+	char name[STORE_NAME_SIZE];
+
+	name_of(seq, name);
+	/* Nobody else can reach the tmpfs: only a bug could make this fail. */
+	if (unlinkat(store->mntfd, name, 0) < 0)
+		log_debug("store: cannot unlink %s: %s", name, strerror(errno));
+}
+
+static void lru_add(struct region_store *store, struct store_fd *slot)
+{
+	slot->lru_prev = store->lru_tail;
+	slot->lru_next = NULL;
+	if (store->lru_tail)
+		store->lru_tail->lru_next = slot;
+	else
+		store->lru_head = slot;
+	store->lru_tail = slot;
+}
+
+static void lru_del(struct region_store *store, struct store_fd *slot)
+{
+	if (slot->lru_prev)
+		slot->lru_prev->lru_next = slot->lru_next;
+	else
+		store->lru_head = slot->lru_next;
+	if (slot->lru_next)
+		slot->lru_next->lru_prev = slot->lru_prev;
+	else
+		store->lru_tail = slot->lru_prev;
+	slot->lru_prev = slot->lru_next = NULL;
+}
+
+/* Close the least recently used unpinned fd: false when every one is pinned. */
+static bool evict_one(struct region_store *store)
+{
+	struct store_fd *victim = store->lru_head;
+
+	if (!victim)
+		return false;
+	lru_del(store, victim);
+	close(victim->fd);
+	victim->fd = -1;
+	store->fd_open--;
+	return true;
+}
+
+/*
+ * Open named file seq (flags: 0, or O_CREAT | O_EXCL to create it) within
+ * the budget and outside the reserve, closing unpinned cached fds as needed.
+ * On failure a file it created is gone again. fd_lock held.
+ */
+static int open_named(struct region_store *store, uint64_t seq, int flags)
+{
+	char name[STORE_NAME_SIZE];
+	bool created = false;
+	int fd;
+
+	name_of(seq, name);
+	for (;;) {
+		while (store->fd_open >= store->fd_budget) {
+			if (!evict_one(store)) {
+				fd = -EMFILE;
+				goto out;
+			}
+		}
+		fd = openat(store->mntfd, name, flags | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			fd = -errno;
+		} else if (flags & O_CREAT) {
+			created = true;
+			flags &= ~(O_CREAT | O_EXCL); /* a retry opens what exists now */
+		}
+		fd = check_fd_reserve(store, fd);
+		/* Other fds of the daemon fill the table: the cache gives way. */
+		if ((fd == -EMFILE || fd == -ENFILE) && evict_one(store))
+			continue;
+		break;
+	}
+out:
+	if (fd >= 0)
+		store->fd_open++;
+	else if (created)
+		unlink_named(store, seq);
+	return fd;
+}
+
+int store_fd_new(struct region_store *store, struct store_fd *slot)
+{
+	int fd;
+
+	if (store->kind == STORE_MEMFD) {
+		fd = check_fd_reserve(store, memfd_new());
+		if (fd < 0)
+			return fd;
+		*slot = STORE_FD_FIXED(fd);
+		return 0;
+	}
+	pthread_mutex_lock(&store->fd_lock);
+	*slot = (struct store_fd){.fd = -1, .seq = store->next_seq++};
+	fd = open_named(store, slot->seq, O_CREAT | O_EXCL);
+	if (fd >= 0) {
+		slot->fd = fd;
+		lru_add(store, slot); /* most recently used: a new region is used next */
+	}
+	pthread_mutex_unlock(&store->fd_lock);
+	return fd < 0 ? fd : 0;
+}
+
+/* Pin slot's fd, opening it again when the cache had closed it. fd_lock held. */
+static int pin_locked(struct region_store *store, struct store_fd *slot)
+{
+	if (slot->fd < 0) {
+		int fd;
+
+		if (!slot->seq)
+			return -EBADF; /* dropped */
+		fd = open_named(store, slot->seq, 0);
+		if (fd < 0)
+			return fd;
+		slot->fd = fd;
+	} else if (slot->seq && !slot->pins) {
+		lru_del(store, slot);
+	}
+	slot->pins++;
+	return slot->fd;
+}
+
+int store_fd_get(struct region_store *store, struct store_fd *slot)
+{
+	int fd;
+
+	pthread_mutex_lock(&store->fd_lock);
+	fd = pin_locked(store, slot);
+	pthread_mutex_unlock(&store->fd_lock);
+	return fd;
+}
+
+void store_fd_put(struct region_store *store, struct store_fd *slot)
+{
+	pthread_mutex_lock(&store->fd_lock);
+	if (--slot->pins == 0 && slot->seq) {
+		/* Over budget (it shrank while this fd was pinned): close at once. */
+		if (store->fd_open > store->fd_budget) {
+			close(slot->fd);
+			slot->fd = -1;
+			store->fd_open--;
+		} else {
+			lru_add(store, slot);
+		}
+	}
+	pthread_mutex_unlock(&store->fd_lock);
+}
+
+int store_fd_stat(struct region_store *store, struct store_fd *slot, struct stat *ret)
+{
+	int fd, r = 0;
+
+	pthread_mutex_lock(&store->fd_lock);
+	if (slot->fd < 0 && slot->seq) {
+		char name[STORE_NAME_SIZE];
+
+		/* Under fd_lock: the name cannot be unlinked meanwhile. */
+		name_of(slot->seq, name);
+		if (fstatat(store->mntfd, name, ret, 0) < 0)
+			r = -errno;
+		pthread_mutex_unlock(&store->fd_lock);
+		return r;
+	}
+	/* Pinned, not under fd_lock: a bound file's fstat() may be slow (NFS). */
+	fd = pin_locked(store, slot);
+	pthread_mutex_unlock(&store->fd_lock);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, ret) < 0)
+		r = -errno;
+	store_fd_put(store, slot);
+	return r;
+}
+
+int store_fd_replace(struct region_store *store, struct store_fd *slot, int fd)
+{
+	struct store_fd old;
+
+	pthread_mutex_lock(&store->fd_lock);
+	if (slot->pins) {
+		pthread_mutex_unlock(&store->fd_lock);
+		return -EBUSY;
+	}
+	old = *slot;
+	if (old.seq && old.fd >= 0) {
+		lru_del(store, slot);
+		store->fd_open--;
+	}
+	*slot = STORE_FD_FIXED(fd);
+	pthread_mutex_unlock(&store->fd_lock);
+	/* The last reference to an anonymous region's file: its pages go. A
+	 * bound user's file stays where it is. */
+	if (old.fd >= 0)
+		close(old.fd);
+	if (old.seq)
+		unlink_named(store, old.seq);
+	return 0;
+}
+
+void store_fd_drop(struct region_store *store, struct store_fd *slot)
+{
+	/* Pinned only by a bug: then keep the file rather than close an fd in use. */
+	store_fd_replace(store, slot, -1);
+}
+
+void store_set_fd_budget(struct region_store *store, unsigned long n)
+{
+	pthread_mutex_lock(&store->fd_lock);
+	store->fd_budget = n ? n : default_fd_budget(store);
+	while (store->fd_open > store->fd_budget && evict_one(store))
+		;
+	pthread_mutex_unlock(&store->fd_lock);
 }
 
 /*
@@ -91,12 +355,12 @@ static int tmpfile_new(int mntfd)
  */
 static int probe(struct region_store *store)
 {
-	int fd = store_new_fd(store);
+	struct store_fd slot;
+	int r = store_fd_new(store, &slot);
 
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
+	if (r == 0)
+		store_fd_drop(store, &slot);
+	return r;
 }
 
 int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
@@ -116,10 +380,17 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 	store->mntfd = -1;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		store->fd_limit = rl.rlim_cur;
+	store->fd_budget = default_fd_budget(store);
+	store->next_seq = 1;
 	r = pthread_mutex_init(&store->lock, NULL);
 	if (r) {
 		r = -r;
 		goto err_free;
+	}
+	r = pthread_mutex_init(&store->fd_lock, NULL);
+	if (r) {
+		r = -r;
+		goto err_destroy_lock;
 	}
 
 	if (!(flags & STORE_FORCE_MEMFD)) {
@@ -136,7 +407,7 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 				goto out;
 			close(store->mntfd);
 			store->mntfd = -1;
-			log_debug("store: O_TMPFILE in private tmpfs failed (%s), using memfds",
+			log_debug("store: no files in the private tmpfs (%s), using memfds",
 				  strerror(-r));
 		} else {
 			log_debug("store: cannot mount a private tmpfs (%s), using memfds",
@@ -147,13 +418,15 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 	store->kind = STORE_MEMFD;
 	r = probe(store);
 	if (r)
-		goto err_destroy_lock;
+		goto err_destroy_fd_lock;
 out:
 	log_debug("store: %s, limit %" PRIu64 " bytes",
 		  store->kind == STORE_TMPFS ? "private tmpfs" : "memfd", limit);
 	*ret = store;
 	return 0;
 
+err_destroy_fd_lock:
+	pthread_mutex_destroy(&store->fd_lock);
 err_destroy_lock:
 	pthread_mutex_destroy(&store->lock);
 err_free:
@@ -169,6 +442,7 @@ void store_close(struct region_store *store)
 	 * last fd of a detached mount unmounts it. */
 	if (store->mntfd >= 0)
 		close(store->mntfd);
+	pthread_mutex_destroy(&store->fd_lock);
 	pthread_mutex_destroy(&store->lock);
 	free(store);
 }
@@ -202,31 +476,6 @@ int store_used(struct region_store *store, uint64_t *ret)
 		return -errno;
 	*ret = (uint64_t)(sfs.f_blocks - sfs.f_bfree) * (uint64_t)sfs.f_bsize;
 	return 0;
-}
-
-/*
- * Backing fds stop this many short of RLIMIT_NOFILE: the rest of the daemon
- * (libfuse, glibc's lazy dlopen of libgcc_s for pthread_cancel at exit,
- * /proc reads) must always find a free fd, or it aborts.
- */
-#define STORE_FD_RESERVE 64
-
-/* fds are handed out lowest first, so a new fd numbered n leaves exactly
- * fd_limit - n - 1 free: refuse it when that eats into the reserve. */
-static int check_fd_reserve(const struct region_store *store, int fd)
-{
-	if (fd >= 0 && store->fd_limit && (rlim_t)fd + STORE_FD_RESERVE >= store->fd_limit) {
-		close(fd);
-		return -EMFILE;
-	}
-	return fd;
-}
-
-int store_new_fd(struct region_store *store)
-{
-	if (store->kind == STORE_TMPFS)
-		return check_fd_reserve(store, tmpfile_new(store->mntfd));
-	return check_fd_reserve(store, memfd_new());
 }
 
 void store_lock(struct region_store *store)

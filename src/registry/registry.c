@@ -198,12 +198,19 @@ static void dentry_del(struct node *dir, struct dentry *d)
 	free(d);
 }
 
+/* Give back what the data path attached to a region (a backing id). */
+static void node_release_cookie(struct registry *reg, struct node *n)
+{
+	if (n->cookie && reg->cookie_release)
+		reg->cookie_release(reg->cookie_ctx, n->cookie);
+	n->cookie = 0;
+}
+
 static void node_destroy(struct registry *reg, struct node *n)
 {
 	hmap_remove(&reg->inodes, &n->ino_hn);
 	xattr_clear(&n->xattrs);
-	if (n->cookie && reg->cookie_release)
-		reg->cookie_release(reg->cookie_ctx, n->cookie);
+	node_release_cookie(reg, n);
 	if (n->region)
 		region_free(n->region);
 	if (n->pfd >= 0)
@@ -270,12 +277,22 @@ err_free:
 	return r;
 }
 
-/* The fd that carries a node's metadata in the persistent store. */
-static int node_pfd(const struct node *n)
+/*
+ * The fd that carries a node's metadata in the persistent store: for a
+ * region without one of its own, its backing fd, pinned until
+ * node_pfd_put(n, fd) (which ignores a failed get's fd < 0).
+ */
+static int node_pfd_get(const struct node *n)
 {
 	if (is_dir(n) || n->pfd >= 0)
 		return n->pfd;
-	return region_fd(n->region);
+	return region_fd_get(n->region);
+}
+
+static void node_pfd_put(const struct node *n, int fd)
+{
+	if (fd >= 0 && !is_dir(n) && n->pfd < 0)
+		region_fd_put(n->region);
 }
 
 static void fill_stat(struct node *n, struct stat *st)
@@ -482,8 +499,8 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 	goto out_unlock;
 out_enospc:
 	/*
-	 * Each region holds an fd in the daemon: running out of fds is "no
-	 * room for another region", not the client's EMFILE.
+	 * A new region needs an fd in the daemon (a memfd keeps it): running
+	 * out of fds is "no room for another region", not the client's EMFILE.
 	 */
 	if (r == -EMFILE || r == -ENFILE) {
 		log_debug("no fd left for a new region: %s", strerror(-r));
@@ -739,7 +756,10 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 		goto out_unlock;
 	}
 	if (reg->persist) {
-		r = persist_link(node_pfd(n), ndir->pfd, newname);
+		int fd = node_pfd_get(n);
+
+		r = fd < 0 ? fd : persist_link(fd, ndir->pfd, newname);
+		node_pfd_put(n, fd);
 		if (r < 0)
 			goto out_unlock;
 	}
@@ -763,16 +783,22 @@ out_unlock:
  * times live in the region's own file already. */
 static int persist_attrs(const struct node *n, const struct registry_setattr *sa)
 {
-	int fd = node_pfd(n);
+	int fd = node_pfd_get(n), r = 0;
 
+	if (fd < 0)
+		return fd;
 	if ((sa->valid & (REGISTRY_SET_UID | REGISTRY_SET_GID)) &&
 	    fchown(fd, sa->valid & REGISTRY_SET_UID ? sa->uid : (uid_t)-1,
-		   sa->valid & REGISTRY_SET_GID ? sa->gid : (gid_t)-1) < 0)
-		return -errno;
+		   sa->valid & REGISTRY_SET_GID ? sa->gid : (gid_t)-1) < 0) {
+		r = -errno;
+		goto out_put;
+	}
 	/* After chown, which clears set-id bits: the mode the node will have. */
 	if ((sa->valid & (REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID)) &&
-	    fchmod(fd, (sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode) & 07777) < 0)
-		return -errno;
+	    fchmod(fd, (sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode) & 07777) < 0) {
+		r = -errno;
+		goto out_put;
+	}
 	if (is_dir(n) && (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME))) {
 		struct timespec t[2] = {
 			sa->valid & REGISTRY_SET_ATIME ? sa->atime
@@ -782,9 +808,11 @@ static int persist_attrs(const struct node *n, const struct registry_setattr *sa
 		};
 
 		if (futimens(fd, t) < 0)
-			return -errno;
+			r = -errno;
 	}
-	return 0;
+out_put:
+	node_pfd_put(n, fd);
+	return r;
 }
 
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
@@ -933,16 +961,39 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, 
 		goto out_unlock;
 	}
 	/* Open files and mappings use the current backing file. */
-	r = count_opens ? (n->nopen ? -EBUSY : 0) : region_check_unshared(n->region);
+	if (count_opens) {
+		r = n->nopen ? -EBUSY : 0;
+	} else {
+		r = region_check_unshared(n->region);
+		/*
+		 * A backing id keeps the file description it was registered
+		 * with. Once the store's fd cache has closed and reopened the
+		 * region's fd, that is a second writer the lease probe takes
+		 * for a user: give the id back (the next open registers the
+		 * file again) and ask once more.
+		 */
+		if (r == -EBUSY && n->cookie) {
+			node_release_cookie(reg, n);
+			r = region_check_unshared(n->region);
+		}
+	}
 	if (r < 0)
 		goto out_unlock;
 	if (reg->persist) {
+		int store_fd = region_fd_get(n->region);
+
 		/* The store file becomes the placeholder that records the binding. */
-		meta = dup(region_fd(n->region));
-		if (meta < 0 || fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0) {
-			r = -errno;
+		if (store_fd < 0) {
+			r = store_fd;
 			goto out_close;
 		}
+		meta = dup(store_fd);
+		r = meta < 0 ? -errno : 0;
+		region_fd_put(n->region);
+		if (r == 0 && fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0)
+			r = -errno;
+		if (r < 0)
+			goto out_close;
 	}
 	r = region_bind_file(n->region, fd, path);
 	if (r < 0) {
@@ -952,8 +1003,7 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, 
 	}
 	n->pfd = meta;
 	meta = -1;
-	if (n->cookie && reg->cookie_release)
-		reg->cookie_release(reg->cookie_ctx, n->cookie);
+	node_release_cookie(reg, n);
 	n->cookie = cookie;
 	now(&n->ctime);
 	log_debug("inode %llu bound to %s", (unsigned long long)ino, path);
@@ -1094,13 +1144,20 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 		}
 	}
 	r = xattr_set(&n->xattrs, name, value, size, flags);
-	if (r == 0 && reg->persist && fsetxattr(node_pfd(n), name, value, size, 0) < 0) {
-		/* The store refused: put the old value back, so both agree. */
-		r = -errno;
-		if (old_len >= 0)
-			xattr_set(&n->xattrs, name, old, (size_t)old_len, 0);
-		else
-			xattr_remove(&n->xattrs, name);
+	if (r == 0 && reg->persist) {
+		int fd = node_pfd_get(n);
+
+		r = fd;
+		if (fd >= 0)
+			r = fsetxattr(fd, name, value, size, 0) < 0 ? -errno : 0;
+		node_pfd_put(n, fd);
+		if (r < 0) {
+			/* The store refused: put the old value back, so both agree. */
+			if (old_len >= 0)
+				xattr_set(&n->xattrs, name, old, (size_t)old_len, 0);
+			else
+				xattr_remove(&n->xattrs, name);
+		}
 	}
 	if (r == 0)
 		now(&n->ctime);
@@ -1143,8 +1200,14 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 	if (!n)
 		return -ENOENT;
 	r = xattr_get(&n->xattrs, name, NULL, 0) < 0 ? -ENODATA : 0;
-	if (r == 0 && reg->persist && fremovexattr(node_pfd(n), name) < 0 && errno != ENODATA)
-		r = -errno;
+	if (r == 0 && reg->persist) {
+		int fd = node_pfd_get(n);
+
+		r = fd;
+		if (fd >= 0)
+			r = fremovexattr(fd, name) < 0 && errno != ENODATA ? -errno : 0;
+		node_pfd_put(n, fd);
+	}
 	if (r == 0)
 		r = xattr_remove(&n->xattrs, name);
 	if (r == 0)

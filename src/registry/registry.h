@@ -110,8 +110,8 @@ void registry_forget(struct registry *reg, uint64_t ino, uint64_t n);
  * name in parent; takes a lookup reference. The kernel sends CREATE only for
  * a name it believes missing, so an existing name is always -EEXIST.
  * Errors: -EEXIST, -ENOENT (parent gone), -ENOTDIR, -ENAMETOOLONG, -ENOSPC
- * (nr_inodes, store, or the daemon's open-file limit: every region holds a
- * backing fd), -ENOMEM.
+ * (nr_inodes, store, or the daemon's open-file limit: a new region needs a
+ * backing fd, and a memfd store's regions keep theirs), -ENOMEM.
  */
 int registry_create(struct registry *reg, uint64_t parent, const char *name, mode_t mode,
 		    const struct registry_cred *cred, struct stat *ret);

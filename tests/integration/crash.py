@@ -78,7 +78,10 @@ import traceback
 PAGE = 4096
 MAXPAGES = 12
 NWORKERS = 2
-CONN_ERRORS = (errno.ENOTCONN, errno.ECONNABORTED)
+# What an operation in flight gets when the daemon dies: over io_uring, a
+# request caught while the kernel tears the dead daemon's rings down ends
+# with ECANCELED (the daemon may have done it), later ones as over /dev/fuse.
+CONN_ERRORS = (errno.ENOTCONN, errno.ECONNABORTED, errno.ECANCELED)
 RENAME_NOREPLACE = 1
 RENAME_EXCHANGE = 2
 
@@ -1037,9 +1040,12 @@ class Crash:
                     note("self-test: dropped w%d/%s from the model" % (i, ents[-1]))
             actual = canon_tree(trees[i])
             cands = [m0] + ([m1] if m1 is not None else [])
-            match = None
-            for m in cands:
-                if canon_model(m) == actual:
+            # Both candidates can name the same tree (an exchange or a rename
+            # over a file in flight): the data decides which one it is.
+            matches = [m for m in cands if canon_model(m) == actual]
+            match = matches[0] if matches else None
+            for m in matches:
+                if not self.bad_data(trees[i], m, cands, m0, pending, flushed, None):
                     match = m
                     break
             if pending is not None:
@@ -1054,55 +1060,62 @@ class Crash:
                     describe_diff(canon_model(m0), actual)))
                 good = False
                 continue
-            # data: every page of every region
-            bad = []
-            for p, info in sorted(trees[i].items()):
-                if info["t"] != "f":
-                    continue
-                mine = match.lookup(p)
-                objs = [m.objs[mine.oid] for m in cands if mine.oid in m.objs]
-                sizes = [len(o.pages) for o in objs]
-                npages = info["size"] // PAGE
-                torn = pending is not None and pending.get("op") == "write" and \
-                    pending.get("oid") == mine.oid
-                if info["size"] % PAGE or not (min(sizes) <= npages <= max(sizes)):
-                    bad.append("%s: size %d, expected %s pages" % (p, info["size"], sorted(set(sizes))))
-                    continue
-                problem = None
-                for pg, parsed in enumerate(info["pages"]):
-                    accept = set()
-                    for o in objs:
-                        if pg < len(o.pages):
-                            accept.update(o.pages[pg])
-                    if torn and pg >= min(sizes):
-                        accept.add(0)  # an extending write in flight: grown, not yet written
-                    if parsed is None:
-                        problem = "page %d is neither zeros nor a stamped page" % pg
-                    elif parsed[0] is not None and (parsed[0] != mine.oid or parsed[1] != pg):
-                        problem = "page %d holds page %d of region %x (expected region %x)" % (
-                            pg, parsed[1], parsed[0], mine.oid)
-                    elif parsed[2] not in accept:
-                        problem = "page %d has version %x, expected one of %s" % (
-                            pg, parsed[2], sorted("%x" % v for v in accept))
-                    if problem:
-                        break
-                    mo = m0.objs.get(mine.oid)
-                    if mo is not None and pg < len(mo.pages) and len(mo.pages[pg]) > 1:
-                        if parsed[2] == mo.pages[pg][0]:
-                            self.stats["unflushed_lost"] += 1
-                        else:
-                            self.stats["unflushed_kept"] += 1
-                if problem:
-                    bad.append("%s: %s" % (p, problem))
-                    continue
-                self.stats["regions"] += 1
-                if mine.oid in flushed:
-                    self.stats["flushed"] += 1
+            bad = self.bad_data(trees[i], match, cands, m0, pending, flushed, self.stats)
             for b in bad[:5]:
                 fail("%s: w%d/%s" % (what, i, b))
             if bad:
                 good = False
         return trees if good else None
+
+    def bad_data(self, tree, match, cands, m0, pending, flushed, stats):
+        """Every page of every region of tree against match; the problems found.
+        Counts into stats (a dict) unless it is None."""
+        bad = []
+        for p, info in sorted(tree.items()):
+            if info["t"] != "f":
+                continue
+            mine = match.lookup(p)
+            objs = [m.objs[mine.oid] for m in cands if mine.oid in m.objs]
+            sizes = [len(o.pages) for o in objs]
+            npages = info["size"] // PAGE
+            torn = pending is not None and pending.get("op") == "write" and \
+                pending.get("oid") == mine.oid
+            if info["size"] % PAGE or not (min(sizes) <= npages <= max(sizes)):
+                bad.append("%s: size %d, expected %s pages" % (p, info["size"], sorted(set(sizes))))
+                continue
+            problem = None
+            for pg, parsed in enumerate(info["pages"]):
+                accept = set()
+                for o in objs:
+                    if pg < len(o.pages):
+                        accept.update(o.pages[pg])
+                if torn and pg >= min(sizes):
+                    accept.add(0)  # an extending write in flight: grown, not yet written
+                if parsed is None:
+                    problem = "page %d is neither zeros nor a stamped page" % pg
+                elif parsed[0] is not None and (parsed[0] != mine.oid or parsed[1] != pg):
+                    problem = "page %d holds page %d of region %x (expected region %x)" % (
+                        pg, parsed[1], parsed[0], mine.oid)
+                elif parsed[2] not in accept:
+                    problem = "page %d has version %x, expected one of %s" % (
+                        pg, parsed[2], sorted("%x" % v for v in accept))
+                if problem:
+                    break
+                mo = m0.objs.get(mine.oid)
+                if stats is not None and mo is not None and pg < len(mo.pages) and \
+                        len(mo.pages[pg]) > 1:
+                    if parsed[2] == mo.pages[pg][0]:
+                        stats["unflushed_lost"] += 1
+                    else:
+                        stats["unflushed_kept"] += 1
+            if problem:
+                bad.append("%s: %s" % (p, problem))
+                continue
+            if stats is not None:
+                stats["regions"] += 1
+                if mine.oid in flushed:
+                    stats["flushed"] += 1
+        return bad
 
     def damage_store(self):
         """Self-test: zero the first written page of a region in DIR while

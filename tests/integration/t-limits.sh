@@ -1,13 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Limits the client cannot see: the daemon keeps one backing fd per region,
-# so its RLIMIT_NOFILE bounds the number of regions. With the daemon started
-# under a small fd limit (prlimit --nofile=256), creating regions must end
-# in a clean ENOSPC ("no room for another region"; never EMFILE, which would
-# blame the client's own fd table), directories can still be made, the
-# daemon still exits 0 after umount with its fd table full (no crash), and
-# removing regions makes room again. On tmpfs only the bookkeeping runs.
+# Limits the client cannot see. The daemon keeps at most a budget of region
+# fds open (its RLIMIT_NOFILE less a reserve) and reopens the others on
+# demand, so under a small fd limit (prlimit --nofile=256) it still holds
+# far more regions than fds, every one intact, and its fd table never fills
+# past the reserve. What bounds the number of regions is nr_inodes: one too
+# many is a clean ENOSPC (never EMFILE, which would blame the client's own
+# fd table), and removing regions makes room again. The daemon exits 0
+# after umount. On tmpfs only the bookkeeping runs.
 #
 # Usage: t-limits.sh DAEMON_BINARY DATAPATH
 
@@ -15,12 +16,14 @@
 rfs_init "$@"
 RFS_DAEMON_PREFIX=(prlimit --nofile=256:256 --)
 
+# fill_regions N: create regions until 1000 or the first error; expect N.
 fill_regions()
 {
-	rfs_py <<'EOF'
-import errno, os
+	rfs_py "$1" <<'EOF'
+import errno, os, sys
 from rfscheck import *
 
+want = int(sys.argv[2])
 made, err = 0, None
 for i in range(1000):
     try:
@@ -31,29 +34,48 @@ for i in range(1000):
     except OSError as e:
         err = e.errno
         break
-if is_regionfs():
-    ok(err is not None, "regions are limited by the daemon's 256 fds (made %d)" % made)
+eq(made, want, "%d regions with the daemon under 256 fds" % want)
+if want < 1000:
     eq(ename(err or 0), "ENOSPC", "creating one region too many fails with ENOSPC")
     raises(errno.ENOSPC, os.open, P("onemore"), os.O_CREAT | os.O_RDWR, msg="again")
-    succeeds(os.mkdir, P("dir-at-limit"), msg="mkdir still works (directories need no fd)")
-else:
-    eq(made, 1000, "tmpfs: 1000 files")
+    raises(errno.ENOSPC, os.mkdir, P("dir-at-limit"), msg="mkdir at the limit")
 ok(all(read_file(P("r%04d" % i)) == b"%d" % i for i in range(made)), "every created region intact")
 done()
 EOF
 }
 
-# 1: fill, then umount with the daemon's fd table full: clean exit 0.
+# 1: 1000 regions under 256 fds, written again in another order; the
+# daemon's fds stay within its budget (256 - 64).
 rfs_mount "size=64M"
-fill_regions
+fill_regions 1000
+rfs_py "${RFS_DAEMON_PID:-0}" <<'EOF'
+import os, sys
+from rfscheck import *
+
+pid, n = int(sys.argv[2]), 1000
+for i in ((i * 337) % n for i in range(n)):
+    fd = os.open(P("r%04d" % i), os.O_RDWR)
+    os.pwrite(fd, b"again %d" % i, 4096 + i)
+    os.close(fd)
+ok(all(os.stat(P("r%04d" % i)).st_size == 4096 + i + len(b"again %d" % i) for i in range(n)),
+   "sizes after writing again in another order")
+ok(all(read_file(P("r%04d" % i))[4096 + i:] == b"again %d" % i for i in reversed(range(n))),
+   "every region intact after writing again")
+if is_regionfs():
+    fds = len(os.listdir("/proc/%d/fd" % pid))
+    ok(0 < fds <= 256 - 64, "the daemon holds at most 192 fds (has %d)" % fds)
+done()
+EOF
 rfs_umount
 
-# 2: fill, then removing regions makes room again.
-rfs_mount "size=64M"
-fill_regions
+# 2: nr_inodes bounds the regions (root included), not the fds: ENOSPC one
+# past it, for directories too; removing regions makes room again.
+rfs_mount "size=64M,nr_inodes=501"
+fill_regions 500
 rfs_py <<'EOF'
-import errno, os, time
+import os, time
 from rfscheck import *
+
 for i in range(10):
     os.unlink(P("r%04d" % i))
 t0, r = time.monotonic(), None

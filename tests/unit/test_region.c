@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -303,6 +304,29 @@ static void assert_accounting(struct fixture *fx)
 	assert_true(sum <= LIMIT);
 }
 
+/* The backing fd's number: pinned only to read it (fixed fds keep theirs). */
+static int fd_of(struct region *r)
+{
+	int fd = region_fd_get(r);
+
+	assert_true(fd >= 0);
+	region_fd_put(r);
+	return fd;
+}
+
+/* A shared mapping of the region: it keeps the file, the fd is pinned only to make it. */
+static void *map_shared(struct region *r, size_t len)
+{
+	int fd = region_fd_get(r);
+	void *map;
+
+	assert_true(fd >= 0);
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	region_fd_put(r);
+	assert_true(map != MAP_FAILED);
+	return map;
+}
+
 static void fill(struct region *r, uint64_t off, size_t len, unsigned char c)
 {
 	unsigned char *buf = malloc(len);
@@ -366,18 +390,19 @@ static void test_region_new_empty(void **state)
 	struct fixture *fx = *state;
 	unsigned memfds = f_memfd.calls;
 	struct region *r = new_region(fx, 0);
-	int fd = region_fd(r);
+	int fd = region_fd_get(r);
 	struct stat st;
 
 	assert_true(fd >= 0);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+	region_fd_put(r);
 	assert_int_equal(region_stat(r, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_size, 0);
 	assert_int_equal(st.st_blocks, 0);
 	assert_int_equal(used(fx), 0);
-	/* A tmpfs store makes O_TMPFILEs, never memfds. */
+	/* A tmpfs store makes named files, never memfds. */
 	assert_int_equal(f_memfd.calls - memfds, group_kind == STORE_MEMFD ? 1 : 0);
 }
 
@@ -514,8 +539,7 @@ static void test_fd_is_shared_memory(void **state)
 	char *map;
 
 	assert_int_equal(region_resize(r, PAGE), 0);
-	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, region_fd(r), 0);
-	assert_true(map != MAP_FAILED);
+	map = map_shared(r, PAGE);
 	memcpy(map + 10, "mapped", 6);
 	assert_bytes(r, 0, 10, 0);
 	fill(r, 100, 3, 'z');
@@ -723,8 +747,7 @@ static void test_punch_hole_keeps_reservation(void **state)
 	 */
 	assert_int_equal(region_resize(other, LIMIT - 4 * PAGE), 0);
 	assert_int_equal(used(fx), LIMIT);
-	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, region_fd(r), 0);
-	assert_true(map != MAP_FAILED);
+	map = map_shared(r, 4 * PAGE);
 	memset(map + PAGE, 0x11, 2 * PAGE);
 	munmap(map, 4 * PAGE);
 	assert_bytes(r, PAGE, 2 * PAGE, 0x11);
@@ -1211,7 +1234,7 @@ static void test_bind_file_shows_file(void **state)
 	fd = user_file(path, 3 * PAGE + 5, 'u');
 	assert_null(region_backing_path(r));
 	assert_int_equal(region_bind_file(r, fd, path), 0);
-	assert_int_equal(region_fd(r), fd);
+	assert_int_equal(fd_of(r), fd);
 	assert_non_null(region_backing_path(r));
 	assert_string_equal(region_backing_path(r), path);
 	assert_ptr_not_equal(region_backing_path(r), path); /* a copy */
@@ -1240,7 +1263,7 @@ static void test_bind_file_enotempty(void **state)
 	struct fixture *fx = *state;
 	struct region *r = new_region(fx, 0);
 	char path[BIND_PATH_MAX + 8];
-	int fd, anon = region_fd(r);
+	int fd, anon = fd_of(r);
 
 	user_path(path, sizeof(path), "f0");
 	fd = user_file(path, 2 * PAGE, 'f');
@@ -1249,7 +1272,7 @@ static void test_bind_file_enotempty(void **state)
 	/* Nothing changed, and the fd was not taken. */
 	assert_true(fd_is_open(fd));
 	assert_null(region_backing_path(r));
-	assert_int_equal(region_fd(r), anon);
+	assert_int_equal(fd_of(r), anon);
 	assert_int_equal(size_of(r), 1);
 	assert_int_equal(used(fx), PAGE);
 	fill(r, 0, 1, 'a');
@@ -1279,7 +1302,7 @@ static void test_bind_file_eexist(void **state)
 	/* Still even when the region is empty, and with the same file. */
 	assert_int_equal(region_bind_file(r, fd1, p0), -EEXIST);
 	assert_true(fd_is_open(fd1));
-	assert_int_equal(region_fd(r), fd0);
+	assert_int_equal(fd_of(r), fd0);
 	assert_string_equal(region_backing_path(r), p0);
 	close(fd1);
 	fill(r, 0, 10, 'e');
@@ -1420,6 +1443,248 @@ static void test_bind_file_free_keeps_file(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* The fd cache of a tmpfs store                                       */
+/* ------------------------------------------------------------------ */
+
+#define MANY 48 /* regions of one page each: fits LIMIT */
+
+/* fds this process has open now. */
+static unsigned open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and the directory's own fd */
+}
+
+/* Region i of MANY holds i + 1 bytes of ('a' + i % 26). */
+static void many_new(struct fixture *fx, struct region **rs)
+{
+	for (unsigned i = 0; i < MANY; i++) {
+		assert_int_equal(region_new(fx->store, &rs[i]), 0);
+		fill(rs[i], 0, i + 1, (unsigned char)('a' + i % 26));
+	}
+}
+
+static void many_check(struct region **rs)
+{
+	/* In an order unlike creation's, so the cache reopens all the time. */
+	for (unsigned k = 0; k < MANY; k++) {
+		unsigned i = (k * 29) % MANY;
+
+		assert_int_equal(size_of(rs[i]), i + 1);
+		assert_bytes(rs[i], 0, i + 1, (unsigned char)('a' + i % 26));
+	}
+}
+
+static void many_free(struct region **rs)
+{
+	for (unsigned i = 0; i < MANY; i++)
+		region_free(rs[i]);
+}
+
+/*
+ * Far more regions than the budget: their data and sizes survive their fds
+ * being closed and reopened, the store never holds more fds than the budget
+ * (memfds, which cannot be reopened, keep one each), and freeing a region
+ * gives its pages back (a tmpfs store unlinks its file).
+ */
+static void test_fd_cache_many_regions(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *rs[MANY];
+	unsigned base = open_fds();
+
+	store_set_fd_budget(fx->store, 3);
+	many_new(fx, rs);
+	if (group_kind == STORE_TMPFS)
+		assert_true(open_fds() <= base + 3);
+	else
+		assert_int_equal(open_fds(), base + MANY);
+	assert_int_equal(used(fx), MANY * PAGE);
+	many_check(rs);
+
+	/* Growing and shrinking evicted regions: through reopened fds. */
+	for (unsigned i = 0; i < MANY; i += 2)
+		assert_int_equal(region_resize(rs[i], PAGE), 0);
+	for (unsigned i = 0; i < MANY; i += 2) {
+		assert_int_equal(size_of(rs[i]), PAGE);
+		assert_bytes(rs[i], 0, i + 1, (unsigned char)('a' + i % 26));
+		assert_bytes(rs[i], i + 1, PAGE - i - 1, 0);
+		assert_int_equal(region_resize(rs[i], i + 1), 0);
+	}
+	many_check(rs);
+	assert_int_equal(used(fx), MANY * PAGE);
+	if (group_kind == STORE_TMPFS)
+		assert_true(open_fds() <= base + 3);
+
+	/* A larger budget lets every fd stay; back to a small one closes them now. */
+	store_set_fd_budget(fx->store, MANY);
+	many_check(rs);
+	assert_int_equal(open_fds(), base + MANY);
+	store_set_fd_budget(fx->store, 1);
+	if (group_kind == STORE_TMPFS)
+		assert_int_equal(open_fds(), base + 1);
+
+	many_free(rs);
+	assert_int_equal(used(fx), 0);
+	assert_int_equal(open_fds(), base);
+	store_set_fd_budget(fx->store, 0);
+}
+
+/*
+ * A pinned fd is never closed, whatever else needs fds; when every fd the
+ * budget allows is pinned, a tmpfs store has none for another region.
+ */
+static void test_fd_cache_pinned(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *a = new_region(fx, 0);
+	struct region *b = new_region(fx, 1);
+	struct region *rs[MANY], *r = (struct region *)state;
+	struct stat st, fst;
+	unsigned char c;
+	int fa, fb;
+
+	store_set_fd_budget(fx->store, 2);
+	fill(a, 0, 10, 'p');
+	fa = region_fd_get(a);
+	assert_true(fa >= 0);
+	many_new(fx, rs);
+	many_check(rs);
+	assert_true(fcntl(fa, F_GETFD) >= 0);
+	assert_int_equal(fstat(fa, &fst), 0);
+	assert_int_equal(region_stat(a, &st), 0);
+	assert_int_equal(fst.st_ino, st.st_ino);
+	/* Pinned twice: the same fd, open until the last put. */
+	assert_int_equal(region_fd_get(a), fa);
+	region_fd_put(a);
+	assert_int_equal(__real_pwrite(fa, "PP", 2, 4), 2);
+	assert_bytes(a, 0, 4, 'p');
+	assert_bytes(a, 4, 2, 'P');
+
+	fb = region_fd_get(b);
+	assert_true(fb >= 0);
+	if (group_kind == STORE_TMPFS) {
+		/* Both fds of the budget pinned: no fd for anything else. */
+		assert_int_equal(region_new(fx->store, &r), -EMFILE);
+		assert_ptr_equal(r, (struct region *)state);
+		assert_int_equal(region_read(rs[0], &c, 1, 0), -EMFILE);
+		assert_int_equal(region_fd_get(rs[1]), -EMFILE);
+		/* stat asks by name: no fd needed. */
+		assert_int_equal(size_of(rs[MANY - 1]), MANY);
+		/* Pinned regions still work. */
+		fill(b, 0, 3, 'b');
+		assert_bytes(a, 0, 4, 'p');
+	}
+	region_fd_put(b);
+	assert_int_equal(region_read(rs[0], &c, 1, 0), 1);
+	assert_int_equal(c, 'a');
+	region_fd_put(a);
+	many_check(rs);
+	assert_bytes(a, 4, 2, 'P');
+	many_free(rs);
+	store_set_fd_budget(fx->store, 0);
+}
+
+#define CACHE_THREADS 4
+
+struct cache_worker {
+	struct region **rs; /* MANY / CACHE_THREADS regions of its own */
+	unsigned id;
+	int err;
+};
+
+/*
+ * Write and read back the worker's own regions in turn, while the others do
+ * the same: an fd closed while in use, or reused for another region's file,
+ * would show as a wrong byte or an error.
+ */
+static void *cache_worker(void *arg)
+{
+	struct cache_worker *w = arg;
+	unsigned n = MANY / CACHE_THREADS;
+	uint32_t seen[MANY / CACHE_THREADS] = {0};
+
+	for (uint32_t iter = 1; iter <= 400 && !w->err; iter++) {
+		unsigned i = (iter * 7 + w->id) % n;
+		uint32_t v = w->id << 24 | iter, got = 0;
+
+		if (region_write(w->rs[i], &v, sizeof(v), 64) != sizeof(v))
+			w->err = 1;
+		seen[i] = v;
+		i = (iter * 5) % n;
+		if (seen[i] &&
+		    (region_read(w->rs[i], &got, sizeof(got), 64) != sizeof(got) || got != seen[i]))
+			w->err = 2;
+	}
+	return NULL;
+}
+
+/* Threads sharing a budget as small as their number: pins never run out. */
+static void test_fd_cache_threads(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_worker w[CACHE_THREADS];
+	pthread_t t[CACHE_THREADS];
+	struct region *rs[MANY];
+
+	store_set_fd_budget(fx->store, CACHE_THREADS);
+	many_new(fx, rs);
+	for (unsigned i = 0; i < CACHE_THREADS; i++) {
+		w[i] = (struct cache_worker){.rs = rs + i * (MANY / CACHE_THREADS), .id = i};
+		assert_int_equal(pthread_create(&t[i], NULL, cache_worker, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < CACHE_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].err, 0);
+	}
+	/* The bytes nobody wrote over are still each region's own. */
+	for (unsigned i = 0; i < MANY; i++)
+		assert_bytes(rs[i], 0, RFS_MIN(i + 1, 64), (unsigned char)('a' + i % 26));
+	many_free(rs);
+	assert_int_equal(used(fx), 0);
+	store_set_fd_budget(fx->store, 0);
+}
+
+/* Binding a region whose fd the cache has closed; and never while pinned. */
+static void test_fd_cache_bind(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	struct region *other = new_region(fx, 1);
+	char path[BIND_PATH_MAX + 8];
+	int fd;
+
+	store_set_fd_budget(fx->store, 1);
+	user_path(path, sizeof(path), "f0");
+	fd = user_file(path, PAGE, 'u');
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, 0, 3 * PAGE), 0);
+	fill(other, 0, 1, 'o'); /* takes the one fd: r's is closed */
+	assert_int_equal(used(fx), 4 * PAGE);
+
+	assert_int_equal(region_fd_get(r), fd_of(r));
+	assert_int_equal(region_bind_file(r, fd, path), -EBUSY);
+	assert_null(region_backing_path(r));
+	region_fd_put(r);
+	fill(other, 0, 1, 'o');
+
+	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(used(fx), PAGE); /* the anonymous file is gone */
+	assert_int_equal(fd_of(r), fd);
+	/* A bound file's fd is fixed: the budget does not close it. */
+	fill(other, 0, 2, 'o');
+	assert_true(fd_is_open(fd));
+	assert_bytes(r, 0, PAGE, 'u');
+	assert_bytes(other, 0, 2, 'o');
+	store_set_fd_budget(fx->store, 0);
+}
+
+/* ------------------------------------------------------------------ */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define TB(f) cmocka_unit_test_setup_teardown(f, bind_setup, bind_teardown)
@@ -1456,6 +1721,10 @@ static const struct CMUnitTest tests[] = {
     TB(test_bind_file_no_store_charge),
     TB(test_bind_file_ops_act_on_file),
     TB(test_bind_file_free_keeps_file),
+    T(test_fd_cache_many_regions),
+    T(test_fd_cache_pinned),
+    T(test_fd_cache_threads),
+    TB(test_fd_cache_bind),
 };
 
 static const struct CMUnitTest fallback_tests[] = {

@@ -3201,7 +3201,8 @@ static void test_bind_ebusy_while_open(void **state)
 	assert_int_equal(attr_of(a).st_size, 5);
 	assert_int_equal(registry_backing_path(reg, a, NULL, 0), (ssize_t)strlen(path));
 	assert_int_equal(registry_open(reg, a, &r), 0);
-	assert_int_equal(region_fd(r), fd);
+	assert_int_equal(region_fd_get(r), fd);
+	region_fd_put(r);
 	assert_string_equal(region_backing_path(r), path);
 	registry_release(reg, a);
 }
@@ -3266,6 +3267,82 @@ static void test_bind_enotempty_eexist(void **state)
  * released when a region is bound, the new one is released when the region
  * dies; a failed bind touches neither.
  */
+/* "The kernel's reference" to a region's file while it has a backing id. */
+static int kernel_ref = -1;
+
+static void cookie_close_cb(void *ctx, uint64_t cookie)
+{
+	cookie_release_cb(ctx, cookie);
+	if (kernel_ref >= 0)
+		close(kernel_ref);
+	kernel_ref = -1;
+}
+
+/*
+ * Passthrough (a tmpfs store, root only): a backing id holds the file
+ * description the region's fd had when it was registered. After the fd
+ * cache closed and reopened that fd, the lease probe sees a second writer:
+ * bind gives the id back and succeeds. A region truly in use stays -EBUSY.
+ */
+static void test_bind_after_fd_eviction_releases_cookie(void **state)
+{
+	struct registry_config cfg = {
+	    .root_mode = ROOT_MODE,
+	    .cookie_release = cookie_close_cb,
+	    .cookie_ctx = &cookies,
+	};
+	const char *pa, *pc;
+	struct region *r;
+	uint64_t a, b, c, v;
+	int fa, fc, fd, user;
+	char proc[64];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	memset(&cookies, 0, sizeof(cookies));
+	assert_int_equal(store_open(MiB, 0, &store), 0);
+	assert_int_equal(store_kind(store), STORE_TMPFS);
+	assert_int_equal(registry_new(store, &cfg, &reg), 0);
+	store_set_fd_budget(store, 1);
+	a = mk(ROOT, "a");
+	b = mk(ROOT, "b");
+	c = mk(ROOT, "c");
+	fa = user_fd("A", &pa);
+	fc = user_fd("C", &pc);
+
+	/* Registered as the daemon does: the kernel keeps the description. */
+	assert_int_equal(registry_region(reg, a, &r), 0);
+	fd = region_fd_get(r);
+	assert_true(fd >= 0);
+	kernel_ref = dup(fd);
+	region_fd_put(r);
+	assert_int_equal(registry_attach_cookie(reg, a, 5, &v), 0);
+	assert_int_equal(registry_region(reg, b, &r), 0);
+	assert_int_equal(region_write(r, "b", 1, 0), 1); /* a's fd is closed */
+
+	assert_int_equal(registry_bind(reg, a, fa, pa, 6, false), 0);
+	assert_int_equal(cookies.n, 1);
+	assert_int_equal(cookies.released[0], 5);
+	assert_int_equal(kernel_ref, -1);
+	assert_int_equal(registry_cookie(reg, a, &v), 0);
+	assert_int_equal(v, 6);
+
+	/* Another open of c's file: busy, whatever the cookie. */
+	assert_int_equal(registry_region(reg, c, &r), 0);
+	fd = region_fd_get(r);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	user = open(proc, O_RDWR | O_CLOEXEC);
+	assert_true(user >= 0);
+	region_fd_put(r);
+	assert_int_equal(registry_attach_cookie(reg, c, 7, &v), 0);
+	assert_int_equal(registry_bind(reg, c, fc, pc, 8, false), -EBUSY);
+	assert_true(fd_is_open(fc));
+	assert_int_equal(registry_backing_path(reg, c, NULL, 0), -ENODATA);
+	close(user);
+	assert_int_equal(registry_bind(reg, c, fc, pc, 8, false), 0);
+}
+
 static void test_bind_replaces_and_releases_cookie(void **state)
 {
 	const char *pa, *pb, *pc, *px;
@@ -3546,6 +3623,7 @@ int main(void)
 	    TB(test_bind_eisdir_enoent),
 	    TB(test_bind_enotempty_eexist),
 	    TB(test_bind_replaces_and_releases_cookie),
+	    TB(test_bind_after_fd_eviction_releases_cookie),
 	    TB(test_backing_path_queries),
 	    TB(test_bind_no_store_charge),
 	    TB(test_bind_alloc_failure_enomem),
