@@ -166,19 +166,47 @@ static void tune_bdi(dev_t dev)
  * The switch only lets FUSE servers that ask for io_uring have it; root
  * turns it on, and leaves it on (another mount may be using it).
  */
-static void enable_fuse_uring(void)
+static bool enable_fuse_uring(void)
 {
 	static const char knob[] = "/sys/module/fuse/parameters/enable_uring";
+	bool on = false;
 	char v = 0;
 	int fd = open(knob, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
 		log_debug("%s: %m", knob);
-		return;
+		return false;
 	}
-	if (read(fd, &v, 1) == 1 && v != 'Y' && pwrite(fd, "Y", 1, 0) != 1)
-		log_debug("cannot turn on %s: %m", knob);
+	if (read(fd, &v, 1) == 1) {
+		on = v == 'Y';
+		if (!on && pwrite(fd, "Y", 1, 0) == 1)
+			on = true;
+		else if (!on)
+			log_debug("cannot turn on %s: %m", knob);
+	}
 	close(fd);
+	return on;
+}
+
+/* uring=on: say why it cannot be had, before anything is mounted. */
+static int check_uring_on(bool root)
+{
+	int r;
+
+	if (!root) {
+		fprintf(stderr, "regionfs: uring=on needs root (CAP_SYS_ADMIN); use uring=auto\n");
+		return -EPERM;
+	}
+	if (!enable_fuse_uring()) {
+		fprintf(stderr, "regionfs: uring=on: the kernel has no FUSE over io_uring (needs 6.14+ "
+				"with CONFIG_FUSE_IO_URING and the fuse module's enable_uring=Y)\n");
+		return -EOPNOTSUPP;
+	}
+	r = uring_probe();
+	if (r < 0)
+		fprintf(stderr, "regionfs: uring=on: io_uring is not available to the daemon: %s\n",
+			strerror(-r));
+	return r;
 }
 
 /* Mount with our own device fd. Returns the fd, or -errno. */
@@ -292,6 +320,8 @@ int rfs_run(const struct rfs_options *o)
 				"use datapath=cache or auto\n");
 		return 1;
 	}
+	if (o->uring == RFS_URING_ON && check_uring_on(root) < 0)
+		return 1;
 	if (check_mountpoint(o->mountpoint) < 0)
 		return 1;
 	raise_nofile_limit();
@@ -332,7 +362,7 @@ int rfs_run(const struct rfs_options *o)
 		goto out_registry;
 	}
 	if (root) {
-		if (o->uring != RFS_URING_OFF)
+		if (o->uring == RFS_URING_AUTO)
 			enable_fuse_uring();
 		fd = mount_direct(o, mnt);
 		if (fd < 0)

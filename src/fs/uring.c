@@ -441,6 +441,18 @@ err:
 	return r;
 }
 
+int uring_probe(void)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SQE128 };
+	struct io_uring ring;
+	int r = io_uring_queue_init_params(2, &ring, &p);
+
+	if (r < 0)
+		return r;
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
 void uring_start(struct uring *u, size_t payload)
 {
 	pthread_mutex_lock(&u->lock);

@@ -44,6 +44,9 @@ struct uring;
  */
 int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struct uring **ret);
 
+/* Can this process set up the rings at all (io_uring_disabled, seccomp)? 0 or -errno. */
+int uring_probe(void);
+
 /* After the INIT reply that enabled io_uring went out: register the entries.
  * payload is the kernel's largest request or reply body (from INIT). */
 void uring_start(struct uring *u, size_t payload);
