@@ -411,7 +411,7 @@ int rfs_run(const struct rfs_options *o)
 	/* libfuse returns the number of the signal that stopped it (> 0):
 	 * SIGTERM/SIGINT/SIGHUP are an orderly stop, like umount. */
 	r = serve(&fs, o);
-	status = r >= 0 && !fs.init_failed ? 0 : 1;
+	status = r >= 0 && !fs.init_failed && !uring_failed(fs.uring) ? 0 : 1;
 	uring_free(fs.uring);
 	fs.uring = NULL;
 	notifier_stop(fs.notifier);

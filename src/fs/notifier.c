@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ static void *notifier_main(void *arg)
 
 int notifier_start(struct fuse_session *se, struct notifier **ret)
 {
+	sigset_t all, old;
 	struct notifier *n = calloc(1, sizeof(*n));
 	int r;
 
@@ -71,7 +73,11 @@ int notifier_start(struct fuse_session *se, struct notifier **ret)
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
 	pthread_cond_init(&n->sent, NULL);
+	/* Signals are for the main thread, which libfuse's loop waits in. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	r = pthread_create(&n->thread, NULL, notifier_main, n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		pthread_cond_destroy(&n->sent);
 		pthread_cond_destroy(&n->wake);

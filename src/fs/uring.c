@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,7 @@ struct worker {
 	uint64_t commit_id;
 	uint32_t opcode;
 	bool replied;
+	bool live; /* the kernel has handed this worker requests */
 };
 
 enum uring_state { URING_WAIT, URING_GO, URING_STOP };
@@ -92,6 +94,7 @@ struct uring {
 	enum uring_state state;
 	size_t payload;
 	atomic_bool active;
+	atomic_bool failed; /* a queue lost its entry: the daemon stopped */
 	unsigned nr_workers;
 	struct worker w[];
 };
@@ -160,6 +163,17 @@ static void queue_cmd(struct worker *w, uint32_t op, bool invalid)
 		prep_cmd(w, sqe, op, invalid);
 }
 
+/* Wake up when uring_free() writes the stop eventfd. */
+static void queue_stop_poll(struct worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	if (sqe) {
+		io_uring_prep_poll_add(sqe, w->u->stop_fd, POLLIN);
+		sqe->user_data = TAG_STOP;
+	}
+}
+
 static int alloc_buffers(struct worker *w, size_t payload)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -225,9 +239,17 @@ static void serve_entry(struct worker *w)
 	fb.size = in->len;
 	fuse_session_process_buf(w->u->se, &fb);
 	if (!w->replied) {
-		/* Every ring request needs a commit, or its entry is lost. */
-		log_err("request %u (opcode %u) got no reply", (unsigned)w->unique, w->opcode);
-		commit_error(w, -EIO);
+		/*
+		 * Every ring request needs a commit, or its entry is lost. A
+		 * FORGET can come this way (the kernel's forced forget) and
+		 * has no reply: commit it empty.
+		 */
+		if (w->opcode == FUSE_FORGET || w->opcode == FUSE_BATCH_FORGET) {
+			commit_error(w, 0);
+		} else {
+			log_err("request %u (opcode %u) got no reply", (unsigned)w->unique, w->opcode);
+			commit_error(w, -EIO);
+		}
 	}
 out:
 	serving = NULL;
@@ -258,31 +280,38 @@ static bool wait_start(struct uring *u)
 	return s == URING_GO;
 }
 
-/* Returns false when the worker should stop. */
-static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, uint32_t *last_op)
+/*
+ * This CPU's queue lost an entry for good: requests from that CPU would wait
+ * forever. Stop the daemon (exit status 1). libfuse's loop notices
+ * fuse_session_exit() only when its main thread wakes up, and that thread
+ * is the one that takes signals (every other thread blocks them), so send
+ * one: the handler libfuse installed ends the loop as SIGTERM does.
+ */
+static void ring_fatal(struct worker *w, const char *what, int err)
 {
-	if (cqe->user_data == TAG_STOP)
-		return false;
-	if (cqe->res == 0) {
-		serve_entry(w);
-		*last_op = RING_CMD_COMMIT_AND_FETCH;
+	log_err("io_uring queue %u: %s: %s; stopping", w->qid, what, strerror(-err));
+	atomic_store(&w->u->failed, true);
+	fuse_session_exit(w->u->se);
+	kill(getpid(), SIGTERM);
+}
+
+/* Returns false when the worker should stop. */
+static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, uint32_t *last_op,
+		       bool *stopping)
+{
+	if (cqe->user_data == TAG_STOP) {
+		if (cqe->res < 0 && cqe->res != -ECANCELED) {
+			/* The poll itself failed: arm it again. */
+			queue_stop_poll(w);
+			return true;
+		}
+		*stopping = true; /* serve what this batch still holds first */
 		return true;
 	}
-	if (*last_op == RING_CMD_REGISTER && cqe->res != -EAGAIN && cqe->res != -EINTR) {
-		/* The kernel turned io_uring off for this connection. */
-		log_info("io_uring queue %u not registered (%s): requests stay on /dev/fuse",
-			 w->qid, strerror(-cqe->res));
-		return false;
-	}
-	if (cqe->res == -ENOENT || cqe->res == -EIO) {
-		/*
-		 * The kernel no longer knew the request we answered (it was
-		 * ended meanwhile): the entry is not handed back, so offer our
-		 * buffers again as a new one.
-		 */
-		log_debug("io_uring queue %u: reply refused (%s)", w->qid, strerror(-cqe->res));
-		*last_op = RING_CMD_REGISTER;
-		queue_cmd(w, RING_CMD_REGISTER, false);
+	if (cqe->res == 0) {
+		serve_entry(w);
+		w->live = true;
+		*last_op = RING_CMD_COMMIT_AND_FETCH;
 		return true;
 	}
 	switch (cqe->res) {
@@ -298,10 +327,28 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, uint32_
 	case -ECANCELED:
 		return false; /* unmounted or aborted */
 	default:
-		log_err("io_uring queue %u: %s", w->qid, strerror(-cqe->res));
-		fuse_session_exit(w->u->se);
+		break;
+	}
+	if (*last_op == RING_CMD_REGISTER && !w->live) {
+		/* The first registration: the kernel turned io_uring off for the connection. */
+		log_info("io_uring queue %u not registered (%s): requests stay on /dev/fuse",
+			 w->qid, strerror(-cqe->res));
 		return false;
 	}
+	if (*last_op == RING_CMD_COMMIT_AND_FETCH && (cqe->res == -ENOENT || cqe->res == -EIO)) {
+		/*
+		 * The kernel no longer knew the request we answered (it was
+		 * ended meanwhile): the entry is not handed back, so offer our
+		 * buffers again as a new one.
+		 */
+		log_debug("io_uring queue %u: reply refused (%s)", w->qid, strerror(-cqe->res));
+		*last_op = RING_CMD_REGISTER;
+		queue_cmd(w, RING_CMD_REGISTER, false);
+		return true;
+	}
+	ring_fatal(w, *last_op == RING_CMD_REGISTER ? "registering again" : "committing",
+		   cqe->res);
+	return false;
 }
 
 /*
@@ -344,8 +391,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct uring *u = w->u;
 	uint32_t last_op = RING_CMD_REGISTER;
-	struct io_uring_sqe *sqe;
-	bool run = true;
+	bool run = true, stopping = false;
 	int r;
 
 	pin(w);
@@ -357,42 +403,53 @@ static void *worker_main(void *arg)
 		log_err("io_uring queue %u: cannot allocate buffers (%s); using /dev/fuse", w->qid,
 			strerror(-r));
 	queue_cmd(w, RING_CMD_REGISTER, r < 0);
-	sqe = io_uring_get_sqe(&w->ring);
-	if (sqe) {
-		io_uring_prep_poll_add(sqe, u->stop_fd, POLLIN);
-		sqe->user_data = TAG_STOP;
-	}
-	while (run) {
+	queue_stop_poll(w);
+	while (run && !stopping) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 
 		r = io_uring_submit_and_wait(&w->ring, 1);
+		if (r == -EAGAIN || r == -ENOMEM || r == -EBUSY) {
+			usleep(1000); /* short of kernel memory: the SQEs stay queued */
+			continue;
+		}
 		if (r < 0 && r != -EINTR) {
-			log_err("io_uring queue %u: %s", w->qid, strerror(-r));
-			fuse_session_exit(u->se);
+			ring_fatal(w, "waiting", r);
 			break;
 		}
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
 			n++;
-			if (run)
-				run = handle_cqe(w, cqe, &last_op);
+			if (!handle_cqe(w, cqe, &last_op, &stopping))
+				run = false;
 		}
 		io_uring_cq_advance(&w->ring, n);
 	}
+	/* Replies of the last batch still queued: hand them over. */
+	io_uring_submit(&w->ring);
 	return NULL;
 }
 
 int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struct uring **ret)
 {
+	sigset_t all, old;
 	cpu_set_t allowed;
 	struct uring *u;
-	int nq = possible_cpus(), r;
+	int nq = possible_cpus(), r = 0;
 	unsigned q, i, n = 0;
 
 	if (nq < 0)
 		return nq;
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
 		CPU_ZERO(&allowed);
+	/*
+	 * The kernel serves no request until every possible CPU's queue has an
+	 * entry: a count that looks wrong (an odd /sys) would hang the mount.
+	 */
+	if (nq < sysconf(_SC_NPROCESSORS_ONLN))
+		return -EINVAL;
+	for (q = (unsigned)nq; q < CPU_SETSIZE; q++)
+		if (CPU_ISSET(q, &allowed))
+			return -EINVAL;
 	/* Full strength for the CPUs we may run on, one thread for the rest. */
 	for (q = 0; q < (unsigned)nq; q++)
 		n += q < CPU_SETSIZE && CPU_ISSET(q, &allowed) ? threads_per_queue : 1;
@@ -420,12 +477,18 @@ int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struc
 			w->cpu = here ? (int)q : -1;
 		}
 	}
+	/* Signals go to the main thread, which libfuse's loop waits in (see ring_fatal()). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < u->nr_workers; i++) {
 		r = -pthread_create(&u->w[i].tid, NULL, worker_main, &u->w[i]);
 		if (r < 0)
-			goto err;
+			break;
 		u->w[i].started = true;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		goto err;
 	pthread_mutex_lock(&u->lock);
 	while (u->nr_ready < u->nr_workers)
 		pthread_cond_wait(&u->cond, &u->lock);
@@ -462,6 +525,11 @@ void uring_start(struct uring *u, size_t payload)
 		pthread_cond_broadcast(&u->cond);
 	}
 	pthread_mutex_unlock(&u->lock);
+}
+
+bool uring_failed(const struct uring *u)
+{
+	return u && atomic_load(&u->failed);
 }
 
 bool uring_active(const struct uring *u)
@@ -516,8 +584,11 @@ ssize_t uring_reply(const struct iovec *iov, int count)
 	size_t len = 0;
 	int i;
 
-	if (!w || w->replied || iov[0].iov_len < sizeof(oh))
-		return -EINVAL;
+	/* libfuse takes -1 and errno, like writev(2). */
+	if (!w || w->replied || iov[0].iov_len < sizeof(oh)) {
+		errno = EINVAL;
+		return -1;
+	}
 	memcpy(&oh, iov[0].iov_base, sizeof(oh));
 	for (i = 1; i < count; i++) {
 		if (iov[i].iov_len > w->payload_cap - len) {

@@ -54,6 +54,12 @@ void uring_start(struct uring *u, size_t payload);
 /* Whether any request has come through a ring yet. */
 bool uring_active(const struct uring *u);
 
+/*
+ * Whether a queue lost its entry for good (an error the kernel should never
+ * give): the daemon was then stopped with SIGTERM, and must exit 1.
+ */
+bool uring_failed(const struct uring *u);
+
 /* Stop and join the threads, close the rings. NULL is fine. */
 void uring_free(struct uring *u);
 
