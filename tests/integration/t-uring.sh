@@ -57,6 +57,21 @@ check_eq "uring=auto: requests over io_uring" io_uring "$(requests)"
 usable "uring=auto"
 rfs_umount
 
+# --- a daemon confined to CPU 0 (a cpuset, CPUAffinity=): the queue of CPU 1
+# is served by a thread that may not run there; callers on CPU 1 still get
+# every answer.
+RFS_DAEMON_PREFIX=(taskset -c 0)
+rfs_mount "size=16M"
+RFS_DAEMON_PREFIX=()
+check_eq "daemon on CPU 0: requests over io_uring" io_uring "$(requests)"
+for cpu in 0 1; do
+	taskset -c $cpu sh -c "mkdir '$RFS_MNT/c$cpu' && truncate -s 8K '$RFS_MNT/c$cpu/r' &&
+		echo cpu$cpu > '$RFS_MNT/c$cpu/f' && ls '$RFS_MNT/c$cpu' >/dev/null"
+	check_eq "daemon on CPU 0, caller on CPU $cpu: answered" "8192 cpu$cpu" \
+		"$(taskset -c $cpu stat -c %s "$RFS_MNT/c$cpu/r") $(taskset -c $cpu cat "$RFS_MNT/c$cpu/f")"
+done
+rfs_umount
+
 # --- io_uring disabled for every process
 echo 2 >"$SYSCTL"
 rfs_mount "size=16M"
