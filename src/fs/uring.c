@@ -49,9 +49,8 @@ struct ring_cmd {
 	uint8_t padding[6];
 };
 
-/* user_data of the two kinds of SQE a worker has in flight. */
-#define TAG_ENTRY 1u
-#define TAG_STOP 2u
+/* user_data of the stop poll; an entry's commands carry the entry's address. */
+#define TAG_STOP 1u
 
 /*
  * Room in front of the payload for the rebuilt /dev/fuse layout
@@ -59,26 +58,40 @@ struct ring_cmd {
  */
 #define HEAD_ROOM 4096u
 
-struct worker {
-	struct uring *u;
-	pthread_t tid;
-	bool started;
+/* One ring entry: buffers the kernel fills with requests of queue qid. */
+struct entry {
+	struct worker *w;
 	unsigned qid;
-	int cpu; /* pinned to, or -1 */
-	struct io_uring ring;
-	bool ring_ok;
 	struct ring_header *hdr;
 	char *area; /* HEAD_ROOM + payload, one mapping */
 	size_t area_len;
 	char *payload;
 	size_t payload_cap;
 	struct iovec iov[2];
+	uint32_t last_op; /* the command to send again after EINTR/EAGAIN */
+	bool live;	  /* the kernel has handed this entry requests */
 	/* the request being served */
 	uint64_t unique;
 	uint64_t commit_id;
 	uint32_t opcode;
 	bool replied;
-	bool live; /* the kernel has handed this worker requests */
+};
+
+/*
+ * A thread with its own ring. Those of a CPU we may run on have one entry
+ * each and are pinned there; one more, unpinned, holds an entry for every
+ * other possible CPU (offline, or outside our cpuset): the kernel wants an
+ * entry on each queue, and callers there are rare or impossible.
+ */
+struct worker {
+	struct uring *u;
+	pthread_t tid;
+	bool started;
+	int cpu; /* pinned to, or -1 */
+	struct io_uring ring;
+	bool ring_ok;
+	struct entry *ents;
+	unsigned nr_ents;
 };
 
 enum uring_state { URING_WAIT, URING_GO, URING_STOP };
@@ -95,11 +108,12 @@ struct uring {
 	size_t payload;
 	atomic_bool active;
 	atomic_bool failed; /* a queue lost its entry: the daemon stopped */
-	unsigned nr_workers;
-	struct worker w[];
+	unsigned nr_workers, nr_ents;
+	struct worker *w;
+	struct entry *ents;
 };
 
-static __thread struct worker *serving;
+static __thread struct entry *serving;
 
 /* How many CPUs the kernel may ever have: it makes one queue for each. */
 static int possible_cpus(void)
@@ -132,7 +146,7 @@ static int possible_cpus(void)
 	return n > 0 ? n : -EIO;
 }
 
-static void prep_cmd(struct worker *w, struct io_uring_sqe *sqe, uint32_t op, bool invalid)
+static void prep_cmd(struct entry *e, struct io_uring_sqe *sqe, uint32_t op, bool invalid)
 {
 	struct ring_cmd *c = (struct ring_cmd *)sqe->cmd;
 
@@ -141,26 +155,27 @@ static void prep_cmd(struct worker *w, struct io_uring_sqe *sqe, uint32_t op, bo
 	sqe->flags = IOSQE_FIXED_FILE;
 	sqe->fd = 0; /* registered file 0: /dev/fuse */
 	sqe->cmd_op = op;
-	sqe->user_data = TAG_ENTRY;
-	c->qid = (uint16_t)w->qid;
+	sqe->user_data = (uintptr_t)e;
+	c->qid = (uint16_t)e->qid;
 	if (op == RING_CMD_REGISTER) {
-		sqe->addr = (uintptr_t)w->iov;
+		sqe->addr = (uintptr_t)e->iov;
 		/* Two iovecs; zero makes the kernel refuse the registration,
 		 * which turns io_uring off for the connection (see uring.h). */
 		sqe->len = invalid ? 0 : 2;
 	} else {
-		c->commit_id = w->commit_id;
+		c->commit_id = e->commit_id;
 	}
 }
 
 /* Queue the entry's next command; the worker loop submits it. */
-static void queue_cmd(struct worker *w, uint32_t op, bool invalid)
+static void queue_cmd(struct entry *e, uint32_t op, bool invalid)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->w->ring);
 
-	/* Never empty: the ring has room for the entry and the stop poll. */
+	/* Never empty: the ring has room for each entry and the stop poll. */
+	e->last_op = op;
 	if (sqe)
-		prep_cmd(w, sqe, op, invalid);
+		prep_cmd(e, sqe, op, invalid);
 }
 
 /* Wake up when uring_free() writes the stop eventfd. */
@@ -174,35 +189,35 @@ static void queue_stop_poll(struct worker *w)
 	}
 }
 
-static int alloc_buffers(struct worker *w, size_t payload)
+static int alloc_buffers(struct entry *e, size_t payload)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
-	w->payload_cap = (payload + page - 1) / page * page;
-	w->area_len = HEAD_ROOM + w->payload_cap;
-	w->area = mmap(NULL, w->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	e->payload_cap = (payload + page - 1) / page * page;
+	e->area_len = HEAD_ROOM + e->payload_cap;
+	e->area = mmap(NULL, e->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
-	if (w->area == MAP_FAILED) {
-		w->area = NULL;
+	if (e->area == MAP_FAILED) {
+		e->area = NULL;
 		return -errno;
 	}
-	w->hdr = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (w->hdr == MAP_FAILED) {
-		w->hdr = NULL;
+	e->hdr = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->hdr == MAP_FAILED) {
+		e->hdr = NULL;
 		return -errno;
 	}
-	w->payload = w->area + HEAD_ROOM;
-	w->iov[0] = (struct iovec){ .iov_base = w->hdr, .iov_len = sizeof(*w->hdr) };
-	w->iov[1] = (struct iovec){ .iov_base = w->payload, .iov_len = w->payload_cap };
+	e->payload = e->area + HEAD_ROOM;
+	e->iov[0] = (struct iovec){ .iov_base = e->hdr, .iov_len = sizeof(*e->hdr) };
+	e->iov[1] = (struct iovec){ .iov_base = e->payload, .iov_len = e->payload_cap };
 	return 0;
 }
 
-static void commit_error(struct worker *w, int neg_errno)
+static void commit_error(struct entry *e, int neg_errno)
 {
 	struct fuse_out_header oh = {
 		.len = sizeof(oh),
 		.error = neg_errno,
-		.unique = w->unique,
+		.unique = e->unique,
 	};
 	struct iovec iov = { .iov_base = &oh, .iov_len = sizeof(oh) };
 
@@ -210,45 +225,45 @@ static void commit_error(struct worker *w, int neg_errno)
 }
 
 /* One request from the kernel: rebuild the /dev/fuse layout and process it. */
-static void serve_entry(struct worker *w)
+static void serve_entry(struct entry *e)
 {
-	const struct fuse_in_header *in = (const void *)w->hdr->in_out;
-	uint32_t psz = w->hdr->ent.payload_sz;
+	const struct fuse_in_header *in = (const void *)e->hdr->in_out;
+	uint32_t psz = e->hdr->ent.payload_sz;
 	struct fuse_buf fb = { 0 };
 	size_t oplen;
 	char *start;
 
-	w->unique = in->unique;
-	w->commit_id = w->hdr->ent.commit_id;
-	w->opcode = in->opcode;
-	w->replied = false;
-	atomic_store_explicit(&w->u->active, true, memory_order_relaxed);
-	serving = w;
-	if (psz > w->payload_cap || in->len < sizeof(*in) + psz ||
-	    in->len - sizeof(*in) - psz > sizeof(w->hdr->op_in)) {
+	e->unique = in->unique;
+	e->commit_id = e->hdr->ent.commit_id;
+	e->opcode = in->opcode;
+	e->replied = false;
+	atomic_store_explicit(&e->w->u->active, true, memory_order_relaxed);
+	serving = e;
+	if (psz > e->payload_cap || in->len < sizeof(*in) + psz ||
+	    in->len - sizeof(*in) - psz > sizeof(e->hdr->op_in)) {
 		log_err("malformed io_uring request (opcode %u, length %u, payload %u)", in->opcode,
 			in->len, psz);
-		commit_error(w, -EIO);
+		commit_error(e, -EIO);
 		goto out;
 	}
 	oplen = in->len - sizeof(*in) - psz;
-	start = w->payload - oplen - sizeof(*in);
+	start = e->payload - oplen - sizeof(*in);
 	memcpy(start, in, sizeof(*in));
-	memcpy(start + sizeof(*in), w->hdr->op_in, oplen);
+	memcpy(start + sizeof(*in), e->hdr->op_in, oplen);
 	fb.mem = start;
 	fb.size = in->len;
-	fuse_session_process_buf(w->u->se, &fb);
-	if (!w->replied) {
+	fuse_session_process_buf(e->w->u->se, &fb);
+	if (!e->replied) {
 		/*
 		 * Every ring request needs a commit, or its entry is lost. A
 		 * FORGET can come this way (the kernel's forced forget) and
 		 * has no reply: commit it empty.
 		 */
-		if (w->opcode == FUSE_FORGET || w->opcode == FUSE_BATCH_FORGET) {
-			commit_error(w, 0);
+		if (e->opcode == FUSE_FORGET || e->opcode == FUSE_BATCH_FORGET) {
+			commit_error(e, 0);
 		} else {
-			log_err("request %u (opcode %u) got no reply", (unsigned)w->unique, w->opcode);
-			commit_error(w, -EIO);
+			log_err("request %u (opcode %u) got no reply", (unsigned)e->unique, e->opcode);
+			commit_error(e, -EIO);
 		}
 	}
 out:
@@ -264,7 +279,7 @@ static void pin(struct worker *w)
 	CPU_ZERO(&set);
 	CPU_SET(w->cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		log_debug("cannot pin the ring thread of queue %u: %m", w->qid);
+		log_debug("cannot pin the ring thread of CPU %d: %m", w->cpu);
 }
 
 /* Wait for uring_start() or uring_free(); true to go on. */
@@ -287,18 +302,19 @@ static bool wait_start(struct uring *u)
  * is the one that takes signals (every other thread blocks them), so send
  * one: the handler libfuse installed ends the loop as SIGTERM does.
  */
-static void ring_fatal(struct worker *w, const char *what, int err)
+static void ring_fatal(struct uring *u, unsigned qid, const char *what, int err)
 {
-	log_err("io_uring queue %u: %s: %s; stopping", w->qid, what, strerror(-err));
-	atomic_store(&w->u->failed, true);
-	fuse_session_exit(w->u->se);
+	log_err("io_uring queue %u: %s: %s; stopping", qid, what, strerror(-err));
+	atomic_store(&u->failed, true);
+	fuse_session_exit(u->se);
 	kill(getpid(), SIGTERM);
 }
 
 /* Returns false when the worker should stop. */
-static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, uint32_t *last_op,
-		       bool *stopping)
+static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, bool *stopping)
 {
+	struct entry *e = (struct entry *)(uintptr_t)cqe->user_data;
+
 	if (cqe->user_data == TAG_STOP) {
 		if (cqe->res < 0 && cqe->res != -ECANCELED) {
 			/* The poll itself failed: arm it again. */
@@ -309,9 +325,8 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, uint32_
 		return true;
 	}
 	if (cqe->res == 0) {
-		serve_entry(w);
-		w->live = true;
-		*last_op = RING_CMD_COMMIT_AND_FETCH;
+		e->live = true;
+		serve_entry(e); /* queues the commit of its reply */
 		return true;
 	}
 	switch (cqe->res) {
@@ -320,7 +335,7 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, uint32_
 		usleep(1000);
 		/* fallthrough */
 	case -EINTR:
-		queue_cmd(w, *last_op, false);
+		queue_cmd(e, e->last_op, false);
 		return true;
 	case -ENOTCONN:
 	case -ECONNABORTED:
@@ -329,25 +344,24 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, uint32_
 	default:
 		break;
 	}
-	if (*last_op == RING_CMD_REGISTER && !w->live) {
+	if (e->last_op == RING_CMD_REGISTER && !e->live) {
 		/* The first registration: the kernel turned io_uring off for the connection. */
 		log_info("io_uring queue %u not registered (%s): requests stay on /dev/fuse",
-			 w->qid, strerror(-cqe->res));
+			 e->qid, strerror(-cqe->res));
 		return false;
 	}
-	if (*last_op == RING_CMD_COMMIT_AND_FETCH && (cqe->res == -ENOENT || cqe->res == -EIO)) {
+	if (e->last_op == RING_CMD_COMMIT_AND_FETCH && (cqe->res == -ENOENT || cqe->res == -EIO)) {
 		/*
 		 * The kernel no longer knew the request we answered (it was
 		 * ended meanwhile): the entry is not handed back, so offer our
 		 * buffers again as a new one.
 		 */
-		log_debug("io_uring queue %u: reply refused (%s)", w->qid, strerror(-cqe->res));
-		*last_op = RING_CMD_REGISTER;
-		queue_cmd(w, RING_CMD_REGISTER, false);
+		log_debug("io_uring queue %u: reply refused (%s)", e->qid, strerror(-cqe->res));
+		queue_cmd(e, RING_CMD_REGISTER, false);
 		return true;
 	}
-	ring_fatal(w, *last_op == RING_CMD_REGISTER ? "registering again" : "committing",
-		   cqe->res);
+	ring_fatal(w->u, e->qid,
+		   e->last_op == RING_CMD_REGISTER ? "registering again" : "committing", cqe->res);
 	return false;
 }
 
@@ -357,15 +371,15 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, uint32_
  */
 static int ring_init(struct worker *w)
 {
+	/* Room for each entry's command and the stop poll; completions twice. */
 	struct io_uring_params p = {
 		.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE,
-		.cq_entries = 8,
+		.cq_entries = 2 * (w->nr_ents + 1),
 	};
 	int files[1] = { w->u->fd };
 	int r;
 
-	/* Room for the entry's command and the stop poll. */
-	r = io_uring_queue_init_params(4, &w->ring, &p);
+	r = io_uring_queue_init_params(w->nr_ents + 1, &w->ring, &p);
 	if (r < 0)
 		return r;
 	w->ring_ok = true;
@@ -390,19 +404,23 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct uring *u = w->u;
-	uint32_t last_op = RING_CMD_REGISTER;
 	bool run = true, stopping = false;
+	unsigned i;
 	int r;
 
 	pin(w);
 	report_ready(w);
 	if (!wait_start(u))
 		return NULL;
-	r = alloc_buffers(w, u->payload);
-	if (r < 0)
-		log_err("io_uring queue %u: cannot allocate buffers (%s); using /dev/fuse", w->qid,
-			strerror(-r));
-	queue_cmd(w, RING_CMD_REGISTER, r < 0);
+	for (i = 0; i < w->nr_ents; i++) {
+		struct entry *e = &w->ents[i];
+
+		r = alloc_buffers(e, u->payload);
+		if (r < 0)
+			log_err("io_uring queue %u: cannot allocate buffers (%s); using /dev/fuse",
+				e->qid, strerror(-r));
+		queue_cmd(e, RING_CMD_REGISTER, r < 0);
+	}
 	queue_stop_poll(w);
 	while (run && !stopping) {
 		struct io_uring_cqe *cqe;
@@ -414,12 +432,12 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		if (r < 0 && r != -EINTR) {
-			ring_fatal(w, "waiting", r);
+			ring_fatal(u, w->ents[0].qid, "waiting", r);
 			break;
 		}
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
 			n++;
-			if (!handle_cqe(w, cqe, &last_op, &stopping))
+			if (!handle_cqe(w, cqe, &stopping))
 				run = false;
 		}
 		io_uring_cq_advance(&w->ring, n);
@@ -429,53 +447,88 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struct uring **ret)
+/* The CPUs we may run on, and whether the possible count fits them. */
+static int usable_cpus(int nq, cpu_set_t *allowed)
 {
-	sigset_t all, old;
-	cpu_set_t allowed;
-	struct uring *u;
-	int nq = possible_cpus(), r = 0;
-	unsigned q, i, n = 0;
+	int q;
 
-	if (nq < 0)
-		return nq;
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-		CPU_ZERO(&allowed);
+	if (sched_getaffinity(0, sizeof(*allowed), allowed) < 0)
+		CPU_ZERO(allowed);
 	/*
 	 * The kernel serves no request until every possible CPU's queue has an
 	 * entry: a count that looks wrong (an odd /sys) would hang the mount.
 	 */
 	if (nq < sysconf(_SC_NPROCESSORS_ONLN))
 		return -EINVAL;
-	for (q = (unsigned)nq; q < CPU_SETSIZE; q++)
-		if (CPU_ISSET(q, &allowed))
+	for (q = nq; q < CPU_SETSIZE; q++)
+		if (CPU_ISSET(q, allowed))
 			return -EINVAL;
-	/* Full strength for the CPUs we may run on, one thread for the rest. */
-	for (q = 0; q < (unsigned)nq; q++)
-		n += q < CPU_SETSIZE && CPU_ISSET(q, &allowed) ? threads_per_queue : 1;
-	u = calloc(1, sizeof(*u) + n * sizeof(u->w[0]));
+	return 0;
+}
+
+static bool may_run_on(const cpu_set_t *allowed, unsigned q)
+{
+	return q < CPU_SETSIZE && CPU_ISSET(q, allowed);
+}
+
+int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struct uring **ret)
+{
+	sigset_t all, old;
+	cpu_set_t allowed;
+	struct worker *spare = NULL;
+	struct uring *u;
+	int nq = possible_cpus(), r = 0;
+	unsigned q, t, i, nw = 0, ne = 0;
+
+	if (nq < 0)
+		return nq;
+	r = usable_cpus(nq, &allowed);
+	if (r < 0)
+		return r;
+	/* threads_per_queue workers of one entry per usable CPU, one spare for the rest. */
+	for (q = 0; q < (unsigned)nq; q++) {
+		nw += may_run_on(&allowed, q) ? threads_per_queue : 0;
+		ne += may_run_on(&allowed, q) ? threads_per_queue : 1;
+	}
+	nw += ne > nw;
+	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
+	u->w = calloc(nw, sizeof(*u->w));
+	u->ents = calloc(ne, sizeof(*u->ents));
 	u->se = se;
 	u->fd = fd;
+	u->stop_fd = -1;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
+	if (!u->w || !u->ents) {
+		r = -ENOMEM;
+		goto err;
+	}
 	u->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (u->stop_fd < 0) {
 		r = -errno;
 		goto err;
 	}
 	for (q = 0; q < (unsigned)nq; q++) {
-		bool here = q < CPU_SETSIZE && CPU_ISSET(q, &allowed);
-		unsigned t, nt = here ? threads_per_queue : 1;
-
-		for (t = 0; t < nt; t++) {
+		for (t = 0; may_run_on(&allowed, q) && t < threads_per_queue; t++) {
 			struct worker *w = &u->w[u->nr_workers++];
+			struct entry *e = &u->ents[u->nr_ents++];
 
-			w->u = u;
-			w->qid = q;
-			w->cpu = here ? (int)q : -1;
+			*w = (struct worker){ .u = u, .cpu = (int)q, .ents = e, .nr_ents = 1 };
+			*e = (struct entry){ .w = w, .qid = q };
 		}
+	}
+	/* Then the spare's entries, together at the end of the array. */
+	for (q = 0; q < (unsigned)nq; q++) {
+		if (may_run_on(&allowed, q))
+			continue;
+		if (!spare) {
+			spare = &u->w[u->nr_workers++];
+			*spare = (struct worker){ .u = u, .cpu = -1, .ents = &u->ents[u->nr_ents] };
+		}
+		u->ents[u->nr_ents++] = (struct entry){ .w = spare, .qid = q };
+		spare->nr_ents++;
 	}
 	/* Signals go to the main thread, which libfuse's loop waits in (see ring_fatal()). */
 	sigfillset(&all);
@@ -487,12 +540,11 @@ int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struc
 		u->w[i].started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r < 0)
-		goto err;
 	pthread_mutex_lock(&u->lock);
-	while (u->nr_ready < u->nr_workers)
+	while (u->nr_ready < i)
 		pthread_cond_wait(&u->cond, &u->lock);
-	r = u->setup_err;
+	if (r == 0)
+		r = u->setup_err;
 	pthread_mutex_unlock(&u->lock);
 	if (r < 0)
 		goto err;
@@ -555,57 +607,63 @@ void uring_free(struct uring *u)
 
 		if (w->started)
 			pthread_join(w->tid, NULL);
-		/* Closing the ring cancels the entry the kernel still holds. */
+		/* Closing the ring cancels the entries the kernel still holds. */
 		if (w->ring_ok)
 			io_uring_queue_exit(&w->ring);
-		if (w->area)
-			munmap(w->area, w->area_len);
-		if (w->hdr)
-			munmap(w->hdr, (size_t)sysconf(_SC_PAGESIZE));
+	}
+	for (i = 0; i < u->nr_ents; i++) {
+		struct entry *e = &u->ents[i];
+
+		if (e->area)
+			munmap(e->area, e->area_len);
+		if (e->hdr)
+			munmap(e->hdr, (size_t)sysconf(_SC_PAGESIZE));
 	}
 	if (u->stop_fd >= 0)
 		close(u->stop_fd);
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
+	free(u->ents);
+	free(u->w);
 	free(u);
 }
 
 uint32_t uring_serving(uint64_t unique)
 {
-	struct worker *w = serving;
+	struct entry *e = serving;
 
-	return w && !w->replied && w->unique == unique ? w->opcode : 0;
+	return e && !e->replied && e->unique == unique ? e->opcode : 0;
 }
 
 ssize_t uring_reply(const struct iovec *iov, int count)
 {
-	struct worker *w = serving;
+	struct entry *e = serving;
 	struct fuse_out_header oh;
 	size_t len = 0;
 	int i;
 
 	/* libfuse takes -1 and errno, like writev(2). */
-	if (!w || w->replied || iov[0].iov_len < sizeof(oh)) {
+	if (!e || e->replied || iov[0].iov_len < sizeof(oh)) {
 		errno = EINVAL;
 		return -1;
 	}
 	memcpy(&oh, iov[0].iov_base, sizeof(oh));
 	for (i = 1; i < count; i++) {
-		if (iov[i].iov_len > w->payload_cap - len) {
-			log_err("reply to opcode %u larger than the ring buffer", w->opcode);
+		if (iov[i].iov_len > e->payload_cap - len) {
+			log_err("reply to opcode %u larger than the ring buffer", e->opcode);
 			oh.error = -EIO;
 			len = 0;
 			break;
 		}
 		/* The request's bytes sit in front of and in the payload area:
 		 * handlers reply last, so overwriting them is safe. */
-		memcpy(w->payload + len, iov[i].iov_base, iov[i].iov_len);
+		memcpy(e->payload + len, iov[i].iov_base, iov[i].iov_len);
 		len += iov[i].iov_len;
 	}
 	oh.len = (uint32_t)(sizeof(oh) + len);
-	memcpy(w->hdr->in_out, &oh, sizeof(oh));
-	w->hdr->ent.payload_sz = (uint32_t)len;
-	w->replied = true;
-	queue_cmd(w, RING_CMD_COMMIT_AND_FETCH, false);
+	memcpy(e->hdr->in_out, &oh, sizeof(oh));
+	e->hdr->ent.payload_sz = (uint32_t)len;
+	e->replied = true;
+	queue_cmd(e, RING_CMD_COMMIT_AND_FETCH, false);
 	return (ssize_t)oh.len;
 }

@@ -12,7 +12,9 @@
  * Shape: one queue per possible CPU, a few threads per queue, each thread
  * with its own ring and one ring entry (so an entry is free exactly when its
  * thread is idle, and a slow request never holds up a queued one while
- * another thread of the queue is idle). A request arrives as a header
+ * another thread of the queue is idle). The queues of CPUs the daemon may
+ * not run on (offline, or outside its cpuset) still need an entry each:
+ * one unpinned thread holds them all. A request arrives as a header
  * buffer and a payload buffer; the thread rebuilds the /dev/fuse layout in
  * front of the payload and hands it to fuse_session_process_buf(), and the
  * reply, which libfuse writes through the device hooks (devio.c), is copied
