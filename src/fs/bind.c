@@ -43,7 +43,7 @@
 
 #define MAX_GROUPS 256
 #define MAX_SYMLINKS 40 /* as the kernel's path walk */
-#define BUSY_RETRIES 50   /* cache mode: wait up to 50 x 1 ms for RELEASEs in flight */
+#define BUSY_RETRIES 50   /* wait up to 50 x 1 ms for RELEASEs in flight */
 #define BUSY_RETRY_US 1000
 
 /* The daemon thread's own identity while it acts for a caller. */
@@ -317,14 +317,16 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 		}
 	}
 	/*
-	 * Cache mode counts opens: a mapping keeps its FUSE file open there.
-	 * The kernel sends RELEASE asynchronously, so a file closed just
-	 * before this request may still be counted: a busy answer is believed
-	 * only after the releases in flight had time to arrive.
+	 * Cache mode counts opens: a mapping keeps its FUSE file open there;
+	 * passthrough probes the file, and may give its backing id back only
+	 * once no open is counted (registry_bind()). The kernel sends RELEASE
+	 * asynchronously, so a file closed just before this request may still
+	 * be counted: a busy answer is believed only after the releases in
+	 * flight had time to arrive.
 	 */
 	for (tries = 0;; tries++) {
 		r = registry_bind(fs->reg, ino, fd, path, (uint64_t)id, !fs->passthrough);
-		if (r != -EBUSY || fs->passthrough || tries == BUSY_RETRIES)
+		if (r != -EBUSY || tries == BUSY_RETRIES)
 			break;
 		usleep(BUSY_RETRY_US);
 	}

@@ -33,7 +33,8 @@ struct region_store {
 	pthread_mutex_t fd_lock;
 	struct store_fd *lru_head, *lru_tail; /* least recently used first */
 	unsigned long fd_open;		      /* named files' fds open, pinned or not */
-	unsigned long fd_budget;	      /* most of them open at once */
+	unsigned long fd_fixed;		      /* bound files' fds (store_fd.budgeted) */
+	unsigned long fd_budget;	      /* most of both open at once */
 	uint64_t next_seq;		      /* name of the next named file */
 };
 
@@ -188,7 +189,7 @@ static int open_named(struct region_store *store, uint64_t seq, int flags)
 
 	name_of(seq, name);
 	for (;;) {
-		while (store->fd_open >= store->fd_budget) {
+		while (store->fd_open + store->fd_fixed >= store->fd_budget) {
 			if (!evict_one(store)) {
 				fd = -EMFILE;
 				goto out;
@@ -271,7 +272,7 @@ void store_fd_put(struct region_store *store, struct store_fd *slot)
 	pthread_mutex_lock(&store->fd_lock);
 	if (--slot->pins == 0 && slot->seq) {
 		/* Over budget (it shrank while this fd was pinned): close at once. */
-		if (store->fd_open > store->fd_budget) {
+		if (store->fd_open + store->fd_fixed > store->fd_budget) {
 			close(slot->fd);
 			slot->fd = -1;
 			store->fd_open--;
@@ -308,8 +309,19 @@ int store_fd_stat(struct region_store *store, struct store_fd *slot, struct stat
 	return r;
 }
 
+/*
+ * What the cache keeps for itself when bound files take the budget: more
+ * than the fds requests can pin at once (one per daemon thread), so a read
+ * inside a region always finds an fd to close and reopen its own.
+ */
+static unsigned long fd_floor(const struct region_store *store)
+{
+	return RFS_MIN(256ul, store->fd_budget / 8);
+}
+
 int store_fd_replace(struct region_store *store, struct store_fd *slot, int fd)
 {
+	bool budget = fd >= 0 && store->kind == STORE_TMPFS;
 	struct store_fd old;
 
 	pthread_mutex_lock(&store->fd_lock);
@@ -317,12 +329,26 @@ int store_fd_replace(struct region_store *store, struct store_fd *slot, int fd)
 		pthread_mutex_unlock(&store->fd_lock);
 		return -EBUSY;
 	}
+	if (budget && !slot->budgeted && store->fd_budget != ULONG_MAX &&
+	    store->fd_fixed + 1 + fd_floor(store) > store->fd_budget) {
+		pthread_mutex_unlock(&store->fd_lock);
+		return -ENOSPC;
+	}
 	old = *slot;
 	if (old.seq && old.fd >= 0) {
 		lru_del(store, slot);
 		store->fd_open--;
 	}
+	if (old.budgeted)
+		store->fd_fixed--;
 	*slot = STORE_FD_FIXED(fd);
+	if (budget) {
+		slot->budgeted = true;
+		store->fd_fixed++;
+		/* The new fd takes a cached one's place. */
+		while (store->fd_open + store->fd_fixed > store->fd_budget && evict_one(store))
+			;
+	}
 	pthread_mutex_unlock(&store->fd_lock);
 	/* The last reference to an anonymous region's file: its pages go. A
 	 * bound user's file stays where it is. */
@@ -343,7 +369,7 @@ void store_set_fd_budget(struct region_store *store, unsigned long n)
 {
 	pthread_mutex_lock(&store->fd_lock);
 	store->fd_budget = n ? n : default_fd_budget(store);
-	while (store->fd_open > store->fd_budget && evict_one(store))
+	while (store->fd_open + store->fd_fixed > store->fd_budget && evict_one(store))
 		;
 	pthread_mutex_unlock(&store->fd_lock);
 }

@@ -27,6 +27,7 @@
 #ifndef RFS_REGION_STORE_INTERNAL_H
 #define RFS_REGION_STORE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -40,6 +41,7 @@ struct store_fd {
 	int fd;	       /* -1: a named file whose fd is closed now */
 	unsigned pins; /* store_fd_get() not yet matched by store_fd_put() */
 	uint64_t seq;  /* named file "r<seq>" of a tmpfs store; 0: fd is fixed */
+	bool budgeted; /* a fixed fd (a bound file) counted in the tmpfs store's budget */
 	/* On the store's LRU list exactly while named, open and unpinned. */
 	struct store_fd *lru_prev, *lru_next;
 };
@@ -69,7 +71,10 @@ int store_fd_stat(struct region_store *store, struct store_fd *slot, struct stat
 
 /*
  * Make fd (taken on success) the slot's fixed fd; the old file is closed,
- * and unlinked when named. Errors: -EBUSY (the old fd is pinned).
+ * and unlinked when named. In a tmpfs store such fds (bound files) count
+ * against the budget, cached fds giving way, and may take all of it but a
+ * floor the cache keeps for the fds requests pin at once.
+ * Errors: -EBUSY (the old fd is pinned), -ENOSPC (no room left above the floor).
  */
 int store_fd_replace(struct region_store *store, struct store_fd *slot, int fd);
 

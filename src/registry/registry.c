@@ -970,9 +970,11 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, 
 		 * with. Once the store's fd cache has closed and reopened the
 		 * region's fd, that is a second writer the lease probe takes
 		 * for a user: give the id back (the next open registers the
-		 * file again) and ask once more.
+		 * file again) and ask once more. Only with no file open: the
+		 * kernel keeps an open file's backing until its last close and
+		 * refuses a second one for the inode (an open would fail).
 		 */
-		if (r == -EBUSY && n->cookie) {
+		if (r == -EBUSY && n->cookie && n->nopen == 0) {
 			node_release_cookie(reg, n);
 			r = region_check_unshared(n->region);
 		}

@@ -1676,11 +1676,55 @@ static void test_fd_cache_bind(void **state)
 	assert_int_equal(region_bind_file(r, fd, path), 0);
 	assert_int_equal(used(fx), PAGE); /* the anonymous file is gone */
 	assert_int_equal(fd_of(r), fd);
-	/* A bound file's fd is fixed: the budget does not close it. */
+	/*
+	 * A bound file's fd is fixed: the budget does not close it, it counts
+	 * in it. With the budget all taken, the cache has no fd to give.
+	 */
+	if (store_kind(fx->store) == STORE_TMPFS)
+		assert_int_equal(region_write(other, "o", 1, 0), -EMFILE);
+	store_set_fd_budget(fx->store, 2);
 	fill(other, 0, 2, 'o');
 	assert_true(fd_is_open(fd));
 	assert_bytes(r, 0, PAGE, 'u');
 	assert_bytes(other, 0, 2, 'o');
+	store_set_fd_budget(fx->store, 0);
+}
+
+/*
+ * Bound files may take the budget only down to the cache's floor (an
+ * eighth): past it a bind is ENOSPC, and the regions left anonymous can
+ * still be read and written.
+ */
+static void test_fd_cache_bind_floor(void **state)
+{
+	static const char *const names[4] = { "floor0", "floor1", "floor2", "floor3" };
+	struct fixture *fx = *state;
+	char path[BIND_PATH_MAX + 8];
+	int fds[4], i;
+
+	if (store_kind(fx->store) != STORE_TMPFS)
+		return; /* memfds are fixed fds from the start: no cache, no floor */
+	for (i = 0; i < 4; i++) {
+		new_region(fx, (size_t)i);
+		fds[i] = user_file(user_path(path, sizeof(path), names[i]), PAGE,
+				   (unsigned char)('a' + i));
+	}
+	store_set_fd_budget(fx->store, 5); /* floor 0: 3 bound files leave 2 fds */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(region_bind_file(fx->r[i], fds[i],
+						  user_path(path, sizeof(path), names[i])),
+				 0);
+	fill(fx->r[3], 0, 1, 'z'); /* the anonymous region still works */
+	assert_bytes(fx->r[3], 0, 1, 'z');
+	assert_int_equal(region_resize(fx->r[3], 0), 0); /* empty again, to be bound */
+	store_set_fd_budget(fx->store, 3); /* 3 bound, floor 0: no room for a 4th */
+	user_path(path, sizeof(path), names[3]);
+	assert_int_equal(region_bind_file(fx->r[3], fds[3], path), -ENOSPC);
+	assert_null(region_backing_path(fx->r[3]));
+	store_set_fd_budget(fx->store, 32); /* floor 4: 3 + 1 + 4 <= 32 */
+	assert_int_equal(region_bind_file(fx->r[3], fds[3], path), 0);
+	for (i = 0; i < 4; i++)
+		assert_bytes(fx->r[i], 0, 1, (unsigned char)('a' + i));
 	store_set_fd_budget(fx->store, 0);
 }
 
@@ -1725,6 +1769,7 @@ static const struct CMUnitTest tests[] = {
     T(test_fd_cache_pinned),
     T(test_fd_cache_threads),
     TB(test_fd_cache_bind),
+    TB(test_fd_cache_bind_floor),
 };
 
 static const struct CMUnitTest fallback_tests[] = {

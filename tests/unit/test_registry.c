@@ -3295,6 +3295,7 @@ static void test_bind_after_fd_eviction_releases_cookie(void **state)
 	struct region *r;
 	uint64_t a, b, c, v;
 	int fa, fc, fd, user;
+	size_t n;
 	char proc[64];
 
 	(void)state;
@@ -3327,6 +3328,8 @@ static void test_bind_after_fd_eviction_releases_cookie(void **state)
 	assert_int_equal(kernel_ref, -1);
 	assert_int_equal(registry_cookie(reg, a, &v), 0);
 	assert_int_equal(v, 6);
+	/* a's bound file now takes the one fd of the budget: room for c's. */
+	store_set_fd_budget(store, 2);
 
 	/* Another open of c's file: busy, whatever the cookie. */
 	assert_int_equal(registry_region(reg, c, &r), 0);
@@ -3339,6 +3342,21 @@ static void test_bind_after_fd_eviction_releases_cookie(void **state)
 	assert_int_equal(registry_bind(reg, c, fc, pc, 8, false), -EBUSY);
 	assert_true(fd_is_open(fc));
 	assert_int_equal(registry_backing_path(reg, c, NULL, 0), -ENODATA);
+
+	/*
+	 * Open through the mount (counted): the kernel keeps that file's
+	 * backing until its last close and would refuse another, so a busy
+	 * bind must not give the id back.
+	 */
+	assert_int_equal(registry_attach_cookie(reg, c, 9, &v), 0);
+	assert_int_equal(v, 9);
+	assert_int_equal(registry_open(reg, c, &r), 0);
+	n = cookies.n;
+	assert_int_equal(registry_bind(reg, c, fc, pc, 8, false), -EBUSY);
+	assert_int_equal(cookies.n, n);
+	assert_int_equal(registry_cookie(reg, c, &v), 0);
+	assert_int_equal(v, 9);
+	registry_release(reg, c);
 	close(user);
 	assert_int_equal(registry_bind(reg, c, fc, pc, 8, false), 0);
 }
