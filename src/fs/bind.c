@@ -3,21 +3,38 @@
  * Binding a region to a user's file: setxattr user.regionfs.backing=PATH
  * (CreateFileMapping with a file handle).
  *
- * The daemon usually runs as root, so the file is opened with the caller's
- * identity (fsuid, fsgid, supplementary groups of this thread only): a user
- * can bind only a file they could open read-write themselves. The type is
- * checked on an O_PATH handle before any real open, so a device or fifo is
- * never opened (no side effects, no hang).
+ * A bind does only what the caller could do itself at that moment. The
+ * daemon usually runs as root, so the file is opened as the caller
+ * (caller.h): its fsuid, fsgid and groups, its effective capabilities
+ * (never more than the daemon's), and PATH is resolved from the caller's
+ * own root in the caller's own mount namespace (/proc/PID/root): a
+ * sandboxed process cannot reach what its namespace hides, a chrooted one
+ * cannot climb out with "..", a read-only mount in its view stays read-only.
+ * The type and the file system are checked on an O_PATH handle before any
+ * real open, so a device, fifo or pseudo-file system's file is never opened
+ * (no side effects, no hang), and the open itself is O_NONBLOCK: a lease
+ * held by someone else fails at once instead of parking a daemon thread for
+ * the lease-break time.
+ *
+ * A binding saved in a store is re-opened the same way at load (and at each
+ * later open while it cannot be), as the region's owner: rfs_open_binding().
  *
  * Errors, each for one mistake:
  *   EINVAL   the value is not an absolute path (or has a NUL)
  *   ELOOP    the path is inside this mount (it would map regionfs onto itself)
  *            or inside the persistent store (store=DIR)
- *   ENOENT   the file does not exist (other path-walk errors as open(2))
+ *   ENOENT   the file does not exist in the caller's view (other path-walk
+ *            errors as open(2))
+ *   ENAMETOOLONG more than WALK_MAX_DEPTH directories deep
  *   EISDIR   it is a directory
- *   ENODEV   it is not a regular file (device, fifo, socket)
- *   EACCES   the caller may not open it for reading and writing
- *   EROFS    it is on a read-only file system
+ *   ENODEV   it is not a regular file (device, fifo, socket), or it is on a
+ *            pseudo file system (procfs, sysfs, debugfs, cgroup, ...)
+ *   EACCES   the caller may not open it for reading and writing (its
+ *            credentials and capabilities), or the caller cannot be seen
+ *            (another pid namespace, gone during the request)
+ *   EROFS    it is on a read-only mount (in the caller's view)
+ *   EAGAIN   another process holds a lease on it (EWOULDBLOCK): try again
+ *            once the lease holder let go
  *   EPERM    the target is a directory of this mount, not a region
  *   EBUSY    the region is open or mapped
  *   ENOTEMPTY the region is not empty (size > 0)
@@ -30,67 +47,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fs/caller.h"
 
-#define MAX_GROUPS 256
 #define MAX_SYMLINKS 40 /* as the kernel's path walk */
+#define WALK_MAX_DEPTH 256 /* directories held open on the way down */
 #define BUSY_RETRIES 50   /* wait up to 50 x 1 ms for RELEASEs in flight */
 #define BUSY_RETRY_US 1000
 
-/* The daemon thread's own identity while it acts for a caller. */
-struct caller {
-	bool switched;
-	int nsaved;
-	gid_t saved[MAX_GROUPS];
-};
-
-/*
- * Act as the caller: setfsuid/setfsgid and the raw setgroups system call
- * change this thread only (glibc's setgroups() would change every thread of
- * the daemon). Without root we cannot take another identity: then only our
- * own user may bind (EACCES for others).
- */
-static int caller_begin(fuse_req_t req, struct caller *c)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	gid_t groups[MAX_GROUPS];
-	int ngroups;
-
-	c->switched = false;
-	if (geteuid() != 0)
-		return ctx->uid == geteuid() ? 0 : -EACCES;
-	ngroups = fuse_req_getgroups(req, MAX_GROUPS, groups);
-	if (ngroups < 0 || ngroups > MAX_GROUPS)
-		ngroups = 0; /* the caller is gone or has too many: primary group only */
-	c->nsaved = getgroups(MAX_GROUPS, c->saved);
-	if (c->nsaved < 0)
-		return -errno;
-	if (syscall(SYS_setgroups, (size_t)ngroups, groups) < 0)
-		return -errno;
-	setfsgid(ctx->gid);
-	setfsuid(ctx->uid);
-	c->switched = true;
-	return 0;
-}
-
-static void caller_end(struct caller *c)
-{
-	if (!c->switched)
-		return;
-	setfsuid(geteuid());
-	setfsgid(getegid());
-	if (syscall(SYS_setgroups, (size_t)c->nsaved, c->saved) < 0)
-		log_err("cannot restore the daemon's groups: %m");
-}
+#ifndef CONFIGFS_MAGIC
+#define CONFIGFS_MAGIC 0x62656570
+#endif
+#ifndef FUSECTL_SUPER_MAGIC
+#define FUSECTL_SUPER_MAGIC 0x65735543
+#endif
 
 /* Is path the mountpoint or below it (lexically)? */
 static bool inside(const char *path, const char *dir)
@@ -112,30 +91,57 @@ static int stat_cached(int fd, struct statx *stx)
 }
 
 /*
- * Resolve path to an O_PATH fd without ever sending a request to this
- * mount: a request from the thread that serves this one could wait for the
- * other threads, and with every thread doing the same, nobody answers.
- * So: one component at a time (O_PATH | O_NOFOLLOW), symlinks followed
- * here, and the device of every step checked from the kernel's cache before
- * going on (entering this mount, through a link or a bind mount, is ELOOP).
- * Permission checks (search on directories) are the caller's: we run as
- * the caller.
+ * Files of the kernel's own file systems: regular files whose reads and
+ * writes are commands (sysctls, cgroup knobs, tracing), not data, and which
+ * the data paths cannot serve (passthrough refuses them, cache-mode writes
+ * fail later with EIO). A binding is data: refused by type, like devices.
  */
-static int resolve(struct rfs *fs, const char *path, int *ret_fd)
+static bool pseudo_fs(int fd)
+{
+	static const unsigned long types[] = {
+		PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC, SECURITYFS_MAGIC,
+		CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, BPF_FS_MAGIC, CONFIGFS_MAGIC,
+		EFIVARFS_MAGIC, PSTOREFS_MAGIC, FUSECTL_SUPER_MAGIC, HUGETLBFS_MAGIC,
+		SELINUX_MAGIC, SMACK_MAGIC, BINFMTFS_MAGIC, NSFS_MAGIC, RDTGROUP_SUPER_MAGIC,
+		DEVPTS_SUPER_MAGIC, AAFS_MAGIC, ANON_INODE_FS_MAGIC, PIPEFS_MAGIC, SOCKFS_MAGIC,
+	};
+	struct statfs sfs;
+	size_t i;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return true; /* cannot tell: refuse */
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((unsigned long)sfs.f_type == types[i])
+			return true;
+	return false;
+}
+
+/*
+ * Resolve path from rootfd (the identity's root: never closed here) to an
+ * O_PATH fd without ever sending a request to this mount: a request from
+ * the thread that serves this one could wait for the other threads, and
+ * with every thread doing the same, nobody answers. So: one component at
+ * a time (O_PATH | O_NOFOLLOW), symlinks followed here, and the device of
+ * every step checked from the kernel's cache before going on (entering
+ * this mount, through a link or a bind mount, is ELOOP).
+ * ".." never opens anything: it goes back to the directory this walk came
+ * from, kept on a stack of open fds, and stops at the root. So a chrooted
+ * caller cannot climb out, not even through a directory renamed out of its
+ * root meanwhile. Absolute symlink targets start again at the root.
+ * Permission checks (search on directories) are the identity's: we run as it.
+ */
+static int resolve(struct rfs *fs, int rootfd, const char *path, int *ret_fd)
 {
 	char *buf = strdup(path), *p, *rest, *next_buf;
+	int stack[WALK_MAX_DEPTH + 1];
 	char target[PATH_MAX];
-	int cur, next, links = 0, r = 0;
+	int depth = 0, next, links = 0, r = 0;
 	struct statx stx;
 	ssize_t n = 0;
 
 	if (!buf)
 		return -ENOMEM;
-	cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cur < 0) {
-		r = -errno;
-		goto out_free;
-	}
+	stack[0] = rootfd;
 	p = buf;
 	while (*p) {
 		while (*p == '/')
@@ -151,7 +157,13 @@ static int resolve(struct rfs *fs, const char *path, int *ret_fd)
 			p = rest;
 			continue;
 		}
-		next = openat(cur, p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (strcmp(p, "..") == 0) {
+			if (depth > 0)
+				close(stack[depth--]);
+			p = rest;
+			continue;
+		}
+		next = openat(stack[depth], p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0) {
 			r = -errno;
 			break;
@@ -178,52 +190,58 @@ static int resolve(struct rfs *fs, const char *path, int *ret_fd)
 			}
 			free(buf);
 			buf = p = next_buf;
-			if (target[0] == '/') {
-				close(cur);
-				cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-				if (cur < 0) {
-					r = -errno;
-					goto out_free;
-				}
-			}
+			if (target[0] == '/')
+				while (depth > 0)
+					close(stack[depth--]);
 			continue;
 		}
+		if (r == 0 && depth == WALK_MAX_DEPTH)
+			r = -ENAMETOOLONG;
 		if (r < 0) {
 			close(next);
 			break;
 		}
-		close(cur);
-		cur = next;
+		stack[++depth] = next;
 		p = rest;
 	}
-	if (r < 0) {
-		close(cur);
-		goto out_free;
+	if (r == 0 && depth == 0) {
+		/* The root itself: a directory, refused by the caller; never rootfd. */
+		stack[0] = dup(rootfd);
+		if (stack[0] < 0)
+			r = -errno;
 	}
-	*ret_fd = cur;
-out_free:
+	if (r == 0) {
+		*ret_fd = stack[depth];
+		depth--;
+	}
+	while (depth > 0)
+		close(stack[depth--]);
 	free(buf);
 	return r;
 }
 
-/* Resolve as the caller, check the type, reopen read-write as the caller. */
-static int open_backing(struct rfs *fs, fuse_req_t req, const char *path, int *ret_fd)
+/*
+ * As the identity c: resolve from its root, check the type and the file
+ * system, reopen read-write (its permissions, the mount's read-only flag).
+ */
+static int open_backing(struct rfs *fs, struct caller *c, const char *path, int *ret_fd)
 {
-	struct caller c;
 	struct statx stx;
 	char self[64];
 	int opath = -1, fd, r;
 
-	r = caller_begin(req, &c);
+	r = caller_enter(c);
 	if (r < 0)
 		return r;
-	r = resolve(fs, path, &opath);
+	r = resolve(fs, c->rootfd, path, &opath);
 	if (r < 0)
-		goto out_end;
+		goto out_leave;
 	r = stat_cached(opath, &stx);
 	if (r == 0 && S_ISDIR(stx.stx_mode))
 		r = -EISDIR;
 	else if (r == 0 && !S_ISREG(stx.stx_mode))
+		r = -ENODEV;
+	else if (r == 0 && pseudo_fs(opath))
 		r = -ENODEV;
 	if (r == 0 && fs->store_dir[0]) {
 		/* Reached our own store (through a link): as bad as the mount. */
@@ -239,17 +257,59 @@ static int open_backing(struct rfs *fs, fuse_req_t req, const char *path, int *r
 		}
 	}
 	if (r == 0) {
-		/* Re-open the very inode checked above; the caller's permissions apply. */
+		/*
+		 * Re-open the very inode checked above; the identity's
+		 * permissions and the mount it was reached through apply.
+		 * Never blocks: a lease held elsewhere is EWOULDBLOCK now.
+		 */
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", opath);
-		fd = open(self, O_RDWR | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
+		fd = open(self, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0) {
 			r = -errno;
-		else
+		} else {
+			/* Only the open had to be non-blocking. */
+			int fl = fcntl(fd, F_GETFL);
+
+			if (fl >= 0)
+				fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 			*ret_fd = fd;
+		}
 	}
 	close(opath);
-out_end:
-	caller_end(&c);
+out_leave:
+	caller_leave(c);
+	return r;
+}
+
+/* Lexical refusals, the same for a live bind and a binding loaded from a store. */
+static int check_path(struct rfs *fs, const char *path)
+{
+	if (path[0] != '/')
+		return -EINVAL;
+	if (inside(path, fs->mnt) || (fs->store_dir[0] && inside(path, fs->store_dir)))
+		return -ELOOP;
+	return 0;
+}
+
+int rfs_open_binding(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
+		     int *ret_fd)
+{
+	struct rfs *fs = ctx;
+	struct caller c;
+	int r = check_path(fs, path);
+
+	if (r == 0) {
+		r = caller_from_owner(uid, gid, &c);
+		if (r == 0)
+			r = open_backing(fs, &c, path, ret_fd);
+		caller_free(&c);
+	}
+	/* Not an error of the daemon: the region waits; info, named by errno. */
+	if (r < 0 && region)
+		log_info("store: region %s stays unbound from %s for now (%s as uid %u); "
+			 "opening it gives ENXIO until the file can be opened again",
+			 region, path, strerrorname_np(-r) ? strerrorname_np(-r) : "?",
+			 (unsigned)uid);
 	return r;
 }
 
@@ -291,8 +351,11 @@ static void queue_inval(void *ctx, uint64_t parent, const char *name)
 
 int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, size_t size)
 {
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct registry_cred binder = { .uid = ctx->uid, .gid = ctx->gid };
 	char path[PATH_MAX];
 	struct region *region;
+	struct caller c;
 	int fd = -1, id = 0, tries, r;
 
 	if (size == 0 || size >= sizeof(path) || memchr(value, '\0', size) || value[0] != '/')
@@ -302,15 +365,28 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 	r = registry_region(fs->reg, ino, &region);
 	if (r < 0)
 		return r == -EISDIR ? -EPERM : r;
-	if (inside(path, fs->mnt) || (fs->store_dir[0] && inside(path, fs->store_dir)))
-		return -ELOOP;
-	r = open_backing(fs, req, path, &fd);
+	r = check_path(fs, path);
+	if (r < 0)
+		return r;
+	r = caller_from_req(req, &c);
+	if (r == 0)
+		r = open_backing(fs, &c, path, &fd);
+	caller_free(&c);
 	if (r < 0)
 		return r;
 	if (fs->passthrough) {
-		/* Register now: a file the kernel cannot pass through (a stacked
-		 * file system too deep) is refused here, not at every open. */
+		struct caller_fs as;
+
+		/*
+		 * Register now: a file the kernel cannot pass through (a
+		 * stacked file system too deep) is refused here, not at every
+		 * open. The kernel writes through the id with the credentials
+		 * of this call: the binder's fsuid/fsgid, so that its writes
+		 * allocate as the binder's own would (root reserve).
+		 */
+		caller_as_fs(binder.uid, binder.gid, &as);
 		id = devio_backing_open(fs->io, fd);
+		caller_restore_fs(&as);
 		if (id < 0) {
 			r = id;
 			goto err_close;
@@ -325,7 +401,8 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 	 * flight had time to arrive.
 	 */
 	for (tries = 0;; tries++) {
-		r = registry_bind(fs->reg, ino, fd, path, (uint64_t)id, !fs->passthrough);
+		r = registry_bind(fs->reg, ino, fd, path, &binder, (uint64_t)id,
+				  !fs->passthrough);
 		if (r != -EBUSY || tries == BUSY_RETRIES)
 			break;
 		usleep(BUSY_RETRY_US);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fs/caller.h"
 
 #define FSNAME "regionfs"
 #define FSTYPE "fuse.regionfs"
@@ -308,6 +309,8 @@ int rfs_run(const struct rfs_options *o)
 		.root_gid = o->gid,
 		.cookie_release = rfs_cookie_release,
 		.cookie_ctx = &fs,
+		.open_binding = rfs_open_binding,
+		.open_binding_ctx = &fs,
 	};
 	bool root = have_cap_sys_admin();
 	const char *mnt = fs.mnt;
@@ -325,6 +328,17 @@ int rfs_run(const struct rfs_options *o)
 	if (check_mountpoint(o->mountpoint) < 0)
 		return 1;
 	raise_nofile_limit();
+	/*
+	 * The open-file limit was the last use of CAP_SYS_RESOURCE: without
+	 * it, no write by the daemon passes a file system's root reserve for
+	 * a user (as the binder's fsuid, see region_bind_file()) nor a quota
+	 * hard limit. Before any thread exists: capabilities are per thread.
+	 */
+	r = caller_drop_resource();
+	if (r < 0) {
+		fprintf(stderr, "regionfs: cannot drop CAP_SYS_RESOURCE: %s\n", strerror(-r));
+		return 1;
+	}
 	if (!realpath(o->mountpoint, fs.mnt)) {
 		fprintf(stderr, "regionfs: mountpoint %s: %s\n", o->mountpoint, strerror(errno));
 		return 1;

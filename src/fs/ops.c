@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/macros.h"
+#include "fs/caller.h"
 
 #define XATTR_USER_PREFIX "user."
 #define XATTR_RFS_PREFIX "user.regionfs."
@@ -301,8 +302,11 @@ static void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
  */
 static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uint64_t *ret)
 {
+	struct caller_fs as = { .switched = false };
 	uint64_t cookie;
 	int r, id, fd;
+	uid_t uid;
+	gid_t gid;
 
 	r = registry_cookie(fs->reg, ino, &cookie);
 	if (r < 0 || cookie) {
@@ -313,8 +317,16 @@ static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uin
 	fd = region_fd_get(region);
 	if (fd < 0)
 		return fd;
-	/* The kernel keeps its own reference to the file: the fd may be closed after. */
+	/*
+	 * The kernel keeps its own reference to the file: the fd may be
+	 * closed after. It also keeps the credentials of this call for every
+	 * passthrough write: a bound file's binder's, so that those writes
+	 * allocate as the binder's own (root reserve, quota).
+	 */
+	if (region_binder(region, &uid, &gid) == 0)
+		caller_as_fs(uid, gid, &as);
 	id = devio_backing_open(fs->io, fd);
+	caller_restore_fs(&as);
 	region_fd_put(region);
 	if (id < 0) {
 		log_err("registering the backing file of inode %llu for passthrough: %s",

@@ -40,6 +40,14 @@ extern const struct fuse_lowlevel_ops rfs_ops;
 /* setxattr user.regionfs.backing: bind region ino to a file (bind.c). */
 int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, size_t size);
 
+/*
+ * Re-open a binding saved in a store as its region's owner uid/gid, with
+ * every check of a live bind (registry open_binding hook, bind.c). Logs
+ * one line at info level when loading (region != NULL) fails.
+ */
+int rfs_open_binding(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
+		     int *ret_fd);
+
 /* Release a passthrough backing id (registry cookie_release hook). */
 void rfs_cookie_release(void *ctx, uint64_t cookie);
 

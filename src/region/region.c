@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -40,6 +41,13 @@ struct region {
 	 * cannot fault on a full disk) where the file system can.
 	 */
 	char *path;
+	/*
+	 * Bound regions: who bound the file. Every call that may allocate in
+	 * it runs with this fsuid/fsgid (as_binder()), so the file system's
+	 * root reserve and the quota apply as to the binder's own writes.
+	 */
+	uid_t binder_uid;
+	gid_t binder_gid;
 	/* Bound regions: the file as the daemon last left it, to tell outside changes. */
 	struct timespec seen_mtime, seen_ctime;
 	off_t seen_size;
@@ -50,6 +58,30 @@ static void note_file(struct region *r, int fd);
 static bool charged(const struct region *r)
 {
 	return !r->path;
+}
+
+/*
+ * Allocate in a bound file as its binder: fsuid/fsgid of this thread only
+ * (setfsuid is per thread), restored by as_daemon(). The daemon holds no
+ * CAP_SYS_RESOURCE (dropped at startup), so with a fsuid other than the
+ * file system's reserved uid the root reserve and quota hard limits bind
+ * it exactly as the binder. Anonymous regions: nothing to do.
+ */
+static bool as_binder(const struct region *r)
+{
+	if (!r->path || (r->binder_uid == 0 && r->binder_gid == 0))
+		return false;
+	setfsgid(r->binder_gid);
+	setfsuid(r->binder_uid);
+	return true;
+}
+
+static void as_daemon(bool switched)
+{
+	if (!switched)
+		return;
+	setfsuid(geteuid());
+	setfsgid(getegid());
 }
 
 static uint64_t page_up(uint64_t n)
@@ -320,13 +352,16 @@ static int resize_locked(struct region *r, int fd, uint64_t new_size)
 
 int region_resize(struct region *r, uint64_t size)
 {
+	bool sw;
 	int fd, ret;
 
 	fd = region_fd_get(r);
 	if (fd < 0)
 		return fd;
 	pthread_rwlock_wrlock(&r->lock);
+	sw = as_binder(r);
 	ret = resize_locked(r, fd, size);
+	as_daemon(sw);
 	note_file(r, fd);
 	pthread_rwlock_unlock(&r->lock);
 	region_fd_put(r);
@@ -390,7 +425,7 @@ ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off)
 ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off)
 {
 	uint64_t size, end;
-	bool inside, grown = false;
+	bool inside, grown = false, sw = false;
 	ssize_t n;
 	int fd, ret;
 
@@ -417,6 +452,7 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 
 	/* Growing: exclusively, and look again; the size may have changed meanwhile. */
 	pthread_rwlock_wrlock(&r->lock);
+	sw = as_binder(r); /* a bound file: even inside the size (holes) */
 	n = fd_size(fd, &size);
 	if (n)
 		goto out_unlock;
@@ -445,6 +481,7 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 	}
 	note_file(r, fd);
 out_unlock:
+	as_daemon(sw);
 	pthread_rwlock_unlock(&r->lock);
 out_put:
 	region_fd_put(r);
@@ -513,6 +550,7 @@ out_unlock:
 int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 {
 	uint64_t size, end;
+	bool sw;
 	int fd, ret;
 
 	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE &&
@@ -531,6 +569,7 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 		return fd;
 
 	pthread_rwlock_wrlock(&r->lock);
+	sw = as_binder(r);
 	ret = fd_size(fd, &size);
 	if (ret)
 		goto out_unlock;
@@ -539,6 +578,7 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 	else
 		ret = commit_locked(r, fd, mode, size, off, end);
 out_unlock:
+	as_daemon(sw);
 	note_file(r, fd);
 	pthread_rwlock_unlock(&r->lock);
 	region_fd_put(r);
@@ -581,7 +621,7 @@ int region_set_times(struct region *r, const struct timespec times[2])
 	return ret;
 }
 
-int region_bind_file(struct region *r, int fd, const char *path)
+int region_bind_file(struct region *r, int fd, const char *path, uid_t uid, gid_t gid)
 {
 	struct stat st;
 	char *copy;
@@ -615,6 +655,8 @@ int region_bind_file(struct region *r, int fd, const char *path)
 	store_unlock(r->store);
 	r->reserved = 0; /* the file's own blocks are not ours to count */
 	r->path = copy;
+	r->binder_uid = uid;
+	r->binder_gid = gid;
 	note_file(r, fd);
 out_unlock:
 	pthread_rwlock_unlock(&r->lock);
@@ -624,6 +666,15 @@ out_unlock:
 const char *region_backing_path(const struct region *r)
 {
 	return r->path;
+}
+
+int region_binder(const struct region *r, uid_t *ret_uid, gid_t *ret_gid)
+{
+	if (!r->path)
+		return -ENODATA;
+	*ret_uid = r->binder_uid;
+	*ret_gid = r->binder_gid;
+	return 0;
 }
 
 /* Remember the bound file's state after a change of our own; fd pinned. */

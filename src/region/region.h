@@ -172,13 +172,19 @@ int region_set_times(struct region *r, const struct timespec times[2]);
  * the store's quota (nothing is charged; growth still fallocates where the
  * file system can, so mappings cannot fault on a full disk). Freeing the
  * region closes fd and leaves the file.
+ * uid/gid: the binder. Every call that may allocate in the file (resize,
+ * write, fallocate) runs with this fsuid/fsgid on the calling thread (then
+ * restored), so the file system's root reserve and quotas apply as to the
+ * binder's own writes (the daemon holds no CAP_SYS_RESOURCE).
  * Errors: -ENOTEMPTY (the region has a size), -EEXIST (already bound),
  * -EBUSY (another thread has the backing fd pinned), -ENOMEM, or the errno
  * of fstat(); on error fd is not taken.
  */
-int region_bind_file(struct region *r, int fd, const char *path);
+int region_bind_file(struct region *r, int fd, const char *path, uid_t uid, gid_t gid);
 /* The bound file's path, or NULL for an anonymous region. */
 const char *region_backing_path(const struct region *r);
+/* The binder of a bound region. Errors: -ENODATA (not bound). */
+int region_binder(const struct region *r, uid_t *ret_uid, gid_t *ret_gid);
 
 /*
  * Bound regions: has the file changed (size, mtime, ctime) since the

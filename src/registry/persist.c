@@ -454,23 +454,34 @@ out:
 	return r;
 }
 
+/*
+ * The binding a placeholder records, as it is: whether it can be re-opened
+ * (absolute, a file its owner may open, ...) is the loader's question, and
+ * a binding it cannot re-open leaves one region unbound, not the store
+ * unloadable. Only a value that is no string at all (a NUL inside) is cut
+ * at the NUL.
+ */
 static int read_backing(struct walk *w, int fd, const char *path, char **ret)
 {
-	char buf[PATH_MAX];
-	ssize_t n = fgetxattr(fd, PERSIST_BACKING_XATTR, buf, sizeof(buf) - 1);
+	ssize_t n = fgetxattr(fd, PERSIST_BACKING_XATTR, NULL, 0);
+	char *buf;
 
 	*ret = NULL;
-	if (n < 0)
-		return errno == ENODATA || errno == ENOTSUP ? 0
-							      : fail(w->err, w->errlen, -errno,
-								     "store %s: %s", path,
-								     strerror(errno));
-	buf[n] = '\0';
-	if (n == 0 || buf[0] != '/' || memchr(buf, '\0', (size_t)n))
-		return fail(w->err, w->errlen, -EINVAL, "store %s: corrupt binding '%s'", path,
-			    buf);
-	*ret = strdup(buf);
-	return *ret ? 0 : -ENOMEM;
+	if (n >= 0) {
+		buf = malloc((size_t)n + 1);
+		if (!buf)
+			return -ENOMEM;
+		n = fgetxattr(fd, PERSIST_BACKING_XATTR, buf, (size_t)n);
+		if (n >= 0) {
+			buf[n] = '\0';
+			*ret = buf;
+			return 0;
+		}
+		free(buf);
+	}
+	if (errno == ENODATA || errno == ENOTSUP)
+		return 0;
+	return fail(w->err, w->errlen, -errno, "store %s: %s", path, strerror(errno));
 }
 
 static int walk_file(struct walk *w, int dirfd, const char *name, const struct stat *st,

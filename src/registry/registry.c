@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,12 @@ struct node {
 	struct xattr_list xattrs;
 	struct region *region; /* regions only */
 	uint64_t cookie;       /* the data-path layer's, see registry_attach_cookie() */
+	/*
+	 * A binding loaded from the store that could not be re-opened: its
+	 * path (the region itself is empty and never serves data: opening
+	 * it retries the binding, see rebind()). NULL otherwise.
+	 */
+	char *unbound;
 	/*
 	 * With a persistent store: a directory's store directory; a bound
 	 * region's placeholder file. -1 otherwise (an anonymous region's
@@ -77,6 +84,9 @@ struct registry {
 	struct node *root;
 	void (*cookie_release)(void *ctx, uint64_t cookie);
 	void *cookie_ctx;
+	int (*open_binding)(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
+			    int *ret_fd);
+	void *open_binding_ctx;
 	struct persist *persist; /* NULL: memory only */
 };
 
@@ -211,6 +221,7 @@ static void node_destroy(struct registry *reg, struct node *n)
 	hmap_remove(&reg->inodes, &n->ino_hn);
 	xattr_clear(&n->xattrs);
 	node_release_cookie(reg, n);
+	free(n->unbound);
 	if (n->region)
 		region_free(n->region);
 	if (n->pfd >= 0)
@@ -349,6 +360,8 @@ int registry_new(struct region_store *store, const struct registry_config *cfg,
 	reg->max_inodes = cfg->max_inodes;
 	reg->cookie_release = cfg->cookie_release;
 	reg->cookie_ctx = cfg->cookie_ctx;
+	reg->open_binding = cfg->open_binding;
+	reg->open_binding_ctx = cfg->open_binding_ctx;
 	reg->next_ino = REGISTRY_ROOT_INO;
 	r = hmap_init(&reg->inodes);
 	if (r < 0)
@@ -384,6 +397,57 @@ void registry_free(struct registry *reg)
 	free(reg);
 }
 
+/*
+ * Try an unbound region's binding again, as its owner, without the
+ * registry lock (the open walks a user's path; other requests go on).
+ * 0 when the region is bound now (by us or by a racing retry) or was
+ * never unbound, -ENXIO when the file still cannot be had.
+ */
+static int rebind(struct registry *reg, uint64_t ino)
+{
+	struct node *n;
+	char *path = NULL;
+	int fd = -1, r = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	pthread_mutex_lock(&reg->lock);
+	n = node_get(reg, ino);
+	if (n && n->unbound) {
+		path = strdup(n->unbound);
+		uid = n->uid;
+		gid = n->gid;
+		r = path ? 0 : -ENOMEM;
+	}
+	pthread_mutex_unlock(&reg->lock);
+	if (!path)
+		return r;
+	r = reg->open_binding ? reg->open_binding(reg->open_binding_ctx, NULL, path, uid, gid, &fd)
+			      : -ENXIO;
+	if (r < 0) {
+		log_debug("inode %llu: binding %s still cannot be re-opened: %s",
+			  (unsigned long long)ino, path, strerror(-r));
+		free(path);
+		return -ENXIO;
+	}
+	pthread_mutex_lock(&reg->lock);
+	n = node_get(reg, ino);
+	if (n && n->unbound && strcmp(n->unbound, path) == 0) {
+		r = region_bind_file(n->region, fd, path, uid, gid);
+		if (r == 0) {
+			fd = -1;
+			free(n->unbound);
+			n->unbound = NULL;
+			log_debug("inode %llu bound to %s again", (unsigned long long)ino, path);
+		}
+	}
+	pthread_mutex_unlock(&reg->lock);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return r < 0 ? -ENXIO : 0;
+}
+
 int registry_getattr(struct registry *reg, uint64_t ino, struct stat *ret)
 {
 	struct node *n;
@@ -401,6 +465,7 @@ int registry_getattr(struct registry *reg, uint64_t ino, struct stat *ret)
 
 int registry_lookup(struct registry *reg, uint64_t parent, const char *name, struct stat *ret)
 {
+	bool retried = false;
 	struct node *dir;
 	struct dentry *d;
 	size_t len;
@@ -409,10 +474,20 @@ int registry_lookup(struct registry *reg, uint64_t parent, const char *name, str
 	r = check_name(name, &len);
 	if (r < 0)
 		return r;
+again:
 	pthread_mutex_lock(&reg->lock);
 	r = entry_get(reg, parent, name, len, &dir, &d);
 	if (r < 0)
 		goto out_unlock;
+	if (d->node->unbound && !retried) {
+		/* An open by name looks up first: bind now, so the size is the file's. */
+		uint64_t ino = d->node->ino;
+
+		pthread_mutex_unlock(&reg->lock);
+		rebind(reg, ino);
+		retried = true;
+		goto again;
+	}
 	d->node->nlookup++;
 	fill_stat(d->node, ret);
 out_unlock:
@@ -819,9 +894,11 @@ int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_s
 		     struct stat *ret)
 {
 	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+	bool retried = false;
 	struct node *n;
 	int r = 0;
 
+again:
 	pthread_mutex_lock(&reg->lock);
 	n = node_get(reg, ino);
 	if (!n) {
@@ -833,6 +910,14 @@ int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_s
 		if (!n->region) {
 			r = -EISDIR;
 			goto out_unlock;
+		}
+		if (n->unbound) {
+			/* Not the empty stand-in's size: the file's, once it is back. */
+			pthread_mutex_unlock(&reg->lock);
+			if (retried || rebind(reg, ino) < 0)
+				return -ENXIO;
+			retried = true;
+			goto again;
 		}
 		r = region_resize(n->region, sa->size);
 		if (r < 0)
@@ -890,11 +975,20 @@ static int region_of(struct registry *reg, uint64_t ino, struct node **ret)
 
 int registry_open(struct registry *reg, uint64_t ino, struct region **ret)
 {
+	bool retried = false;
 	struct node *n;
 	int r;
 
+again:
 	pthread_mutex_lock(&reg->lock);
 	r = region_of(reg, ino, &n);
+	if (r == 0 && n->unbound) {
+		pthread_mutex_unlock(&reg->lock);
+		if (retried || rebind(reg, ino) < 0)
+			return -ENXIO;
+		retried = true;
+		goto again;
+	}
 	if (r == 0) {
 		n->nopen++;
 		*ret = n->region;
@@ -945,8 +1039,8 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 	return r;
 }
 
-int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie,
-		  bool count_opens)
+int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
+		  const struct registry_cred *binder, uint64_t cookie, bool count_opens)
 {
 	struct node *n;
 	int meta = -1, r;
@@ -956,7 +1050,7 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, 
 	if (r < 0)
 		goto out_unlock;
 	/* Before the busy probe: our new fd of the same file would count as a user. */
-	if (region_backing_path(n->region)) {
+	if (region_backing_path(n->region) || n->unbound) {
 		r = -EEXIST;
 		goto out_unlock;
 	}
@@ -997,7 +1091,7 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, 
 		if (r < 0)
 			goto out_close;
 	}
-	r = region_bind_file(n->region, fd, path);
+	r = region_bind_file(n->region, fd, path, binder->uid, binder->gid);
 	if (r < 0) {
 		if (meta >= 0)
 			fremovexattr(meta, PERSIST_BACKING_XATTR);
@@ -1028,7 +1122,7 @@ ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, siz
 	r = region_of(reg, ino, &n);
 	if (r < 0)
 		goto out_unlock;
-	path = region_backing_path(n->region);
+	path = n->unbound ? n->unbound : region_backing_path(n->region);
 	if (!path) {
 		r = -ENODATA;
 		goto out_unlock;
@@ -1101,7 +1195,7 @@ int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want
 	for (d = dir_seek(dir, off); d; d = d->next) {
 		fill_stat(d->node, &st);
 		if (fill(ctx, d->name, &st, d->seq,
-			 d->node->region && region_backing_path(d->node->region)
+			 d->node->region && (region_backing_path(d->node->region) || d->node->unbound)
 				 ? REGISTRY_ENTRY_BOUND
 				 : 0))
 			break;
@@ -1295,18 +1389,65 @@ static int load_dir(void *ctx, void *parent, const char *name, int fd, const str
 	return 0;
 }
 
-/* A bound region: a placeholder in the store, the data in the user's file. */
-static int load_bound(struct registry *reg, int fd, const char *backing, struct node *n)
+/*
+ * The path of name in dir as the mount shows it, for messages (registry
+ * lock held). Directories know their parent, not their name: scanned.
+ */
+static void node_path(struct node *dir, const char *name, char *buf, size_t size)
 {
-	int bfd = open(backing, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	int r;
+	struct node *n = dir;
+	size_t len = strlen(name) + 1;
 
-	if (bfd < 0)
-		return -errno;
-	r = region_bind_file(n->region, bfd, backing);
+	/* Built from the end; a path too long for buf keeps its tail. */
+	if (len >= size)
+		len = size - 1;
+	buf[size - 1] = '\0';
+	memcpy(buf + size - 1 - len, "/", 1);
+	memcpy(buf + size - len, name, len - 1);
+	while (n->parent != n && len < size - 1) {
+		struct dentry *d;
+		size_t dl;
+
+		for (d = n->parent->head; d && d->node != n; d = d->next)
+			;
+		if (!d)
+			break;
+		dl = d->len + 1;
+		if (len + dl > size - 1)
+			break;
+		len += dl;
+		buf[size - 1 - len] = '/';
+		memcpy(buf + size - len, d->name, d->len);
+		n = n->parent;
+	}
+	memmove(buf, buf + size - 1 - len, len + 1);
+}
+
+/*
+ * A bound region: a placeholder in the store (fd, kept for its metadata),
+ * the data in the user's file, re-opened as the region's owner with every
+ * check of a live bind (open_binding). A binding that cannot be had now
+ * leaves the region unbound, not the store unloadable: one user's deleted
+ * file or a file system not mounted yet must not lock everyone out.
+ */
+static int load_bound(struct registry *reg, struct node *dir, const char *name, int fd,
+		      const char *backing, struct node *n)
+{
+	char where[PATH_MAX];
+	int bfd = -1, r = -ENXIO;
+
+	node_path(dir, name, where, sizeof(where));
+	if (reg->open_binding)
+		r = reg->open_binding(reg->open_binding_ctx, where, backing, n->uid, n->gid, &bfd);
+	if (r == 0) {
+		r = region_bind_file(n->region, bfd, backing, n->uid, n->gid);
+		if (r < 0)
+			close(bfd);
+	}
 	if (r < 0) {
-		close(bfd);
-		return r;
+		n->unbound = strdup(backing);
+		if (!n->unbound)
+			return -ENOMEM;
 	}
 	n->pfd = fd;
 	return 0;
@@ -1334,7 +1475,7 @@ static int load_file(void *ctx, void *parent, const char *name, int fd, const st
 		return r == -EMFILE || r == -ENFILE ? -ENOSPC : r;
 	}
 	if (backing) {
-		r = load_bound(reg, fd, backing, n);
+		r = load_bound(reg, dir, name, fd, backing, n);
 		if (r < 0) {
 			close(fd);
 			goto err_destroy;

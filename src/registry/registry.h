@@ -60,6 +60,17 @@ struct registry_config {
 	 */
 	void (*cookie_release)(void *ctx, uint64_t cookie);
 	void *cookie_ctx;
+	/*
+	 * Re-open a binding saved in a store (registry_load()), as uid/gid,
+	 * the region's owner: return an fd open O_RDWR in *ret_fd, or a
+	 * negative errno. region is the region's path in the mount when
+	 * loading (the callback says once why it failed), NULL when retrying
+	 * at an open. Called without the registry lock. Optional: without
+	 * it, no saved binding can be re-opened.
+	 */
+	int (*open_binding)(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
+			    int *ret_fd);
+	void *open_binding_ctx;
 };
 
 /* Who is asking: the owner of what they create. */
@@ -144,12 +155,19 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 		  struct stat *ret);
 
 /* chmod/chown/truncate/utimens. Size changes resize the region (errors of
- * region_resize); size on a directory: -EISDIR. */
+ * region_resize); size on a directory: -EISDIR; on an unbound region whose
+ * retry failed (registry_open()): -ENXIO. */
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
 		     struct stat *ret);
 
-/* Open a region: counts the open file and returns its region.
- * Errors: -ENOENT, -EISDIR. */
+/*
+ * Open a region: counts the open file and returns its region.
+ * A binding loaded from a store that could not be re-opened then (an
+ * "unbound" region: it keeps its names, attributes and path) is retried
+ * here, and in registry_lookup() and a registry_setattr() of the size, as
+ * the region's owner (open_binding): the region is bound from then on.
+ * Errors: -ENOENT, -EISDIR, -ENXIO (unbound, and the retry failed).
+ */
 int registry_open(struct registry *reg, uint64_t ino, struct region **ret);
 /*
  * A cookie: one value the data-path layer attaches to a region (its
@@ -165,8 +183,8 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 void registry_release(struct registry *reg, uint64_t ino);
 
 /*
- * Bind region ino to a user's file (see region_bind_file()); fd is taken on
- * success. cookie replaces the region's cookie (the old one is released):
+ * Bind region ino to a user's file (see region_bind_file()) for binder (who
+ * allocates in it from now on); fd is taken on success. cookie replaces the region's cookie (the old one is released):
  * the data-path state of the new backing file, 0 for none yet.
  * In use means, with count_opens (cache mode): the daemon counted an open
  * not released yet (a mapping keeps its FUSE file open there). Without
@@ -177,10 +195,11 @@ void registry_release(struct registry *reg, uint64_t ino);
  * Errors: -ENOENT, -EISDIR (a directory), -EBUSY (in use), -ENOTEMPTY (it
  * has a size), -EEXIST (already bound), -ENOMEM.
  */
-int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path, uint64_t cookie,
-		  bool count_opens);
+int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
+		  const struct registry_cred *binder, uint64_t cookie, bool count_opens);
 
-/* Copy the bound file's path of ino into buf (size 0: return the length).
+/* Copy the bound file's path of ino into buf (size 0: return the length);
+ * for an unbound region (see registry_open()) the path it waits for.
  * Errors: -ENOENT, -EISDIR, -ENODATA (not bound), -ERANGE (buf too small). */
 ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, size_t size);
 
@@ -228,6 +247,10 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name);
  * registry must then be freed. Errors: -EBUSY (another daemon has the
  * store), -EINVAL (not a regionfs store, corrupt), -ENOSPC/-EFBIG (does
  * not fit size= or nr_inodes=), errors of the file system.
+ * A binding that cannot be re-opened (open_binding fails: the file is gone,
+ * not the owner's to open, on a file system not mounted yet, or the path is
+ * not absolute) does not fail the load: the region stays unbound, see
+ * registry_open().
  */
 int registry_load(struct registry *reg, const char *dir, char *err, size_t errlen);
 

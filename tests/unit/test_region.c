@@ -1233,7 +1233,7 @@ static void test_bind_file_shows_file(void **state)
 	user_path(path, sizeof(path), "f0");
 	fd = user_file(path, 3 * PAGE + 5, 'u');
 	assert_null(region_backing_path(r));
-	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), 0);
 	assert_int_equal(fd_of(r), fd);
 	assert_non_null(region_backing_path(r));
 	assert_string_equal(region_backing_path(r), path);
@@ -1268,7 +1268,7 @@ static void test_bind_file_enotempty(void **state)
 	user_path(path, sizeof(path), "f0");
 	fd = user_file(path, 2 * PAGE, 'f');
 	assert_int_equal(region_resize(r, 1), 0);
-	assert_int_equal(region_bind_file(r, fd, path), -ENOTEMPTY);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), -ENOTEMPTY);
 	/* Nothing changed, and the fd was not taken. */
 	assert_true(fd_is_open(fd));
 	assert_null(region_backing_path(r));
@@ -1280,7 +1280,7 @@ static void test_bind_file_enotempty(void **state)
 
 	/* Emptied again, it can be bound; its store space comes back. */
 	assert_int_equal(region_resize(r, 0), 0);
-	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), 0);
 	assert_int_equal(used(fx), 0);
 	assert_int_equal(size_of(r), 2 * PAGE);
 	assert_bytes(r, 0, 2 * PAGE, 'f');
@@ -1297,10 +1297,10 @@ static void test_bind_file_eexist(void **state)
 	user_path(p1, sizeof(p1), "f1");
 	fd0 = user_file(p0, 0, 0);
 	fd1 = user_file(p1, 0, 0);
-	assert_int_equal(region_bind_file(r, fd0, p0), 0);
-	assert_int_equal(region_bind_file(r, fd1, p1), -EEXIST);
+	assert_int_equal(region_bind_file(r, fd0, p0, 0, 0), 0);
+	assert_int_equal(region_bind_file(r, fd1, p1, 0, 0), -EEXIST);
 	/* Still even when the region is empty, and with the same file. */
-	assert_int_equal(region_bind_file(r, fd1, p0), -EEXIST);
+	assert_int_equal(region_bind_file(r, fd1, p0, 0, 0), -EEXIST);
 	assert_true(fd_is_open(fd1));
 	assert_int_equal(fd_of(r), fd0);
 	assert_string_equal(region_backing_path(r), p0);
@@ -1331,7 +1331,7 @@ static void test_bind_file_no_store_charge(void **state)
 	assert_int_equal(size_of(r), 0);
 	assert_int_equal(used(fx), 5 * PAGE);
 
-	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), 0);
 	assert_int_equal(used(fx), 2 * PAGE);
 
 	assert_int_equal(region_resize(r, 4 * LIMIT), 0);
@@ -1370,7 +1370,7 @@ static void test_bind_file_ops_act_on_file(void **state)
 
 	user_path(path, sizeof(path), "f0");
 	fd = user_file(path, 0, 0);
-	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), 0);
 
 	assert_int_equal(region_resize(r, 2 * PAGE + 3), 0);
 	assert_int_equal(file_size(path), 2 * PAGE + 3);
@@ -1431,7 +1431,7 @@ static void test_bind_file_free_keeps_file(void **state)
 
 	user_path(path, sizeof(path), "f0");
 	fd = user_file(path, 2 * PAGE, 'k');
-	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), 0);
 	fill(r, 0, 10, 'z');
 	region_free(r);
 	fx->r[0] = NULL;
@@ -1668,12 +1668,12 @@ static void test_fd_cache_bind(void **state)
 	assert_int_equal(used(fx), 4 * PAGE);
 
 	assert_int_equal(region_fd_get(r), fd_of(r));
-	assert_int_equal(region_bind_file(r, fd, path), -EBUSY);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), -EBUSY);
 	assert_null(region_backing_path(r));
 	region_fd_put(r);
 	fill(other, 0, 1, 'o');
 
-	assert_int_equal(region_bind_file(r, fd, path), 0);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), 0);
 	assert_int_equal(used(fx), PAGE); /* the anonymous file is gone */
 	assert_int_equal(fd_of(r), fd);
 	/*
@@ -1712,17 +1712,17 @@ static void test_fd_cache_bind_floor(void **state)
 	store_set_fd_budget(fx->store, 5); /* floor 0: 3 bound files leave 2 fds */
 	for (i = 0; i < 3; i++)
 		assert_int_equal(region_bind_file(fx->r[i], fds[i],
-						  user_path(path, sizeof(path), names[i])),
+						  user_path(path, sizeof(path), names[i]), 0, 0),
 				 0);
 	fill(fx->r[3], 0, 1, 'z'); /* the anonymous region still works */
 	assert_bytes(fx->r[3], 0, 1, 'z');
 	assert_int_equal(region_resize(fx->r[3], 0), 0); /* empty again, to be bound */
 	store_set_fd_budget(fx->store, 3); /* 3 bound, floor 0: no room for a 4th */
 	user_path(path, sizeof(path), names[3]);
-	assert_int_equal(region_bind_file(fx->r[3], fds[3], path), -ENOSPC);
+	assert_int_equal(region_bind_file(fx->r[3], fds[3], path, 0, 0), -ENOSPC);
 	assert_null(region_backing_path(fx->r[3]));
 	store_set_fd_budget(fx->store, 32); /* floor 4: 3 + 1 + 4 <= 32 */
-	assert_int_equal(region_bind_file(fx->r[3], fds[3], path), 0);
+	assert_int_equal(region_bind_file(fx->r[3], fds[3], path, 0, 0), 0);
 	for (i = 0; i < 4; i++)
 		assert_bytes(fx->r[i], 0, 1, (unsigned char)('a' + i));
 	store_set_fd_budget(fx->store, 0);

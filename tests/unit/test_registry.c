@@ -3123,6 +3123,9 @@ static void test_concurrent_creates_and_unlinks(void **state)
 #define BIND_FILES 4
 #define BIND_PATH_MAX 4096
 
+/* Who binds: the daemon itself (allocation as root, no fsuid switch). */
+static const struct registry_cred binder = { .uid = 0, .gid = 0 };
+
 /* The users' files a test made, removed by bind_teardown (even after a failure). */
 static char bind_files[BIND_FILES][BIND_PATH_MAX];
 static size_t bind_nfiles;
@@ -3189,15 +3192,15 @@ static void test_bind_ebusy_while_open(void **state)
 	fd = user_fd("hello", &path);
 	assert_int_equal(registry_open(reg, a, &r), 0);
 	assert_int_equal(registry_open(reg, a, &r2), 0);
-	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), -EBUSY);
+	assert_int_equal(registry_bind(reg, a, fd, path, &binder, 0, true), -EBUSY);
 	registry_release(reg, a);
-	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), -EBUSY);
+	assert_int_equal(registry_bind(reg, a, fd, path, &binder, 0, true), -EBUSY);
 	assert_true(fd_is_open(fd));
 	assert_int_equal(registry_backing_path(reg, a, NULL, 0), -ENODATA);
 	assert_int_equal(attr_of(a).st_size, 0);
 	registry_release(reg, a);
 
-	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), 0);
+	assert_int_equal(registry_bind(reg, a, fd, path, &binder, 0, true), 0);
 	assert_int_equal(attr_of(a).st_size, 5);
 	assert_int_equal(registry_backing_path(reg, a, NULL, 0), (ssize_t)strlen(path));
 	assert_int_equal(registry_open(reg, a, &r), 0);
@@ -3217,9 +3220,9 @@ static void test_bind_eisdir_enoent(void **state)
 	fx_open(MiB, 0);
 	d = mkd(ROOT, "d");
 	fd = user_fd(NULL, &path);
-	assert_int_equal(registry_bind(reg, d, fd, path, 0, true), -EISDIR);
-	assert_int_equal(registry_bind(reg, ROOT, fd, path, 0, true), -EISDIR);
-	assert_int_equal(registry_bind(reg, NO_INO, fd, path, 0, true), -ENOENT);
+	assert_int_equal(registry_bind(reg, d, fd, path, &binder, 0, true), -EISDIR);
+	assert_int_equal(registry_bind(reg, ROOT, fd, path, &binder, 0, true), -EISDIR);
+	assert_int_equal(registry_bind(reg, NO_INO, fd, path, &binder, 0, true), -ENOENT);
 	assert_true(fd_is_open(fd));
 	assert_int_equal(registry_backing_path(reg, d, NULL, 0), -EISDIR);
 	assert_int_equal(registry_backing_path(reg, ROOT, NULL, 0), -EISDIR);
@@ -3241,20 +3244,20 @@ static void test_bind_enotempty_eexist(void **state)
 	fd1 = user_fd("xyz", &p1);
 	fd2 = user_fd(NULL, &p2);
 	set_size(a, 10);
-	assert_int_equal(registry_bind(reg, a, fd1, p1, 0, true), -ENOTEMPTY);
+	assert_int_equal(registry_bind(reg, a, fd1, p1, &binder, 0, true), -ENOTEMPTY);
 	assert_true(fd_is_open(fd1));
 	assert_int_equal(registry_backing_path(reg, a, NULL, 0), -ENODATA);
 	assert_int_equal(used_bytes(), PAGE);
 	set_size(a, 0);
-	assert_int_equal(registry_bind(reg, a, fd1, p1, 0, true), 0);
+	assert_int_equal(registry_bind(reg, a, fd1, p1, &binder, 0, true), 0);
 	assert_int_equal(attr_of(a).st_size, 3);
 	assert_int_equal(used_bytes(), 0);
 
 	/* Already bound: EEXIST, even once it is empty again. */
-	assert_int_equal(registry_bind(reg, a, fd2, p2, 0, true), -EEXIST);
+	assert_int_equal(registry_bind(reg, a, fd2, p2, &binder, 0, true), -EEXIST);
 	set_size(a, 0);
 	assert_int_equal(path_size(p1), 0);
-	assert_int_equal(registry_bind(reg, a, fd2, p2, 0, true), -EEXIST);
+	assert_int_equal(registry_bind(reg, a, fd2, p2, &binder, 0, true), -EEXIST);
 	assert_true(fd_is_open(fd2));
 	close(fd2);
 	n = registry_backing_path(reg, a, buf, sizeof(buf));
@@ -3322,7 +3325,7 @@ static void test_bind_after_fd_eviction_releases_cookie(void **state)
 	assert_int_equal(registry_region(reg, b, &r), 0);
 	assert_int_equal(region_write(r, "b", 1, 0), 1); /* a's fd is closed */
 
-	assert_int_equal(registry_bind(reg, a, fa, pa, 6, false), 0);
+	assert_int_equal(registry_bind(reg, a, fa, pa, &binder, 6, false), 0);
 	assert_int_equal(cookies.n, 1);
 	assert_int_equal(cookies.released[0], 5);
 	assert_int_equal(kernel_ref, -1);
@@ -3339,7 +3342,7 @@ static void test_bind_after_fd_eviction_releases_cookie(void **state)
 	assert_true(user >= 0);
 	region_fd_put(r);
 	assert_int_equal(registry_attach_cookie(reg, c, 7, &v), 0);
-	assert_int_equal(registry_bind(reg, c, fc, pc, 8, false), -EBUSY);
+	assert_int_equal(registry_bind(reg, c, fc, pc, &binder, 8, false), -EBUSY);
 	assert_true(fd_is_open(fc));
 	assert_int_equal(registry_backing_path(reg, c, NULL, 0), -ENODATA);
 
@@ -3352,13 +3355,13 @@ static void test_bind_after_fd_eviction_releases_cookie(void **state)
 	assert_int_equal(v, 9);
 	assert_int_equal(registry_open(reg, c, &r), 0);
 	n = cookies.n;
-	assert_int_equal(registry_bind(reg, c, fc, pc, 8, false), -EBUSY);
+	assert_int_equal(registry_bind(reg, c, fc, pc, &binder, 8, false), -EBUSY);
 	assert_int_equal(cookies.n, n);
 	assert_int_equal(registry_cookie(reg, c, &v), 0);
 	assert_int_equal(v, 9);
 	registry_release(reg, c);
 	close(user);
-	assert_int_equal(registry_bind(reg, c, fc, pc, 8, false), 0);
+	assert_int_equal(registry_bind(reg, c, fc, pc, &binder, 8, false), 0);
 }
 
 static void test_bind_replaces_and_releases_cookie(void **state)
@@ -3378,7 +3381,7 @@ static void test_bind_replaces_and_releases_cookie(void **state)
 	fdx = user_fd(NULL, &px);
 
 	assert_int_equal(registry_attach_cookie(reg, a, 7, &v), 0);
-	assert_int_equal(registry_bind(reg, a, fda, pa, 8, true), 0);
+	assert_int_equal(registry_bind(reg, a, fda, pa, &binder, 8, true), 0);
 	assert_int_equal(cookies.n, 1);
 	assert_int_equal(cookies.released[0], 7);
 	assert_ptr_equal(cookies.ctx_seen, &cookies);
@@ -3386,19 +3389,19 @@ static void test_bind_replaces_and_releases_cookie(void **state)
 	assert_int_equal(v, 8);
 
 	/* A failed bind: nothing released, the cookie stays. */
-	assert_int_equal(registry_bind(reg, a, fdx, px, 9, true), -EEXIST);
+	assert_int_equal(registry_bind(reg, a, fdx, px, &binder, 9, true), -EEXIST);
 	assert_int_equal(cookies.n, 1);
 	assert_int_equal(registry_cookie(reg, a, &v), 0);
 	assert_int_equal(v, 8);
 
 	/* No cookie before, none given: nothing to release; one can be attached later. */
-	assert_int_equal(registry_bind(reg, b, fdb, pb, 0, true), 0);
+	assert_int_equal(registry_bind(reg, b, fdb, pb, &binder, 0, true), 0);
 	assert_int_equal(cookies.n, 1);
 	assert_int_equal(registry_cookie(reg, b, &v), 0);
 	assert_int_equal(v, 0);
 	assert_int_equal(registry_attach_cookie(reg, b, 5, &v), 0);
 	assert_int_equal(v, 5);
-	assert_int_equal(registry_bind(reg, c, fdc, pc, 11, true), 0);
+	assert_int_equal(registry_bind(reg, c, fdc, pc, &binder, 11, true), 0);
 	assert_int_equal(cookies.n, 1);
 
 	/* The region dies: its cookie is released, its file stays. */
@@ -3441,7 +3444,7 @@ static void test_backing_path_queries(void **state)
 	assert_int_equal(registry_backing_path(reg, a, buf, sizeof(buf)), -ENODATA);
 	fd = user_fd(NULL, &path);
 	len = strlen(path);
-	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), 0);
+	assert_int_equal(registry_bind(reg, a, fd, path, &binder, 0, true), 0);
 
 	assert_int_equal(registry_backing_path(reg, a, NULL, 0), (ssize_t)len);
 	memset(buf, 'Q', sizeof(buf));
@@ -3475,7 +3478,7 @@ static void test_bind_no_store_charge(void **state)
 	a = mk(ROOT, "a");
 	b = mk(ROOT, "b");
 	fd = user_fd(NULL, &path);
-	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), 0);
+	assert_int_equal(registry_bind(reg, a, fd, path, &binder, 0, true), 0);
 	set_size(a, 4 * MiB);
 	assert_int_equal(path_size(path), 4 * MiB);
 	assert_int_equal(attr_of(a).st_size, 4 * MiB);
@@ -3503,7 +3506,7 @@ static void test_bind_alloc_failure_enomem(void **state)
 		bool injected;
 
 		arm_alloc_failure(n);
-		r = registry_bind(reg, a, fd, path, 0, true);
+		r = registry_bind(reg, a, fd, path, &binder, 0, true);
 		injected = disarm_alloc_failure();
 		if (r == 0)
 			break;
@@ -3530,7 +3533,7 @@ static void test_bind_orphan_keeps_file(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	fd = user_fd(NULL, &path);
-	assert_int_equal(registry_bind(reg, a, fd, path, 0, true), 0);
+	assert_int_equal(registry_bind(reg, a, fd, path, &binder, 0, true), 0);
 	assert_int_equal(registry_open(reg, a, &r), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	registry_forget(reg, a, 1);

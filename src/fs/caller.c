@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Acting as someone else (see caller.h). Every switch here is a raw system
+ * call: glibc's setgroups()/setfsuid() wrappers for the set*id family
+ * broadcast to every thread of the process (setgroups does), and capset
+ * has no glibc wrapper at all. The kernel keeps credentials per thread.
+ */
+#include "fs/caller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd of one thread, by its tid */
+#endif
+
+#define CAP_BIT(n) (1ull << (n))
+
+static int caps_get(uint64_t *ret_eff, uint64_t *ret_prm, uint64_t *ret_inh)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	*ret_eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	*ret_prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	*ret_inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+	return 0;
+}
+
+static int caps_set(uint64_t eff, uint64_t prm, uint64_t inh)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2] = {
+		{ .effective = (uint32_t)eff, .permitted = (uint32_t)prm,
+		  .inheritable = (uint32_t)inh },
+		{ .effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(prm >> 32),
+		  .inheritable = (uint32_t)(inh >> 32) },
+	};
+
+	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
+
+int caller_drop_resource(void)
+{
+	uint64_t eff, prm, inh;
+	int r = caps_get(&eff, &prm, &inh);
+
+	if (r < 0)
+		return r;
+	if (!(prm & CAP_BIT(CAP_SYS_RESOURCE)))
+		return 0;
+	return caps_set(eff & ~CAP_BIT(CAP_SYS_RESOURCE), prm & ~CAP_BIT(CAP_SYS_RESOURCE),
+			inh & ~CAP_BIT(CAP_SYS_RESOURCE));
+}
+
+/* CapEff of /proc/PID/status (a tid works too: capabilities are per thread). */
+static int read_cap_eff(pid_t pid, uint64_t *ret)
+{
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+
+		if (sscanf(line, "CapEff: %llx", &v) == 1) {
+			*ret = v;
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -EIO;
+}
+
+int caller_from_req(fuse_req_t req, struct caller *ret)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char root[64];
+	int pidfd, r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->rootfd = -1;
+	/* 0: the caller lives in a pid namespace we cannot see into. */
+	if (ctx->pid <= 0)
+		return -EACCES;
+	ret->uid = ctx->uid;
+	ret->gid = ctx->gid;
+	ret->ngroups = fuse_req_getgroups(req, CALLER_MAX_GROUPS, ret->groups);
+	if (ret->ngroups < 0 || ret->ngroups > CALLER_MAX_GROUPS)
+		ret->ngroups = 0; /* gone or too many: the primary group only */
+	/*
+	 * Pin the thread first: if the pid is reused after this, the pidfd
+	 * still names the old thread and reports it dead below, so nothing
+	 * read from /proc in between is believed.
+	 */
+	pidfd = (int)syscall(SYS_pidfd_open, ctx->pid, PIDFD_THREAD);
+	if (pidfd < 0 && errno == EINVAL)
+		pidfd = (int)syscall(SYS_pidfd_open, ctx->pid, 0); /* before 6.9: leaders only */
+	if (pidfd < 0)
+		return -EACCES;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)ctx->pid);
+	ret->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	r = ret->rootfd < 0 ? -EACCES : 0;
+	if (r == 0 && read_cap_eff(ctx->pid, &ret->caps) < 0)
+		r = -EACCES;
+	if (r == 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		r = -EACCES; /* ESRCH: gone meanwhile, what we read may be another's */
+	close(pidfd);
+	if (r < 0)
+		caller_free(ret);
+	return r;
+}
+
+int caller_from_owner(uid_t uid, gid_t gid, struct caller *ret)
+{
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+
+	memset(ret, 0, sizeof(*ret));
+	ret->uid = uid;
+	ret->gid = gid;
+	ret->caps = 0; /* nobody's capabilities survive a restart, not even root's */
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) {
+		int n = CALLER_MAX_GROUPS;
+
+		/* Too many: the first CALLER_MAX_GROUPS (fewer rights, never more). */
+		if (getgrouplist(pw.pw_name, gid, ret->groups, &n) < 0)
+			n = CALLER_MAX_GROUPS;
+		ret->ngroups = n < 0 ? 0 : n;
+	}
+	ret->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return ret->rootfd < 0 ? -errno : 0;
+}
+
+void caller_free(struct caller *c)
+{
+	if (c->rootfd >= 0)
+		close(c->rootfd);
+	c->rootfd = -1;
+}
+
+int caller_enter(struct caller *c)
+{
+	int r;
+
+	c->entered = false;
+	c->switched_ids = false;
+	r = caps_get(&c->saved_eff, &c->saved_prm, &c->saved_inh);
+	if (r < 0)
+		return r;
+	if (c->saved_eff & CAP_BIT(CAP_SETUID) && c->saved_eff & CAP_BIT(CAP_SETGID)) {
+		c->nsaved = getgroups(CALLER_MAX_GROUPS, c->saved);
+		if (c->nsaved < 0)
+			return -errno;
+		c->switched_ids = true;
+		c->entered = true;
+		if (syscall(SYS_setgroups, (size_t)c->ngroups, c->groups) < 0) {
+			r = -errno;
+			goto err_leave;
+		}
+		setfsgid(c->gid);
+		setfsuid(c->uid);
+		/* setfs*id() say nothing on failure: ask for the value back. */
+		if ((uid_t)setfsuid((uid_t)-1) != c->uid || (gid_t)setfsgid((gid_t)-1) != c->gid) {
+			r = -EPERM;
+			goto err_leave;
+		}
+	} else if (c->uid != geteuid()) {
+		return -EACCES; /* a daemon without root acts for its own user only */
+	}
+	c->entered = true;
+	/* Never more than either side has. */
+	r = caps_set(c->saved_eff & c->caps, c->saved_prm, c->saved_inh);
+	if (r < 0)
+		goto err_leave;
+	return 0;
+
+err_leave:
+	caller_leave(c);
+	return r;
+}
+
+void caller_leave(struct caller *c)
+{
+	if (!c->entered)
+		return;
+	/* The capabilities first: they allow the id switches back. */
+	if (caps_set(c->saved_eff, c->saved_prm, c->saved_inh) < 0)
+		log_err("cannot restore the daemon's capabilities: %m");
+	if (c->switched_ids) {
+		setfsuid(geteuid());
+		setfsgid(getegid());
+		if (syscall(SYS_setgroups, (size_t)c->nsaved, c->saved) < 0)
+			log_err("cannot restore the daemon's groups: %m");
+		/* A switch of fsuid back to 0 raised the file capabilities: exactly as before. */
+		if (caps_set(c->saved_eff, c->saved_prm, c->saved_inh) < 0)
+			log_err("cannot restore the daemon's capabilities: %m");
+	}
+	c->entered = false;
+}
+
+void caller_as_fs(uid_t uid, gid_t gid, struct caller_fs *ret)
+{
+	ret->switched = false;
+	if ((uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid)
+		return;
+	setfsgid(gid);
+	setfsuid(uid);
+	ret->switched = true;
+}
+
+void caller_restore_fs(struct caller_fs *s)
+{
+	if (!s->switched)
+		return;
+	setfsuid(geteuid());
+	setfsgid(getegid());
+	s->switched = false;
+}

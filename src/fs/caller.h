@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Acting as someone else, for one daemon thread: the identity under which
+ * the daemon opens a user-named file (a binding), so that it can reach only
+ * what that user could reach itself.
+ *
+ * An identity is: fsuid, fsgid, supplementary groups, an effective
+ * capability set, and a root directory (an O_PATH fd) from which paths are
+ * resolved. Two sources:
+ *  - caller_from_req(): the process that sent a FUSE request. Its root (and
+ *    so its mount namespace: a root fd carries its mount) is
+ *    /proc/PID/root of the calling thread; its capabilities are CapEff of
+ *    /proc/PID/status. The pid may be a thread id, may exit and be reused
+ *    during the request: it is pinned with a pidfd (PIDFD_THREAD) before
+ *    /proc is read, and the thread must still be alive afterwards. Every
+ *    doubt fails closed: -EACCES (the pid is 0, i.e. not visible in our pid
+ *    namespace; gone; /proc unreadable).
+ *  - caller_from_owner(): the owner of a region loaded from a store: uid,
+ *    gid, the groups of its passwd entry (getgrouplist; none without an
+ *    entry), no capability at all (even for uid 0), the daemon's own root.
+ *
+ * caller_enter() switches the calling thread (only it: raw system calls,
+ * never glibc's process-wide setgroups/capset wrappers) to the identity;
+ * its effective capabilities become the daemon thread's own effective set
+ * intersected with the identity's. caller_leave() restores the thread
+ * exactly; it must run on the same thread before the thread serves anything
+ * else. A daemon that is not root cannot take another identity: then only
+ * its own uid may be acted for (-EACCES for others), capabilities still
+ * narrowed.
+ *
+ * caller_free() closes the root fd (also for an identity never entered).
+ * Errors: -EACCES as above, -ENOMEM, -EPERM (the kernel refused a switch).
+ */
+#ifndef RFS_FS_CALLER_H
+#define RFS_FS_CALLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <fuse_lowlevel.h>
+
+#define CALLER_MAX_GROUPS 256
+
+struct caller {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[CALLER_MAX_GROUPS];
+	uint64_t caps; /* effective capabilities the identity may use */
+	int rootfd;    /* O_PATH: where absolute paths start and ".." stops */
+
+	/* The thread's own identity while it acts (caller_enter/leave). */
+	bool entered;
+	bool switched_ids;
+	uint64_t saved_eff, saved_prm, saved_inh;
+	int nsaved;
+	gid_t saved[CALLER_MAX_GROUPS];
+};
+
+int caller_from_req(fuse_req_t req, struct caller *ret);
+int caller_from_owner(uid_t uid, gid_t gid, struct caller *ret);
+void caller_free(struct caller *c);
+
+int caller_enter(struct caller *c);
+void caller_leave(struct caller *c);
+
+/*
+ * Act as fsuid uid / fsgid gid for file system calls that allocate on a
+ * bound file (the binder's identity: reserves and quotas apply, see
+ * caller_drop_resource()). Groups and capabilities stay the daemon's. The
+ * calling thread only; caller_restore_fs() undoes it.
+ */
+struct caller_fs {
+	bool switched;
+};
+void caller_as_fs(uid_t uid, gid_t gid, struct caller_fs *ret);
+void caller_restore_fs(struct caller_fs *s);
+
+/*
+ * Drop CAP_SYS_RESOURCE from every capability set of the calling thread,
+ * for good. Called once at startup before any thread exists (threads
+ * inherit it): the daemon then never allocates past a file system's root
+ * reserve or a quota hard limit for anyone. Errors: -EPERM.
+ */
+int caller_drop_resource(void);
+
+#endif
