@@ -33,8 +33,9 @@
  *            credentials and capabilities), or the caller cannot be seen
  *            (another pid namespace, gone during the request)
  *   EROFS    it is on a read-only mount (in the caller's view)
- *   EAGAIN   another process holds a lease on it (EWOULDBLOCK): try again
- *            once the lease holder let go
+ *   ETXTBSY  another process holds a lease on it (the open would block:
+ *            EWOULDBLOCK, which the kernel does not pass through setxattr);
+ *            try again once the holder let go (lease-break-time at most)
  *   EPERM    the target is a directory of this mount, not a region
  *   EBUSY    the region is open or mapped
  *   ENOTEMPTY the region is not empty (size > 0)
@@ -265,7 +266,12 @@ static int open_backing(struct rfs *fs, struct caller *c, const char *path, int 
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", opath);
 		fd = open(self, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0) {
-			r = -errno;
+			/*
+			 * EWOULDBLOCK: a lease held elsewhere, now being
+			 * broken. Not passed on as such: the kernel turns
+			 * EAGAIN from a SETXATTR into EOPNOTSUPP.
+			 */
+			r = errno == EWOULDBLOCK ? -ETXTBSY : -errno;
 		} else {
 			/* Only the open had to be non-blocking. */
 			int fl = fcntl(fd, F_GETFL);

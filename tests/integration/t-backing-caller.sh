@@ -1,0 +1,218 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# A bind does only what the caller could do itself (issue 9, section 2),
+# tried as an attacker would:
+#  - a process in its own mount namespace, with a tmpfs over a directory
+#    hiding a file: ENOENT for the hidden file (the path resolves in the
+#    caller's namespace, not the daemon's), and a file that only exists in
+#    its namespace binds and shows its bytes to everyone;
+#  - a read-only bind mount that exists only in the caller's namespace:
+#    EROFS (the same file binds from the daemon's namespace);
+#  - a uid-0 process without capabilities: EACCES for uid 2001's 0600 file
+#    (a root with capabilities binds it);
+#  - a chrooted caller: absolute paths, "/.." and a symlink "../../etc/x"
+#    all stay inside its root;
+#  - a file leased by its owner (F_SETLEASE): the bind fails at once with
+#    ETXTBSY (no daemon thread waits out the lease-break time; EAGAIN does
+#    not survive the kernel's SETXATTR path), and another
+#    user's requests go on meanwhile;
+#  - files of pseudo file systems (/proc, /sys): ENODEV, in both data paths.
+#
+# Usage: t-backing-caller.sh DAEMON_BINARY DATAPATH
+
+. "$(dirname "$0")/lib.sh"
+if [ "${RFS_TEST_TARGET:-regionfs}" = tmpfs ]; then
+	echo "SKIP: file-backed regions are a regionfs feature"
+	exit 77
+fi
+rfs_init "$@"
+rfs_mount "size=1M,allow_other"
+M=$RFS_MNT
+F=$RFS_TMP/files
+mkdir -p "$F"
+chmod 755 "$RFS_TMP" "$F"
+X=user.regionfs.backing
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+
+AS_USER=(setpriv --reuid=2001 --regid=2001 --clear-groups)
+AS_USER2=(setpriv --reuid=2002 --regid=2002 --clear-groups)
+# uid 0 with no capability at all (checked below from /proc/self/status).
+NOCAPS=(setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all)
+
+# Python that binds REGION to VALUE (setxattr) and prints OK or the errno name.
+BIND_PY='
+import errno, os, sys
+try:
+    os.setxattr(sys.argv[1], "user.regionfs.backing", sys.argv[2].encode())
+    print("OK")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+'
+
+# bind_errno DESCRIPTION EXPECTED REGION VALUE [RUN_AS_PREFIX...]
+bind_errno()
+{
+	local desc=$1 want=$2 region=$3 value=$4 got st
+	shift 4
+	got=$(timeout 20 "$@" "$PY" -c "$BIND_PY" "$region" "$value" 2>&1)
+	st=$?
+	[ "$st" -eq 124 ] && got="hung (killed after 20 s)"
+	check_eq "$desc: $want" "$want" "$got"
+}
+
+backing_of()
+{
+	getfattr --absolute-names --only-values -n "$X" "$1" 2>&1
+}
+
+# ------------------------------------------- the caller's mount namespace
+
+H=$RFS_TMP/home
+mkdir -p "$H"
+printf 'PRIVATE KEY' >"$H/secret"
+chmod 666 "$H/secret" # readable and writable: only the namespace hides it
+touch "$M/hidden" "$M/nsonly"
+out=$(unshare --mount --propagation private sh -c '
+	mount -t tmpfs sandbox "$1" || exit 1
+	printf "only in the sandbox" >"$1/nsonly"
+	"$2" -c "$3" "$4/hidden" "$1/secret"
+	"$2" -c "$3" "$4/nsonly" "$1/nsonly"
+' sh "$H" "$PY" "$BIND_PY" "$M" 2>&1)
+check_eq "own mount namespace: the hidden file is not there (ENOENT), its own file binds" \
+	"ENOENT OK" "$(printf '%s' "$out" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "...the hidden region stays empty" 0 "$(stat -c %s "$M/hidden")"
+check_eq "...the region shows the sandbox's file" "only in the sandbox" "$(cat "$M/nsonly" 2>&1)"
+check_eq "...the hidden file was not touched" "PRIVATE KEY" "$(cat "$H/secret")"
+bind_errno "the daemon's namespace: the same path binds the real file" OK "$M/hidden" "$H/secret"
+check_eq "...and shows it" "PRIVATE KEY" "$(cat "$M/hidden" 2>&1)"
+rm -f "$M/hidden" "$M/nsonly"
+
+# A read-only bind mount in the caller's namespace only.
+R=$RFS_TMP/rw
+mkdir -p "$R"
+: >"$R/f.dat"
+chmod 666 "$R/f.dat"
+touch "$M/ro" "$M/rw"
+out=$(unshare --mount --propagation private sh -c '
+	mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 1
+	"$2" -c "$3" "$4/ro" "$1/f.dat"
+' sh "$R" "$PY" "$BIND_PY" "$M" 2>&1)
+check_eq "a read-only bind mount in the caller's namespace: EROFS" EROFS "$out"
+check_eq "...the region stays unbound" "" "$(getfattr --absolute-names --only-values -n "$X" "$M/ro" 2>/dev/null)"
+bind_errno "the same file from the daemon's (writable) namespace" OK "$M/rw" "$R/f.dat"
+rm -f "$M/ro" "$M/rw"
+
+# ----------------------------------------------- capabilities of uid 0
+
+U=$RFS_TMP/u2001
+mkdir -p "$U"
+chown 2001:2001 "$U"
+chmod 755 "$U"
+printf 'users secret' >"$U/own600.dat"
+chown 2001:2001 "$U/own600.dat"
+chmod 600 "$U/own600.dat"
+check_eq "the capability-less root has no effective capability" "0000000000000000" \
+	"$("${NOCAPS[@]}" sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)"
+touch "$M/nocap" "$M/withcap"
+chmod 666 "$M/nocap"
+bind_errno "uid 0 without capabilities: uid 2001's 0600 file" EACCES "$M/nocap" \
+	"$U/own600.dat" "${NOCAPS[@]}"
+check_eq "...the region shows nothing" "" "$(cat "$M/nocap" 2>&1)"
+bind_errno "uid 0 with its capabilities: the same file" OK "$M/withcap" "$U/own600.dat"
+check_eq "...shows it" "users secret" "$(cat "$M/withcap" 2>&1)"
+bind_errno "uid 2001 itself: its own file" OK "$M/nocap" "$U/own600.dat" "${AS_USER[@]}"
+rm -f "$M/nocap" "$M/withcap"
+
+# --------------------------------------------------- a chrooted caller
+
+J=$RFS_TMP/jail
+C=$J/root
+mkdir -p "$C/etc" "$C/d" "$RFS_TMP/etc"
+printf inside >"$C/etc/x"
+printf escaped >"$RFS_TMP/etc/x" # what "../../etc/x" from $C would reach outside
+ln -s ../../etc/x "$C/link"
+ln -s ../../../../../../../../etc/x "$C/d/deep"
+ln -s /etc/x "$C/abs"
+for n in c1 c2 c3 c4 c5; do
+	touch "$M/$n"
+done
+out=$("$PY" - "$C" "$M" <<'EOF' 2>&1
+import errno, os, sys
+root, mnt = sys.argv[1], sys.argv[2]
+mntfd = os.open(mnt, os.O_RDONLY | os.O_DIRECTORY)
+os.chroot(root)
+os.fchdir(mntfd)  # the regions by relative names; paths in the values start at the new root
+for n, value in (("c1", "/link"), ("c2", "/d/deep"), ("c3", "/abs"), ("c4", "/../../etc/x"),
+                 ("c5", "/etc/../../x")):
+    try:
+        os.setxattr(n, "user.regionfs.backing", value.encode())
+        print("OK", end=" ")
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, str(e.errno)), end=" ")
+print()
+EOF
+)
+check_eq "chrooted: ../../etc/x, /d/../../(...)/etc/x, /etc/x, /../../etc/x bind inside the root; /etc/../../x is missing there" \
+	"OK OK OK OK ENOENT" "$(printf '%s' "$out" | sed 's/ *$//')"
+for n in c1 c2 c3 c4; do
+	check_eq "...$n shows the file inside the root" inside "$(cat "$M/$n" 2>&1)"
+done
+check_eq "...the file outside was never reached" escaped "$(cat "$RFS_TMP/etc/x")"
+rm -f "$M"/c?
+
+# ------------------------------------------------ a lease on the file
+
+L=$RFS_TMP/lease
+mkdir -p "$L"
+chown 2001:2001 "$L"
+: >"$L/leased.dat"
+chown 2001:2001 "$L/leased.dat"
+chmod 666 "$L/leased.dat"
+touch "$M/leased"
+chmod 666 "$M/leased"
+"${AS_USER[@]}" "$PY" - "$L/leased.dat" "$L/ready" <<'EOF' &
+import fcntl, os, signal, sys, time
+signal.signal(signal.SIGIO, signal.SIG_IGN)  # the break notice: keep the lease until killed
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+open(sys.argv[2], "w").close()
+time.sleep(120)
+EOF
+holder=$!
+rfs_bg_track "$holder"
+if wait_until 20 test -e "$L/ready"; then
+	bind_errno "a file leased by its owner: fails at once" ETXTBSY "$M/leased" "$L/leased.dat" \
+		"${AS_USER2[@]}"
+	bind_errno "...again while the lease is being broken" ETXTBSY "$M/leased" "$L/leased.dat"
+	check "...meanwhile another user's requests are served" "${AS_USER2[@]}" sh -c \
+		"touch '$M/other2002' && echo hi >'$M/other2002' && cat '$M/other2002' >/dev/null"
+	check "...the lease holder is still there" kill -0 "$holder"
+else
+	fail "the lease holder did not take its lease"
+fi
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+check_eq "the region stays unbound" "" "$(getfattr --absolute-names --only-values -n "$X" "$M/leased" 2>/dev/null)"
+rm -f "$M/leased" "$M/other2002"
+
+# ------------------------------------------------- pseudo file systems
+
+touch "$M/p"
+bind_errno "a /proc file" ENODEV "$M/p" /proc/sys/kernel/hostname
+bind_errno "a /proc file of the caller" ENODEV "$M/p" /proc/self/comm
+sysfile=$(find /sys/kernel -maxdepth 2 -type f -perm -u+w 2>/dev/null | head -n 1)
+if [ -n "$sysfile" ]; then
+	bind_errno "a /sys file ($sysfile)" ENODEV "$M/p" "$sysfile"
+else
+	fail "no writable file under /sys/kernel to try"
+fi
+ln -s /proc/sys/kernel/hostname "$F/link-proc"
+bind_errno "a symlink to a /proc file" ENODEV "$M/p" "$F/link-proc"
+check_eq "the region stays empty" 0 "$(stat -c %s "$M/p")"
+rm -f "$M/p"
+
+rfs_expect_empty
+rfs_done
