@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -3547,6 +3549,109 @@ static void test_bind_orphan_keeps_file(void **state)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * A binding saved in a store that cannot be re-opened at load (the
+ * open_binding hook fails: a deleted file, a file system not mounted yet)
+ * leaves the region unbound, not the store unloadable: the name and the
+ * path stay, opening and resizing give ENXIO, a new binding EEXIST; each
+ * open retries as the owner, and once the hook succeeds the region is
+ * bound for good.
+ */
+static int unbound_fail = -ENOENT; /* what the hook returns; 0: open the file */
+static int unbound_calls;
+static char unbound_region[256];
+static uid_t unbound_uid;
+
+static int unbound_open(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
+			int *ret_fd)
+{
+	int fd;
+
+	unbound_calls++;
+	unbound_uid = uid;
+	if (region)
+		snprintf(unbound_region, sizeof(unbound_region), "%s", region);
+	if (unbound_fail)
+		return unbound_fail;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void test_load_unbound_binding(void **state)
+{
+	struct registry_config cfg = {
+	    .root_mode = ROOT_MODE,
+	    .root_uid = ROOT_UID,
+	    .root_gid = ROOT_GID,
+	    .open_binding = unbound_open,
+	};
+	const char *tmp = getenv("TMPDIR");
+	struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = 10};
+	char dir[PATH_MAX], placeholder[PATH_MAX + 32], err[PATH_MAX + 256];
+	struct region *region;
+	const char *path;
+	struct stat st;
+	uint64_t d, b;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/rfs-unit-unbound.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	fd = user_fd("file data", &path);
+	close(fd);
+
+	/* A store with a region d/b, its placeholder naming the user's file. */
+	fx_open_cfg(MiB, &cfg);
+	assert_int_equal(registry_load(reg, dir, err, sizeof(err)), 0);
+	d = mkd(ROOT, "d");
+	mk(d, "b");
+	teardown(state);
+	snprintf(placeholder, sizeof(placeholder), "%s/root/d/b", dir);
+	assert_int_equal(setxattr(placeholder, "user.regionfs.backing", path, strlen(path), 0), 0);
+
+	/* The hook fails: the store loads anyway. */
+	unbound_fail = -ENOENT;
+	unbound_calls = 0;
+	fx_open_cfg(MiB, &cfg);
+	assert_int_equal(registry_load(reg, dir, err, sizeof(err)), 0);
+	assert_int_equal(unbound_calls, 1);
+	assert_string_equal(unbound_region, "/d/b");
+	assert_int_equal(unbound_uid, cred.uid); /* as the owner */
+	d = ino_of(ROOT, "d");
+	b = ino_of(d, "b"); /* the lookup retried too */
+	assert_int_equal(unbound_calls, 2);
+	assert_int_equal(registry_backing_path(reg, b, NULL, 0), (ssize_t)strlen(path));
+	assert_int_equal(registry_open(reg, b, &region), -ENXIO);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st), -ENXIO);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(registry_bind(reg, b, fd, path, &binder, 0, true), -EEXIST);
+	close(fd);
+	assert_int_equal(attr_of(b).st_uid, cred.uid);
+
+	/* The file is back: the next open binds it. */
+	unbound_fail = 0;
+	assert_int_equal(registry_open(reg, b, &region), 0);
+	assert_string_equal(region_backing_path(region), path);
+	assert_int_equal(attr_of(b).st_size, 9);
+	registry_release(reg, b);
+	unbound_fail = -ENOENT; /* bound now: never asked again */
+	assert_int_equal(registry_open(reg, b, &region), 0);
+	registry_release(reg, b);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st), 0);
+	assert_int_equal(path_size(path), 10);
+	assert_int_equal(registry_unlink(reg, d, "b"), 0);
+	teardown(state);
+	assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TB(fn) cmocka_unit_test_setup_teardown(fn, bind_setup, bind_teardown)
 
@@ -3649,6 +3754,7 @@ int main(void)
 	    TB(test_bind_no_store_charge),
 	    TB(test_bind_alloc_failure_enomem),
 	    TB(test_bind_orphan_keeps_file),
+	    TB(test_load_unbound_binding),
 	};
 
 	/* Run a subset: CMOCKA_TEST_FILTER / CMOCKA_SKIP_FILTER="test_xattr_*" */
