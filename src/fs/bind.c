@@ -28,7 +28,8 @@
  *   ENAMETOOLONG more than WALK_MAX_DEPTH directories deep
  *   EISDIR   it is a directory
  *   ENODEV   it is not a regular file (device, fifo, socket), or it is on a
- *            pseudo file system (procfs, sysfs, debugfs, cgroup, ...)
+ *            pseudo file system (procfs, sysfs, debugfs, cgroup, ...) or
+ *            reached through another FUSE file system
  *   EACCES   the caller may not open it for reading and writing (its
  *            credentials and capabilities), or the caller cannot be seen
  *            (another pid namespace, gone during the request)
@@ -85,9 +86,36 @@ static bool inside(const char *path, const char *dir)
 static int stat_cached(int fd, struct statx *stx)
 {
 	/* DONT_SYNC: a FUSE inode answers from its cache, never with a request. */
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_TYPE,
-		  stx) < 0)
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
+		  STATX_TYPE | STATX_MNT_ID, stx) < 0)
 		return -errno;
+	return 0;
+}
+
+/*
+ * Entering another mount: is it a file system a binding may walk through?
+ * Not another FUSE file system ("fuse", "fuse.*"; any user can mount one,
+ * in a user namespace too): its server answers every lookup, stat and read
+ * of the walk and of the bound region afterwards, and a server that never
+ * answers would park the daemon thread asking, with the registry lock held
+ * for a stat. Told from the identity's mount table, never by asking the
+ * file system (statfs would be a request too). ENODEV, as a device.
+ */
+static int check_mount(const struct caller *c, const struct statx *stx, uint64_t *cur_mnt)
+{
+	char type[64];
+	int r;
+
+	if (!(stx->stx_mask & STATX_MNT_ID))
+		return 0; /* before 5.8: no mount ids, no way to tell */
+	if (stx->stx_mnt_id == *cur_mnt)
+		return 0;
+	r = caller_fstype(c, stx->stx_mnt_id, type, sizeof(type));
+	if (r < 0)
+		return -ENODEV; /* gone meanwhile or unreadable: refuse */
+	if (strcmp(type, "fuse") == 0 || strncmp(type, "fuse.", 5) == 0)
+		return -ENODEV;
+	*cur_mnt = stx->stx_mnt_id;
 	return 0;
 }
 
@@ -118,7 +146,7 @@ static bool pseudo_fs(int fd)
 }
 
 /*
- * Resolve path from rootfd (the identity's root: never closed here) to an
+ * Resolve path from c->rootfd (the identity's root: never closed here) to an
  * O_PATH fd without ever sending a request to this mount: a request from
  * the thread that serves this one could wait for the other threads, and
  * with every thread doing the same, nobody answers. So: one component at
@@ -131,18 +159,28 @@ static bool pseudo_fs(int fd)
  * root meanwhile. Absolute symlink targets start again at the root.
  * Permission checks (search on directories) are the identity's: we run as it.
  */
-static int resolve(struct rfs *fs, int rootfd, const char *path, int *ret_fd)
+static int resolve(struct rfs *fs, const struct caller *c, const char *path, int *ret_fd)
 {
 	char *buf = strdup(path), *p, *rest, *next_buf;
 	int stack[WALK_MAX_DEPTH + 1];
+	uint64_t mnt[WALK_MAX_DEPTH + 1];
 	char target[PATH_MAX];
-	int depth = 0, next, links = 0, r = 0;
+	int depth = 0, next, links = 0, r = 0, rootfd = c->rootfd;
 	struct statx stx;
 	ssize_t n = 0;
 
 	if (!buf)
 		return -ENOMEM;
 	stack[0] = rootfd;
+	/* The root may be inside such a mount itself (a chroot): checked as a step. */
+	mnt[0] = 0;
+	r = stat_cached(rootfd, &stx);
+	if (r == 0)
+		r = check_mount(c, &stx, &mnt[0]);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
 	p = buf;
 	while (*p) {
 		while (*p == '/')
@@ -172,6 +210,9 @@ static int resolve(struct rfs *fs, int rootfd, const char *path, int *ret_fd)
 		r = stat_cached(next, &stx);
 		if (r == 0 && makedev(stx.stx_dev_major, stx.stx_dev_minor) == fs->dev)
 			r = -ELOOP;
+		mnt[depth + 1] = mnt[depth];
+		if (r == 0)
+			r = check_mount(c, &stx, &mnt[depth + 1]);
 		if (r == 0 && S_ISLNK(stx.stx_mode)) {
 			if (++links > MAX_SYMLINKS) {
 				r = -ELOOP;
@@ -234,7 +275,7 @@ static int open_backing(struct rfs *fs, struct caller *c, const char *path, int 
 	r = caller_enter(c);
 	if (r < 0)
 		return r;
-	r = resolve(fs, c->rootfd, path, &opath);
+	r = resolve(fs, c, path, &opath);
 	if (r < 0)
 		goto out_leave;
 	r = stat_cached(opath, &stx);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -91,6 +92,25 @@ static int read_cap_eff(pid_t pid, uint64_t *ret)
 	return found ? 0 : -EIO;
 }
 
+/*
+ * The mount table of pid's mount namespace. A process's own mountinfo
+ * lists only the mounts under its root (a chrooted one misses the mount
+ * its root is in): for a caller in our own namespace, ours is the whole
+ * table of the same mounts.
+ */
+static int open_mountinfo(pid_t pid)
+{
+	struct stat mine, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat(path, &theirs) == 0 && stat("/proc/self/ns/mnt", &mine) == 0 &&
+	    theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino)
+		return open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 int caller_from_req(fuse_req_t req, struct caller *ret)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -99,6 +119,7 @@ int caller_from_req(fuse_req_t req, struct caller *ret)
 
 	memset(ret, 0, sizeof(*ret));
 	ret->rootfd = -1;
+	ret->mountinfo = -1;
 	/* 0: the caller lives in a pid namespace we cannot see into. */
 	if (ctx->pid <= 0)
 		return -EACCES;
@@ -120,6 +141,11 @@ int caller_from_req(fuse_req_t req, struct caller *ret)
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)ctx->pid);
 	ret->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	r = ret->rootfd < 0 ? -EACCES : 0;
+	if (r == 0) {
+		ret->mountinfo = open_mountinfo(ctx->pid);
+		if (ret->mountinfo < 0)
+			r = -EACCES;
+	}
 	if (r == 0 && read_cap_eff(ctx->pid, &ret->caps) < 0)
 		r = -EACCES;
 	if (r == 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
@@ -136,6 +162,7 @@ int caller_from_owner(uid_t uid, gid_t gid, struct caller *ret)
 	char buf[4096];
 
 	memset(ret, 0, sizeof(*ret));
+	ret->rootfd = -1;
 	ret->uid = uid;
 	ret->gid = gid;
 	ret->caps = 0; /* nobody's capabilities survive a restart, not even root's */
@@ -147,6 +174,11 @@ int caller_from_owner(uid_t uid, gid_t gid, struct caller *ret)
 			n = CALLER_MAX_GROUPS;
 		ret->ngroups = n < 0 ? 0 : n;
 	}
+	ret->mountinfo = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (ret->mountinfo < 0) {
+		ret->rootfd = -1;
+		return -errno;
+	}
 	ret->rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return ret->rootfd < 0 ? -errno : 0;
 }
@@ -155,7 +187,51 @@ void caller_free(struct caller *c)
 {
 	if (c->rootfd >= 0)
 		close(c->rootfd);
+	if (c->mountinfo >= 0)
+		close(c->mountinfo);
 	c->rootfd = -1;
+	c->mountinfo = -1;
+}
+
+int caller_fstype(const struct caller *c, uint64_t mnt_id, char *buf, size_t size)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int fd, r = -ENOENT;
+	FILE *f;
+
+	/* A fresh read from the start: mountinfo is made anew at offset 0. */
+	if (lseek(c->mountinfo, 0, SEEK_SET) < 0)
+		return -errno;
+	fd = dup(c->mountinfo);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long long id;
+		char *sep, *type, *end;
+
+		if (sscanf(line, "%llu", &id) != 1 || id != mnt_id)
+			continue;
+		/* "... - FSTYPE SOURCE OPTIONS": the type follows the separator. */
+		sep = strstr(line, " - ");
+		if (!sep)
+			break;
+		type = sep + 3;
+		end = strchr(type, ' ');
+		if (end)
+			*end = '\0';
+		snprintf(buf, size, "%s", type);
+		r = 0;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return r;
 }
 
 int caller_enter(struct caller *c)

@@ -28,7 +28,15 @@
  * its own uid may be acted for (-EACCES for others), capabilities still
  * narrowed.
  *
- * caller_free() closes the root fd (also for an identity never entered).
+ * Both also open the identity's mount table (/proc/PID/mountinfo, taken
+ * while the pid is pinned: reads show that namespace even after the pid is
+ * gone; the daemon's own for a caller in the daemon's namespace, as a
+ * chrooted process's lists only the mounts below its root), so that a path
+ * walk can tell a mount's file system type without asking the file system
+ * (caller_fstype()). A chrooted caller in a namespace of its own cannot
+ * have its root's mount told: its binds fail with ENODEV.
+ *
+ * caller_free() closes the fds (also for an identity never entered).
  * Errors: -EACCES as above, -ENOMEM, -EPERM (the kernel refused a switch).
  */
 #ifndef RFS_FS_CALLER_H
@@ -49,6 +57,7 @@ struct caller {
 	gid_t groups[CALLER_MAX_GROUPS];
 	uint64_t caps; /* effective capabilities the identity may use */
 	int rootfd;    /* O_PATH: where absolute paths start and ".." stops */
+	int mountinfo; /* its mount namespace's /proc/PID/mountinfo (file system types) */
 
 	/* The thread's own identity while it acts (caller_enter/leave). */
 	bool entered;
@@ -61,6 +70,13 @@ struct caller {
 int caller_from_req(fuse_req_t req, struct caller *ret);
 int caller_from_owner(uid_t uid, gid_t gid, struct caller *ret);
 void caller_free(struct caller *c);
+
+/*
+ * The file system type ("ext4", "fuse.sshfs", ...) of mount mnt_id (as
+ * statx STATX_MNT_ID and mountinfo number it) in c's mount namespace.
+ * Errors: -ENOENT (no such mount there now), -ENOMEM, errors of read.
+ */
+int caller_fstype(const struct caller *c, uint64_t mnt_id, char *buf, size_t size);
 
 int caller_enter(struct caller *c);
 void caller_leave(struct caller *c);

@@ -17,6 +17,8 @@
 #    ETXTBSY (no daemon thread waits out the lease-break time; EAGAIN does
 #    not survive the kernel's SETXATTR path), and another
 #    user's requests go on meanwhile;
+#  - a file on another FUSE file system, its server stopped: ENODEV at
+#    once, no request sent to it;
 #  - files of pseudo file systems (/proc, /sys): ENODEV, in both data paths.
 #
 # Usage: t-backing-caller.sh DAEMON_BINARY DATAPATH
@@ -197,6 +199,32 @@ kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 check_eq "the region stays unbound" "" "$(getfattr --absolute-names --only-values -n "$X" "$M/leased" 2>/dev/null)"
 rm -f "$M/leased" "$M/other2002"
+
+# ------------------------------------- another FUSE file system (stalled)
+
+# Any user can mount a FUSE file system; one whose server never answers must
+# not park a daemon thread: refused before any request reaches it.
+O=$RFS_TMP/otherfuse
+mkdir -p "$O"
+"$RFS_BIN" -f -o size=1M,datapath=cache "$O" </dev/null >"$RFS_TMP/other.log" 2>&1 &
+other=$!
+rfs_bg_track "$other"
+if wait_until 20 sh -c "grep -q ' $O ' /proc/self/mountinfo"; then
+	echo data >"$O/f"
+	touch "$M/viafuse"
+	kill -STOP "$other"
+	bind_errno "a file on another FUSE file system whose server is stopped" ENODEV \
+		"$M/viafuse" "$O/f"
+	ln -s "$O/f" "$F/link-fuse"
+	bind_errno "...through a symlink" ENODEV "$M/viafuse" "$F/link-fuse"
+	check "...meanwhile other requests are served" stat "$M/viafuse"
+	kill -CONT "$other"
+	rm -f "$M/viafuse"
+	umount "$O" || umount -l "$O"
+	wait_until 20 sh -c "! kill -0 $other 2>/dev/null" || fail "the other daemon did not exit"
+else
+	fail "the other FUSE file system did not come up: $(cat "$RFS_TMP/other.log")"
+fi
 
 # ------------------------------------------------- pseudo file systems
 
