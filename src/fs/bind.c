@@ -37,7 +37,8 @@
  *   ETXTBSY  another process holds a lease on it (the open would block:
  *            EWOULDBLOCK, which the kernel does not pass through setxattr);
  *            try again once the holder let go (lease-break-time at most)
- *   EPERM    the target is a directory of this mount, not a region
+ *   EPERM    the target is a directory of this mount, not a region; or the
+ *            caller does not own the region (and has no CAP_FOWNER)
  *   EBUSY    the region is open or mapped
  *   ENOTEMPTY the region is not empty (size > 0)
  *   EEXIST   the region is bound already
@@ -49,6 +50,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +340,25 @@ static int check_path(struct rfs *fs, const char *path)
 	return 0;
 }
 
+/*
+ * Only the region's owner (or a caller with CAP_FOWNER) may bind it: a
+ * binding kept in a store is re-opened as the region's owner, so another
+ * user who may merely write the region would otherwise choose a path that
+ * the owner's identity opens after a restart (a symlink of theirs pointing
+ * at the owner's private files by then).
+ */
+static int check_owner(struct rfs *fs, fuse_ino_t ino, const struct caller *c)
+{
+	struct stat st;
+	int r = registry_getattr(fs->reg, ino, &st);
+
+	if (r < 0)
+		return r;
+	if (st.st_uid != c->uid && !(c->caps & (1ull << CAP_FOWNER)))
+		return -EPERM;
+	return 0;
+}
+
 int rfs_open_binding(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
 		     int *ret_fd)
 {
@@ -416,6 +437,8 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 	if (r < 0)
 		return r;
 	r = caller_from_req(req, &c);
+	if (r == 0)
+		r = check_owner(fs, ino, &c);
 	if (r == 0)
 		r = open_backing(fs, &c, path, &fd);
 	caller_free(&c);

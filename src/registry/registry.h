@@ -65,8 +65,10 @@ struct registry_config {
 	 * the region's owner: return an fd open O_RDWR in *ret_fd, or a
 	 * negative errno. region is the region's path in the mount when
 	 * loading (the callback says once why it failed), NULL when retrying
-	 * at an open. Called without the registry lock. Optional: without
-	 * it, no saved binding can be re-opened.
+	 * at an open. Called without the registry lock, except from
+	 * registry_load() (nothing else runs then); must not call back into
+	 * the registry. Optional: without it, no saved binding can be
+	 * re-opened.
 	 */
 	int (*open_binding)(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
 			    int *ret_fd);

@@ -11,6 +11,8 @@
 #    EROFS (the same file binds from the daemon's namespace);
 #  - a uid-0 process without capabilities: EACCES for uid 2001's 0600 file
 #    (a root with capabilities binds it);
+#  - only the region's owner (or CAP_FOWNER) binds it: EPERM for uid 2002
+#    on uid 2001's 0666 region, and for a capability-less root;
 #  - a chrooted caller: absolute paths, "/.." and a symlink "../../etc/x"
 #    all stay inside its root;
 #  - a file leased by its owner (F_SETLEASE): the bind fails at once with
@@ -125,8 +127,23 @@ bind_errno "uid 0 without capabilities: uid 2001's 0600 file" EACCES "$M/nocap" 
 check_eq "...the region shows nothing" "" "$(cat "$M/nocap" 2>&1)"
 bind_errno "uid 0 with its capabilities: the same file" OK "$M/withcap" "$U/own600.dat"
 check_eq "...shows it" "users secret" "$(cat "$M/withcap" 2>&1)"
-bind_errno "uid 2001 itself: its own file" OK "$M/nocap" "$U/own600.dat" "${AS_USER[@]}"
-rm -f "$M/nocap" "$M/withcap"
+"${AS_USER[@]}" touch "$M/own2001"
+chmod 666 "$M/own2001"
+bind_errno "uid 2001 itself: its own file, its own region" OK "$M/own2001" "$U/own600.dat" \
+	"${AS_USER[@]}"
+rm -f "$M/nocap" "$M/withcap" "$M/own2001"
+
+# Only the region's owner binds it (a stored binding is re-opened as the
+# owner): another user who may write the region gets EPERM.
+"${AS_USER[@]}" touch "$M/of2001"
+chmod 666 "$M/of2001"
+: >"$RFS_TMP/f2002.dat"
+chown 2002:2002 "$RFS_TMP/f2002.dat"
+bind_errno "uid 2002 on uid 2001's 0666 region" EPERM "$M/of2001" "$RFS_TMP/f2002.dat" "${AS_USER2[@]}"
+bind_errno "uid 0 without capabilities on uid 2001's region" EPERM "$M/of2001" "$RFS_TMP/f2002.dat" \
+	"${NOCAPS[@]}"
+bind_errno "root (CAP_FOWNER) on uid 2001's region" OK "$M/of2001" "$RFS_TMP/f2002.dat"
+rm -f "$M/of2001"
 
 # --------------------------------------------------- a chrooted caller
 
@@ -173,8 +190,7 @@ chown 2001:2001 "$L"
 : >"$L/leased.dat"
 chown 2001:2001 "$L/leased.dat"
 chmod 666 "$L/leased.dat"
-touch "$M/leased"
-chmod 666 "$M/leased"
+"${AS_USER2[@]}" touch "$M/leased"
 "${AS_USER[@]}" "$PY" - "$L/leased.dat" "$L/ready" <<'EOF' &
 import fcntl, os, signal, sys, time
 signal.signal(signal.SIGIO, signal.SIG_IGN)  # the break notice: keep the lease until killed
