@@ -471,8 +471,7 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 	 * flight had time to arrive.
 	 */
 	for (tries = 0;; tries++) {
-		r = registry_bind(fs->reg, ino, fd, path, &binder, (uint64_t)id,
-				  !fs->passthrough);
+		r = registry_bind(fs->reg, ino, fd, path, &binder, (uint64_t)id, !fs->passthrough);
 		if (r != -EBUSY || tries == BUSY_RETRIES)
 			break;
 		usleep(BUSY_RETRY_US);
