@@ -92,6 +92,21 @@ static int read_cap_eff(pid_t pid, uint64_t *ret)
 	return found ? 0 : -EIO;
 }
 
+/* Is pid's namespace of kind ns ("user", "mnt") the daemon's own? */
+static bool same_ns(pid_t pid, const char *ns)
+{
+	struct stat mine, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	if (stat(path, &theirs) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	if (stat(path, &mine) < 0)
+		return false;
+	return theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino;
+}
+
 /*
  * The mount table of pid's mount namespace. A process's own mountinfo
  * lists only the mounts under its root (a chrooted one misses the mount
@@ -100,12 +115,9 @@ static int read_cap_eff(pid_t pid, uint64_t *ret)
  */
 static int open_mountinfo(pid_t pid)
 {
-	struct stat mine, theirs;
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	if (stat(path, &theirs) == 0 && stat("/proc/self/ns/mnt", &mine) == 0 &&
-	    theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino)
+	if (same_ns(pid, "mnt"))
 		return open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
 	return open(path, O_RDONLY | O_CLOEXEC);
@@ -148,6 +160,13 @@ int caller_from_req(fuse_req_t req, struct caller *ret)
 	}
 	if (r == 0 && read_cap_eff(ctx->pid, &ret->caps) < 0)
 		r = -EACCES;
+	/*
+	 * Capabilities count in the user namespace they were given in: a
+	 * process in a namespace of its own (unshare -Ur: "root" with every
+	 * capability there) has none over the files of ours.
+	 */
+	if (r == 0 && !same_ns(ctx->pid, "user"))
+		ret->caps = 0;
 	if (r == 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
 		r = -EACCES; /* ESRCH: gone meanwhile, what we read may be another's */
 	close(pidfd);

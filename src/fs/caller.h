@@ -10,7 +10,8 @@
  *  - caller_from_req(): the process that sent a FUSE request. Its root (and
  *    so its mount namespace: a root fd carries its mount) is
  *    /proc/PID/root of the calling thread; its capabilities are CapEff of
- *    /proc/PID/status. The pid may be a thread id, may exit and be reused
+ *    /proc/PID/status, and none at all when it lives in another user
+ *    namespace (there they are worth nothing over the daemon's files). The pid may be a thread id, may exit and be reused
  *    during the request: it is pinned with a pidfd (PIDFD_THREAD) before
  *    /proc is read, and the thread must still be alive afterwards. Every
  *    doubt fails closed: -EACCES (the pid is 0, i.e. not visible in our pid

@@ -13,6 +13,8 @@
 #    (a root with capabilities binds it);
 #  - only the region's owner (or CAP_FOWNER) binds it: EPERM for uid 2002
 #    on uid 2001's 0666 region, and for a capability-less root;
+#  - "root" of a user namespace of its own (unshare -Ur, every capability
+#    there): none of them counts (EPERM, EACCES as its plain uid);
 #  - a chrooted caller: absolute paths, "/.." and a symlink "../../etc/x"
 #    all stay inside its root;
 #  - a file leased by its owner (F_SETLEASE): the bind fails at once with
@@ -142,6 +144,18 @@ chown 2002:2002 "$RFS_TMP/f2002.dat"
 bind_errno "uid 2002 on uid 2001's 0666 region" EPERM "$M/of2001" "$RFS_TMP/f2002.dat" "${AS_USER2[@]}"
 bind_errno "uid 0 without capabilities on uid 2001's region" EPERM "$M/of2001" "$RFS_TMP/f2002.dat" \
 	"${NOCAPS[@]}"
+# "root" of a user namespace of its own has every capability there, none here.
+USERNS=(unshare --user --map-root-user)
+check_eq "uid 2002 in its own user namespace has every capability there" 000001ffffffffff \
+	"$("${AS_USER2[@]}" "${USERNS[@]}" sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)"
+bind_errno "...binding uid 2001's region" EPERM "$M/of2001" "$RFS_TMP/f2002.dat" \
+	"${AS_USER2[@]}" "${USERNS[@]}"
+"${AS_USER2[@]}" touch "$M/userns"
+bind_errno "...binding uid 2001's 0600 file to its own region" EACCES "$M/userns" \
+	"$U/own600.dat" "${AS_USER2[@]}" "${USERNS[@]}"
+bind_errno "...binding its own file to its own region" OK "$M/userns" "$RFS_TMP/f2002.dat" \
+	"${AS_USER2[@]}" "${USERNS[@]}"
+rm -f "$M/userns"
 bind_errno "root (CAP_FOWNER) on uid 2001's region" OK "$M/of2001" "$RFS_TMP/f2002.dat"
 rm -f "$M/of2001"
 
