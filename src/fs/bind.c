@@ -6,7 +6,7 @@
  * A bind does only what the caller could do itself at that moment. The
  * daemon usually runs as root, so the file is opened as the caller
  * (caller.h): its fsuid, fsgid and groups, its effective capabilities
- * (never more than the daemon's), and PATH is resolved from the caller's
+ * (never more than the daemon's; none from another user namespace), and PATH is resolved from the caller's
  * own root in the caller's own mount namespace (/proc/PID/root): a
  * sandboxed process cannot reach what its namespace hides, a chrooted one
  * cannot climb out with "..", a read-only mount in its view stays read-only.
