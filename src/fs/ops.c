@@ -217,9 +217,12 @@ static unsigned kill_flags(mode_t bits)
  *    the same. Mapped stores remove nothing (as on tmpfs).
  *  - O_TRUNC in OPEN (atomic_o_trunc): rfs_open.
  * Without KILLPRIV (a daemon that is not root: libfuse 3.14 never offers
- * it) the kernel sends the new mode itself, and the empty SETATTR only for
- * what its own rule misses (a group-exec-less set-group-ID file written by
- * a non-member): the same handling covers both.
+ * it, and only devio.c adds it) the kernel sends the new mode itself, by
+ * its older rule (fuse_setattr(): S_ISUID, and S_ISGID only with group
+ * execute), and an empty SETATTR when that rule finds nothing: the same
+ * handling then also removes S_ISGID without group execute after a
+ * non-member's write, except from a file that had S_ISUID too (the kernel
+ * sent a mode that keeps it).
  */
 static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
