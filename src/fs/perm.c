@@ -2,6 +2,7 @@
 #include "fs/perm.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,16 +91,27 @@ int perm_parse_status(FILE *f, struct perm_caller *c)
 	return 0;
 }
 
+/* The daemon's user namespace: it never changes, so it is looked up once. */
+static struct stat own_userns;
+static bool own_userns_ok;
+static pthread_once_t own_userns_once = PTHREAD_ONCE_INIT;
+
+static void own_userns_init(void)
+{
+	own_userns_ok = stat("/proc/self/ns/user", &own_userns) == 0;
+}
+
 /* Is the thread in the daemon's user namespace? Capabilities count only there. */
 static bool same_userns(pid_t pid)
 {
 	char path[64];
-	struct stat mine, theirs;
+	struct stat theirs;
 
+	pthread_once(&own_userns_once, own_userns_init);
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/user", (int)pid, (int)pid);
-	if (stat("/proc/self/ns/user", &mine) < 0 || stat(path, &theirs) < 0)
+	if (!own_userns_ok || stat(path, &theirs) < 0)
 		return false;
-	return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+	return own_userns.st_dev == theirs.st_dev && own_userns.st_ino == theirs.st_ino;
 }
 
 static bool loaded_ok(struct perm_caller *c)
