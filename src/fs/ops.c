@@ -434,6 +434,12 @@ static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region,
 	return 0;
 }
 
+/*
+ * The kernel's __FMODE_EXEC (FMODE_EXEC, 0x20), which it leaves in the
+ * flags of the open of execve(2): no O_* flag has that value.
+ */
+#define RFS_FMODE_EXEC 040
+
 /* The access an open asks for, as may_open() sees it. */
 static int open_mask(int flags)
 {
@@ -441,6 +447,9 @@ static int open_mask(int flags)
 		   : (flags & O_ACCMODE) == O_WRONLY ? PERM_MAY_WRITE
 						     : PERM_MAY_READ | PERM_MAY_WRITE;
 
+	/* do_open_execat(): execute, not read. */
+	if (flags & RFS_FMODE_EXEC)
+		return PERM_MAY_EXEC;
 	return flags & O_TRUNC ? mask | PERM_MAY_WRITE : mask;
 }
 

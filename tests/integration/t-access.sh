@@ -5,7 +5,7 @@
 # the kernel leaves these checks to the daemon, compared with a tmpfs that
 # this test mounts next to it: regions and directories of several owners,
 # groups and modes (0600 ... 0001, 0000), asked for R_OK, W_OK and X_OK
-# (and opened for reading and for writing, and chdir'ed into) by root, a
+# (and opened for reading and for writing, chdir'ed into, executed) by root, a
 # root without capabilities (held to the mode bits: owner, group 0 or a
 # supplementary group, other), a root with only CAP_DAC_READ_SEARCH and one
 # with only CAP_DAC_OVERRIDE, and a root of a user namespace of its own
@@ -54,6 +54,10 @@ d700 d 2001:2001 700
 d755 d 2001:2001 755
 d000 d 0:0 000
 d111 d 2001:2001 111
+x711 x 2001:2001 711
+x744 x 2001:2001 744
+x700 x 2001:2001 700
+x100 x 0:0 100
 "
 
 populate()
@@ -63,6 +67,8 @@ populate()
 		[ -n "$name" ] || continue
 		if [ "$type" = d ]; then
 			mkdir "$d/$name"
+		elif [ "$type" = x ]; then
+			cp /usr/bin/true "$d/$name"
 		else
 			echo data >"$d/$name"
 		fi
@@ -88,11 +94,12 @@ as_caller()
 	esac
 }
 
-# One line per object: NAME R W X OPEN_R OPEN_W (or CHDIR for directories).
+# One line per object: NAME R W X OPEN_R OPEN_W (or CHDIR for directories),
+# and EXEC for the programs.
 matrix()
 {
 	as_caller "$2" "$PY" - "$1" "$OBJECTS" <<'EOF'
-import os, sys, errno
+import os, sys, errno, subprocess
 d, objs = sys.argv[1], sys.argv[2]
 def res(fn):
     try:
@@ -112,6 +119,8 @@ for line in objs.split("\n"):
     else:
         out.append("r=" + res(lambda: os.close(os.open(p, os.O_RDONLY))))
         out.append("w=" + res(lambda: os.close(os.open(p, os.O_WRONLY))))
+    if typ == "x":
+        out.append("exec=" + res(lambda: subprocess.run([p], check=True)))
     print(" ".join(out))
 EOF
 }
@@ -124,7 +133,7 @@ compare()
 	while read -r line; do
 		name=${line%% *}
 		case "$2 $name" in
-		"userns r100" | "userns r000" | "userns d000")
+		"userns r100" | "userns r000" | "userns d000" | "userns x100")
 			is_regionfs_nodp "$1" && continue ;;
 		esac
 		got=$(grep "^$name " "$4")
@@ -176,6 +185,10 @@ for opts in "size=16M,mode=1777" "size=16M,mode=1777,default_permissions"; do
 	expect "$G.readsearch" d700 "1 0 1 chdir=ok"
 	expect "$G.override" f600 "1 1 0 r=ok w=ok"
 	expect "$G.override" f755 "1 1 1 r=ok w=ok"
+	expect "$G.capless" x711 "0 0 1 r=EACCES w=EACCES exec=ok"
+	expect "$G.capless" x744 "1 0 0 r=ok w=EACCES exec=EACCES"
+	expect "$G.root" x700 "1 1 1 r=ok w=ok exec=ok"
+	expect "$G.capless" x700 "0 0 0 r=EACCES w=EACCES exec=EACCES"
 	expect "$G.userns" f600 "0 0 0 r=EACCES w=EACCES"
 	expect "$G.userns" d700 "0 0 0 chdir=EACCES"
 	expect "$G.userns" r600 "1 1 0 r=ok w=ok"
