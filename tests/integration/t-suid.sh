@@ -60,6 +60,11 @@ user_steps()
 	local d=$1 n
 	mk "$d" write-other 6777
 	u2 sh -c "echo x >>'$d/write-other'"
+	# after one write removed them, bits set again go with the next write
+	mk "$d" write-again 6777
+	u2 sh -c "echo x >>'$d/write-again'; echo x >>'$d/write-again'"
+	chmod 6777 "$d/write-again"
+	u2 sh -c "echo x >>'$d/write-again'"
 	mk "$d" write-other-suid 4755
 	chmod 4757 "$d/write-other-suid"
 	u2 sh -c "echo x >>'$d/write-other-suid'"
@@ -111,7 +116,7 @@ user_steps()
 	truncate -s 4096 "$d/mmap-other"
 	chmod 6777 "$d/mmap-other"
 	py u2 "$d" mmap-other "fd = os.open(f, os.O_RDWR); m = mmap.mmap(fd, 4096); m[0:1] = b'z'; m.flush(); m.close(); os.close(fd)"
-	for n in write-other write-other-suid write-owner write-root write-nonmember-nogx \
+	for n in write-other write-again write-other-suid write-owner write-root write-nonmember-nogx \
 		write-member-nogx write-owner-nonmember write-zero truncate-other truncate-owner \
 		truncate-root ftruncate-same otrunc-other otrunc-root fallocate-other copy-other \
 		chown-root chown-root-nogx chown-owner-same chown-none chmod-member \
@@ -165,6 +170,7 @@ compare()
 
 cat >"$RFS_TMP/users.want" <<'EOF'
 write-other 777
+write-again 777
 write-other-suid 757
 write-owner 777
 write-root 6777
