@@ -178,9 +178,11 @@ static void patch_init(struct devio *io, struct iovec *iov, int count)
 	}
 	/*
 	 * HANDLE_KILLPRIV_V2 makes the kernel mark the superblock SB_NOSEC:
-	 * after one check per inode, writes and truncates stop asking us for
-	 * security.capability (a GETXATTR round trip per write(2) otherwise).
-	 * The kernel still strips suid/sgid itself (SETATTR) for such files.
+	 * after one check per inode, writes stop asking us for
+	 * security.capability (without it, a GETXATTR round trip per write(2):
+	 * measured 1.2 -> 10 us per 4 KiB pwrite in passthrough). In exchange
+	 * removing set-user-ID/set-group-ID bits is the daemon's job: ops.c
+	 * (rfs_setattr, rfs_open) does it, from the signals listed there.
 	 */
 	if (io->kernel_killpriv_v2)
 		flags |= RFS_FUSE_HANDLE_KILLPRIV_V2;

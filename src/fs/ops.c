@@ -10,7 +10,13 @@
  *  - getlk/setlk/flock: without them the kernel keeps flock() and fcntl()
  *    locks itself. Every process using a region runs on this kernel, so
  *    local locks exclude each other exactly as on tmpfs, at no round trip.
- *  - access: the kernel checks permissions itself (default_permissions).
+ *
+ * Permissions: with default_permissions (allow_other implies it) the kernel
+ * checks every access itself and never sends ACCESS. Without it the kernel
+ * asks the daemon for access(2) and chdir (ACCESS) and checks nothing at
+ * open: rfs_access and rfs_open answer as generic_permission() would
+ * (perm.h); the handler must exist from the start, since the kernel
+ * remembers one ENOSYS as "grant everything".
  */
 #include "fs/rfs.h"
 
@@ -23,6 +29,7 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "fs/caller.h"
+#include "fs/perm.h"
 
 #define XATTR_USER_PREFIX "user."
 #define XATTR_RFS_PREFIX "user.regionfs."
@@ -181,17 +188,70 @@ static void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	fuse_reply_attr(req, &st, attr_timeout(fs, &st));
 }
 
+static void caller_of(fuse_req_t req, struct perm_caller *ret)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	perm_caller_init(ret, ctx->uid, ctx->gid, ctx->pid);
+}
+
+/* The set-id bits to clear as registry_setattr() flags. */
+static unsigned kill_flags(mode_t bits)
+{
+	return (bits & S_ISUID ? REGISTRY_KILL_SUID : 0) | (bits & S_ISGID ? REGISTRY_KILL_SGID : 0);
+}
+
+/*
+ * Set-user-ID and set-group-ID bits (devio.c negotiates
+ * FUSE_HANDLE_KILLPRIV_V2, which makes removing them our job; the rules are
+ * tmpfs's, see perm.h). The kernel asks in three ways:
+ *  - FATTR_KILL_SUIDGID (libfuse 3.14 passes it as FUSE_SET_ATTR_KILL_SUID)
+ *    with a chown of a file (any caller), and with a truncate by a caller
+ *    without CAP_FSETID (fuse_do_setattr());
+ *  - a SETATTR that sets nothing: file_remove_privs() before a write,
+ *    fallocate or copy into the file by a caller without CAP_FSETID goes
+ *    through notify_change(ATTR_FORCE | ATTR_KILL_*), and fuse_setattr()
+ *    drops the ATTR_KILL_* bits it cannot express but still sends the
+ *    request. This is the only sign of a passthrough write, which never
+ *    reaches the daemon (backing_file_write_iter() calls
+ *    file_remove_privs() on the FUSE file first); chown(f, -1, -1) sends
+ *    the same. Mapped stores remove nothing (as on tmpfs).
+ *  - O_TRUNC in OPEN (atomic_o_trunc): rfs_open.
+ * Without KILLPRIV (a daemon that is not root: libfuse 3.14 never offers
+ * it, and only devio.c adds it) the kernel sends the new mode itself, by
+ * its older rule (fuse_setattr(): S_ISUID, and S_ISGID only with group
+ * execute), and an empty SETATTR when that rule finds nothing: the same
+ * handling then also removes S_ISGID without group execute after a
+ * non-member's write, except from a file that had S_ISUID too (the kernel
+ * sent a mode that keeps it).
+ */
 static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
 {
 	struct rfs *fs = req_rfs(req);
 	struct registry_setattr sa = { 0 };
-	struct stat st;
+	bool kill = to_set == 0 || (to_set & FUSE_SET_ATTR_KILL_SUID);
+	bool chmod_check = (to_set & FUSE_SET_ATTR_MODE) && !fs->opts->default_permissions;
+	struct perm_caller who;
+	struct stat st, cur;
 	int r;
 
+	if (kill || chmod_check) {
+		r = registry_getattr(fs->reg, ino, &cur);
+		if (r < 0)
+			return reply_err(req, r);
+		caller_of(req, &who);
+	}
+	if (kill)
+		sa.valid |= kill_flags(perm_kill_bits(&who, &cur));
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		sa.valid |= REGISTRY_SET_MODE;
 		sa.mode = attr->st_mode;
+		/* setattr_prepare() does this only when it checks permissions. */
+		if (chmod_check)
+			sa.mode = perm_chmod_mode(&who, sa.mode,
+						  to_set & FUSE_SET_ATTR_GID ? attr->st_gid
+									     : cur.st_gid);
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		sa.valid |= REGISTRY_SET_UID;
@@ -386,12 +446,73 @@ static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region,
 	return 0;
 }
 
+/*
+ * The kernel's __FMODE_EXEC (FMODE_EXEC, 0x20), which it leaves in the
+ * flags of the open of execve(2): no O_* flag has that value.
+ */
+#define RFS_FMODE_EXEC 040
+
+/* The access an open asks for, as may_open() sees it. */
+static int open_mask(int flags)
+{
+	int mask = (flags & O_ACCMODE) == O_RDONLY ? PERM_MAY_READ
+		   : (flags & O_ACCMODE) == O_WRONLY ? PERM_MAY_WRITE
+						     : PERM_MAY_READ | PERM_MAY_WRITE;
+
+	/* do_open_execat(): execute, not read. */
+	if (flags & RFS_FMODE_EXEC)
+		return PERM_MAY_EXEC;
+	return flags & O_TRUNC ? mask | PERM_MAY_WRITE : mask;
+}
+
+/*
+ * Before an open: the permission check the kernel leaves to us without
+ * default_permissions, and the set-id bits an O_TRUNC removes (a
+ * truncate by a caller without CAP_FSETID, as do_truncate() on tmpfs).
+ */
+static int open_check(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, int flags)
+{
+	struct perm_caller who;
+	struct registry_setattr sa = { 0 };
+	struct stat st;
+	int r;
+
+	if (fs->opts->default_permissions && !(flags & O_TRUNC))
+		return 0;
+	r = registry_getattr(fs->reg, ino, &st);
+	if (r < 0)
+		return r;
+	caller_of(req, &who);
+	if (!fs->opts->default_permissions) {
+		r = perm_check(&who, &st, open_mask(flags));
+		if (r < 0)
+			return r;
+	}
+	if (flags & O_TRUNC)
+		sa.valid = kill_flags(perm_write_kills(&who, &st));
+	if (!sa.valid)
+		return 0;
+	r = registry_setattr(fs->reg, ino, &sa, &st);
+	/*
+	 * An OPEN reply carries no attributes: make the kernel forget the
+	 * mode it has. Attributes only (offset < 0): fuse_reverse_inval_inode()
+	 * then takes no lock a request could hold, so unlike other
+	 * notifications this one is safe from a handler, and it must be done
+	 * before the reply, for the caller's next stat(2).
+	 */
+	if (r == 0)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	return r;
+}
+
 static void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = req_rfs(req);
 	struct region *region;
-	int r = registry_open(fs->reg, ino, &region);
+	int r = open_check(fs, req, ino, fi->flags);
 
+	if (r == 0)
+		r = registry_open(fs->reg, ino, &region);
 	if (r < 0)
 		return reply_err(req, r);
 	r = open_common(fs, ino, region, fi);
@@ -435,6 +556,26 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		registry_release(fs->reg, e.ino);
 		registry_forget(fs->reg, e.ino, 1);
 	}
+}
+
+/*
+ * access(2) and chdir on a mount without default_permissions. access(2)
+ * sends the real uid and, unless that is 0, drops every capability
+ * (access_override_creds()): capabilities count for uid 0 only. (A chdir
+ * by another uid that needed CAP_DAC_READ_SEARCH is refused: fails closed.)
+ */
+static void rfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct perm_caller who;
+	struct stat st;
+	int r = registry_getattr(req_rfs(req)->reg, ino, &st);
+
+	if (r == 0) {
+		caller_of(req, &who);
+		who.use_caps = who.uid == 0;
+		r = perm_check(&who, &st, mask);
+	}
+	reply_err(req, r);
 }
 
 static void rfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -759,6 +900,7 @@ const struct fuse_lowlevel_ops rfs_ops = {
 	.rmdir = rfs_rmdir,
 	.rename = rfs_rename,
 	.link = rfs_link,
+	.access = rfs_access,
 	.open = rfs_open,
 	.create = rfs_create,
 	.read = rfs_read,

@@ -894,6 +894,7 @@ int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_s
 		     struct stat *ret)
 {
 	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+	struct registry_setattr killed;
 	bool retried = false;
 	struct node *n;
 	int r = 0;
@@ -904,6 +905,20 @@ again:
 	if (!n) {
 		r = -ENOENT;
 		goto out_unlock;
+	}
+	if (sa->valid & (REGISTRY_KILL_SUID | REGISTRY_KILL_SGID)) {
+		/* Under the lock: the bits of the mode as it is now, not as the caller saw it. */
+		mode_t cur = (sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode) & 07777;
+		mode_t kill = (sa->valid & REGISTRY_KILL_SUID ? S_ISUID : 0) |
+			      (sa->valid & REGISTRY_KILL_SGID ? S_ISGID : 0);
+
+		killed = *sa;
+		killed.valid &= ~(unsigned)(REGISTRY_KILL_SUID | REGISTRY_KILL_SGID);
+		if (cur & kill) {
+			killed.valid |= REGISTRY_SET_MODE;
+			killed.mode = cur & ~kill;
+		}
+		sa = &killed;
 	}
 	/* The size first: it is the only change that can fail. */
 	if (sa->valid & REGISTRY_SET_SIZE) {

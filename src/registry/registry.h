@@ -89,6 +89,14 @@ enum registry_set {
 	REGISTRY_SET_SIZE = 1 << 3,
 	REGISTRY_SET_ATIME = 1 << 4, /* tv_nsec may be UTIME_NOW */
 	REGISTRY_SET_MTIME = 1 << 5, /* tv_nsec may be UTIME_NOW */
+	/*
+	 * Clear S_ISUID / S_ISGID from the mode the node has at that moment
+	 * (after a REGISTRY_SET_MODE of the same call): the set-id bits that a
+	 * write, truncate or chown removes. A kill that finds nothing to clear
+	 * changes nothing (not even ctime).
+	 */
+	REGISTRY_KILL_SUID = 1 << 6,
+	REGISTRY_KILL_SGID = 1 << 7,
 };
 
 struct registry_setattr {

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests for fs/perm: the /proc status parser and the decisions
+ * (generic_permission(), the set-id rules) for callers whose status is
+ * given here instead of read from /proc: perm_caller with loaded set.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fs/perm.h"
+
+#define CAP(n) (1ull << (n))
+
+/* A caller whose status was "read": caps and supplementary groups as given. */
+static void caller(struct perm_caller *c, uid_t uid, gid_t gid, uint64_t caps, int ngroups,
+		   const gid_t *groups)
+{
+	perm_caller_init(c, uid, gid, 4242);
+	c->loaded = true;
+	c->known = true;
+	c->userns = true;
+	c->caps = caps;
+	c->ngroups = ngroups;
+	if (ngroups > 0)
+		memcpy(c->groups, groups, sizeof(gid_t) * (size_t)ngroups);
+}
+
+static struct stat node(mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = mode;
+	st.st_uid = uid;
+	st.st_gid = gid;
+	return st;
+}
+
+static int parse(const char *text, struct perm_caller *c)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int r;
+
+	assert_non_null(f);
+	r = perm_parse_status(f, c);
+	fclose(f);
+	return r;
+}
+
+static void test_parse_status(void **state)
+{
+	struct perm_caller c;
+
+	(void)state;
+	perm_caller_init(&c, 2001, 2001, 1);
+	assert_int_equal(parse("Name:\tx\nUid:\t2001\t2001\t2001\t2001\n"
+			       "Gid:\t2001\t2001\t2001\t2001\nGroups:\t10 3000 \n"
+			       "CapEff:\t0000000000000006\n",
+			       &c),
+			 0);
+	assert_true(c.known);
+	assert_int_equal(c.caps, 6);
+	assert_int_equal(c.ngroups, 2);
+	assert_int_equal(c.groups[1], 3000);
+
+	/* Another identity (pid reused, setfsuid): not this caller's. */
+	perm_caller_init(&c, 2001, 2001, 1);
+	assert_int_equal(parse("Uid:\t2001\t2001\t2001\t2002\nGid:\t2001\t2001\t2001\t2001\n"
+			       "Groups:\t\nCapEff:\t0000000000000006\n",
+			       &c),
+			 -EINVAL);
+	assert_false(c.known);
+	assert_int_equal(c.caps, 0);
+
+	/* No groups at all, and a missing CapEff line. */
+	perm_caller_init(&c, 0, 0, 1);
+	assert_int_equal(parse("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\nCapEff:\t0\n", &c), 0);
+	assert_int_equal(c.ngroups, 0);
+	perm_caller_init(&c, 0, 0, 1);
+	assert_int_equal(parse("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n", &c), -EINVAL);
+}
+
+static void test_parse_many_groups(void **state)
+{
+	size_t len = 64 + (PERM_MAX_GROUPS + 1) * 8;
+	char *text = malloc(len), *p;
+	struct perm_caller c;
+	int i;
+
+	(void)state;
+	assert_non_null(text);
+	p = text + sprintf(text, "Uid:\t5\t5\t5\t5\nGid:\t5\t5\t5\t5\nGroups:\t");
+	for (i = 0; i <= PERM_MAX_GROUPS; i++)
+		p += sprintf(p, "%d ", 100 + i);
+	sprintf(p, "\nCapEff:\t0\n");
+	perm_caller_init(&c, 5, 5, 1);
+	assert_int_equal(parse(text, &c), 0);
+	assert_int_equal(c.ngroups, -1);
+	/* Unknown membership: perm_in_group() says so. */
+	assert_int_equal(perm_in_group(&c, 100), -1);
+	assert_int_equal(perm_in_group(&c, 5), 1); /* the primary group needs no list */
+	free(text);
+}
+
+static void test_check_mode_bits(void **state)
+{
+	gid_t g3000 = 3000;
+	struct perm_caller c;
+	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
+	struct stat f707 = node(S_IFREG | 0707, 2001, 3000);
+	struct stat f070 = node(S_IFREG | 0070, 2001, 3000);
+
+	(void)state;
+	caller(&c, 2001, 2001, 0, 0, NULL);
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), 0);
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_EXEC), -EACCES);
+	assert_int_equal(perm_check(&c, &f600, 0), 0);
+
+	/* A member of the group is held to the group bits, even if other may more. */
+	caller(&c, 2002, 2002, 0, 1, &g3000);
+	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), -EACCES);
+	assert_int_equal(perm_check(&c, &f070, PERM_MAY_READ | PERM_MAY_EXEC), 0);
+	caller(&c, 2002, 2002, 0, 0, NULL);
+	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), 0);
+
+	/* Unknown groups: both group and other must allow. */
+	caller(&c, 2002, 2002, 0, -1, NULL);
+	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), -EACCES);
+	assert_int_equal(perm_check(&c, &f070, PERM_MAY_READ), -EACCES);
+}
+
+static void test_check_capabilities(void **state)
+{
+	struct perm_caller c;
+	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
+	struct stat f601 = node(S_IFREG | 0601, 2001, 2001);
+	struct stat d700 = node(S_IFDIR | 0700, 2001, 2001);
+
+	(void)state;
+	/* root: R/W always, X on a file only when some x bit is set. */
+	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE) | CAP(PERM_CAP_DAC_READ_SEARCH), 0, NULL);
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), 0);
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_EXEC), -EACCES);
+	assert_int_equal(perm_check(&c, &f601, PERM_MAY_EXEC), 0);
+	assert_int_equal(perm_check(&c, &d700, PERM_MAY_EXEC | PERM_MAY_WRITE), 0);
+
+	/* root without capabilities: the mode bits. */
+	caller(&c, 0, 0, 0, 0, NULL);
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
+	assert_int_equal(perm_check(&c, &d700, PERM_MAY_EXEC), -EACCES);
+
+	/* CAP_DAC_READ_SEARCH: read files, read and search directories. */
+	caller(&c, 0, 0, CAP(PERM_CAP_DAC_READ_SEARCH), 0, NULL);
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), 0);
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), -EACCES);
+	assert_int_equal(perm_check(&c, &d700, PERM_MAY_READ | PERM_MAY_EXEC), 0);
+	assert_int_equal(perm_check(&c, &d700, PERM_MAY_WRITE), -EACCES);
+
+	/* Capabilities of another user namespace do not count here. */
+	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
+	c.userns = false;
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
+	/* Nor do those of a status that was not the caller's. */
+	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
+	c.known = false;
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
+	/* Nor any, when the request says they were dropped (access(2) by a non-root uid). */
+	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
+	c.use_caps = false;
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_WRITE), -EACCES);
+}
+
+static void test_kill_bits(void **state)
+{
+	gid_t g3000 = 3000;
+	struct perm_caller c;
+	struct stat s6777 = node(S_IFREG | 06777, 2001, 3000);
+	struct stat s2767 = node(S_IFREG | 02767, 2001, 3000);
+	struct stat d2777 = node(S_IFDIR | 02777, 2001, 3000);
+
+	(void)state;
+	caller(&c, 2002, 2002, 0, 0, NULL);
+	assert_int_equal(perm_kill_bits(&c, &s6777), S_ISUID | S_ISGID);
+	assert_int_equal(perm_write_kills(&c, &s6777), S_ISUID | S_ISGID);
+	/* set-group-ID without group execute: only for a non-member */
+	assert_int_equal(perm_kill_bits(&c, &s2767), S_ISGID);
+	caller(&c, 2002, 2002, 0, 1, &g3000);
+	assert_int_equal(perm_kill_bits(&c, &s2767), 0);
+	/* CAP_FSETID keeps it for a non-member, and spares writes entirely */
+	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
+	assert_int_equal(perm_kill_bits(&c, &s2767), 0);
+	assert_int_equal(perm_kill_bits(&c, &s6777), S_ISUID | S_ISGID);
+	assert_int_equal(perm_write_kills(&c, &s6777), 0);
+	/* directories keep theirs */
+	caller(&c, 2002, 2002, 0, 0, NULL);
+	assert_int_equal(perm_kill_bits(&c, &d2777), 0);
+	/* unknown membership: the bit goes */
+	caller(&c, 2002, 2002, 0, -1, NULL);
+	assert_int_equal(perm_kill_bits(&c, &s2767), S_ISGID);
+}
+
+static void test_chmod_mode(void **state)
+{
+	gid_t g3000 = 3000;
+	struct perm_caller c;
+
+	(void)state;
+	caller(&c, 2001, 2001, 0, 0, NULL);
+	assert_int_equal(perm_chmod_mode(&c, 02777, 2001), 02777);
+	assert_int_equal(perm_chmod_mode(&c, 06777, 3000), 04777);
+	caller(&c, 2001, 2001, 0, 1, &g3000);
+	assert_int_equal(perm_chmod_mode(&c, 02777, 3000), 02777);
+	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
+	assert_int_equal(perm_chmod_mode(&c, 02777, 3000), 02777);
+}
+
+static void test_unknown_caller_fails_closed(void **state)
+{
+	struct perm_caller c;
+	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
+	struct stat s2767 = node(S_IFREG | 02767, 2001, 3000);
+
+	(void)state;
+	/* pid 0 (another pid namespace): nothing can be read. */
+	perm_caller_init(&c, 0, 0, 0);
+	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
+	assert_int_equal(perm_in_group(&c, 3000), -1);
+	assert_int_equal(perm_kill_bits(&c, &s2767), S_ISGID);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_status),
+		cmocka_unit_test(test_parse_many_groups),
+		cmocka_unit_test(test_check_mode_bits),
+		cmocka_unit_test(test_check_capabilities),
+		cmocka_unit_test(test_kill_bits),
+		cmocka_unit_test(test_chmod_mode),
+		cmocka_unit_test(test_unknown_caller_fails_closed),
+	};
+
+	if (getenv("CMOCKA_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("CMOCKA_TEST_FILTER"));
+	return cmocka_run_group_tests_name("perm", tests, NULL, NULL);
+}
