@@ -70,6 +70,15 @@ enum store_flags {
 };
 
 /*
+ * The smallest RLIMIT_NOFILE (soft) the daemon works with: a reserve of 64
+ * fds for everything but region fds (libfuse, io_uring, /proc reads, a
+ * file being bound) and as many again for the fd cache of a tmpfs store.
+ * Below it the store could not open a single region; the daemon refuses
+ * to start instead.
+ */
+#define STORE_NOFILE_MIN 128u
+
+/*
  * Create the store. limit: total bytes all regions may reserve (rounded up
  * to whole pages). Tries a private tmpfs first (unless STORE_FORCE_MEMFD),
  * falls back to memfds when tmpfs cannot be mounted (EPERM without

@@ -94,6 +94,7 @@ static int memfd_new(void)
  * fd, or it aborts.
  */
 #define STORE_FD_RESERVE 64
+_Static_assert(STORE_NOFILE_MIN >= 2 * STORE_FD_RESERVE, "room for the cache past the reserve");
 
 /* "r" and a 64-bit sequence number in hex. */
 #define STORE_NAME_SIZE sizeof("r0123456789abcdef")

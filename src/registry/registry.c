@@ -1158,7 +1158,7 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 			if (old_len >= 0)
 				xattr_set(&n->xattrs, name, old, (size_t)old_len, 0);
 			else
-				xattr_remove(&n->xattrs, name);
+				xattr_remove(&n->xattrs, name, NULL);
 		}
 	}
 	if (r == 0)
@@ -1211,7 +1211,7 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 		node_pfd_put(n, fd);
 	}
 	if (r == 0)
-		r = xattr_remove(&n->xattrs, name);
+		r = xattr_remove(&n->xattrs, name, NULL);
 	if (r == 0)
 		now(&n->ctime);
 	pthread_mutex_unlock(&reg->lock);

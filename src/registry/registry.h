@@ -26,8 +26,11 @@
  * Limits: names are at most RFS_NAME_MAX bytes (else -ENAMETOOLONG); at
  * most max_inodes nodes (directories and regions, root included) exist at
  * once (else -ENOSPC); extended attributes per node: name <= 255 bytes
- * (-ERANGE), value <= 65536 bytes (-E2BIG), all names and values of one node
- * together <= REGISTRY_XATTR_TOTAL_MAX (-ENOSPC).
+ * (-ERANGE), value <= 65536 bytes (-E2BIG, as XATTR_SIZE_MAX), the names of
+ * one node with their NULs <= REGISTRY_XATTR_LIST_MAX (-ENOSPC: what
+ * listxattr returns always fits XATTR_LIST_MAX, with room for the daemon's
+ * own user.regionfs.* names; tmpfs accepts more names and then fails
+ * listxattr with E2BIG).
  *
  * Errors: 0 (or a count) on success, a negative errno on failure; output
  * parameters are written only on success.
@@ -44,7 +47,8 @@
 #include "region/region.h"
 
 #define REGISTRY_ROOT_INO 1u
-#define REGISTRY_XATTR_TOTAL_MAX (64u * 1024u)
+/* XATTR_LIST_MAX (65536) less room for the names the fs layer adds. */
+#define REGISTRY_XATTR_LIST_MAX (65536u - 256u)
 
 struct registry;
 

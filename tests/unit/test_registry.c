@@ -2483,40 +2483,41 @@ static void test_xattr_create_replace_flags(void **state)
 	assert_int_equal(registry_listxattr(reg, a, NULL, 0), sizeof("user.k"));
 }
 
-static void test_xattr_total_limit_enospc(void **state)
+static void test_xattr_list_limit_enospc(void **state)
 {
-	char *big = malloc(REGISTRY_XATTR_TOTAL_MAX);
-	char buf[8];
+	char *big = calloc(1, 65536), name[32];
+	size_t names = 0;
 	uint64_t a, b;
+	int i, r = 0;
 
 	(void)state;
 	assert_non_null(big);
-	memset(big, 'v', REGISTRY_XATTR_TOTAL_MAX);
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	b = mk(ROOT, "b");
-	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, 40000, 0), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.big2", big, 30000, 0), -ENOSPC);
-	assert_int_equal(registry_getxattr(reg, a, "user.big2", buf, sizeof(buf)), -ENODATA);
-	assert_int_equal(registry_getxattr(reg, a, "user.big1", NULL, 0), 40000);
-	assert_int_equal(registry_listxattr(reg, a, NULL, 0), sizeof("user.big1"));
-	/* the limit is per node */
-	assert_int_equal(registry_setxattr(reg, b, "user.big2", big, 30000, 0), 0);
-	/* replacing counts the new value instead of the old one */
-	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, 40000, 0), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, 60000, XATTR_REPLACE), 0);
-	assert_int_equal(registry_getxattr(reg, a, "user.big1", NULL, 0), 60000);
-	/* a failed replace keeps the old value */
-	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, REGISTRY_XATTR_TOTAL_MAX, 0),
-			 -ENOSPC);
-	assert_int_equal(registry_getxattr(reg, a, "user.big1", NULL, 0), 60000);
-	/* many small ones add up too */
-	assert_int_equal(registry_setxattr(reg, a, "user.s1", big, 5000, 0), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.s2", big, 1000, 0), -ENOSPC);
-	/* removing frees the space */
-	assert_int_equal(registry_removexattr(reg, a, "user.big1"), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.s2", big, 30000, 0), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.s3", big, 20000, 0), 0);
+	/* A whole XATTR_SIZE_MAX value, with its name, and another beside it. */
+	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, 65536, 0), 0);
+	assert_int_equal(registry_setxattr(reg, a, "user.big2", big, 65536, 0), 0);
+	assert_int_equal(registry_getxattr(reg, a, "user.big2", NULL, 0), 65536);
+	/* The names of one node fit what listxattr can return. */
+	for (i = 0; i < 100000; i++) {
+		snprintf(name, sizeof(name), "user.n%06d", i);
+		r = registry_setxattr(reg, b, name, "", 0, 0);
+		if (r < 0)
+			break;
+		names += strlen(name) + 1;
+	}
+	assert_int_equal(r, -ENOSPC);
+	assert_true(names <= REGISTRY_XATTR_LIST_MAX);
+	assert_true(names + strlen(name) + 1 > REGISTRY_XATTR_LIST_MAX);
+	assert_int_equal(registry_listxattr(reg, b, NULL, 0), (ssize_t)names);
+	assert_int_equal(registry_getxattr(reg, b, name, NULL, 0), -ENODATA);
+	/* Replacing a value adds no name; removing one makes room. */
+	assert_int_equal(registry_setxattr(reg, b, "user.n000000", big, 100, XATTR_REPLACE), 0);
+	assert_int_equal(registry_removexattr(reg, b, "user.n000001"), 0);
+	assert_int_equal(registry_setxattr(reg, b, name, "", 0, 0), 0);
+	/* The limit is per node. */
+	assert_int_equal(registry_setxattr(reg, a, name, "", 0, 0), 0);
 	free(big);
 }
 
@@ -3621,7 +3622,7 @@ int main(void)
 	    T(test_xattr_size_queries_and_erange),
 	    T(test_xattr_missing_enodata),
 	    T(test_xattr_create_replace_flags),
-	    T(test_xattr_total_limit_enospc),
+	    T(test_xattr_list_limit_enospc),
 	    T(test_xattr_name_and_value_limits),
 	    T(test_xattr_on_directories_and_root),
 	    T(test_xattr_unknown_inode_enoent),
