@@ -93,6 +93,27 @@ uint64_t store_limit(const struct region_store *store);
 /* Bytes reserved by all regions right now (whole pages). */
 int store_used(struct region_store *store, uint64_t *ret);
 /*
+ * Metadata the daemon keeps for clients (extended attributes) is memory
+ * too: it is charged against the store's limit with the regions' data, so
+ * that data and metadata together never pass size= and df counts both.
+ * delta > 0 charges, delta < 0 gives back (never fails).
+ * STORE_TMPFS: one hidden file (O_TMPFILE) in the private tmpfs holds as
+ * many pages as the charged bytes need, rounded up to whole pages: the
+ * kernel, which enforces size= even for passthrough writes that never reach
+ * the daemon, counts them. STORE_MEMFD: counted with the reservations.
+ * Errors: -ENOSPC (does not fit now: nothing charged), or the errno of
+ * fallocate().
+ */
+int store_charge_meta(struct region_store *store, int64_t delta);
+/*
+ * Charge bytes of metadata even past the limit (loading a persistent
+ * store: what it holds is the user's, as region_adopt() charges data).
+ */
+void store_charge_meta_over(struct region_store *store, uint64_t bytes);
+/* Bytes of metadata charged now. */
+uint64_t store_meta(struct region_store *store);
+
+/*
  * Keep at most n fds of a tmpfs store's regions open at once (0: the
  * default budget, RLIMIT_NOFILE at store_open() less a reserve). Cached
  * fds past the new budget are closed now, pinned ones when unpinned.

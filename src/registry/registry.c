@@ -74,6 +74,12 @@ struct registry {
 	struct hmap inodes; /* ino -> node */
 	uint64_t next_ino;
 	uint64_t max_inodes;
+	/*
+	 * Names of regions past their first. Each counts as an inode against
+	 * max_inodes, as tmpfs charges a hard link (a name is memory the daemon
+	 * keeps until it is removed, like a node).
+	 */
+	uint64_t links;
 	struct node *root;
 	void (*cookie_release)(void *ctx, uint64_t cookie);
 	void *cookie_ctx;
@@ -100,6 +106,12 @@ static int check_name(const char *name, size_t *ret_len)
 		return -ENOENT;
 	*ret_len = len;
 	return 0;
+}
+
+/* Nodes and extra names: what max_inodes bounds. */
+static uint64_t inodes_in_use(const struct registry *reg)
+{
+	return reg->inodes.count + reg->links;
 }
 
 static struct node *node_get(struct registry *reg, uint64_t ino)
@@ -209,6 +221,10 @@ static void node_release_cookie(struct registry *reg, struct node *n)
 static void node_destroy(struct registry *reg, struct node *n)
 {
 	hmap_remove(&reg->inodes, &n->ino_hn);
+	if (!is_dir(n) && n->nlink > 1)
+		reg->links -= n->nlink - 1; /* registry_free() */
+	if (n->xattrs.cost)
+		store_charge_meta(reg->store, -(int64_t)n->xattrs.cost);
 	xattr_clear(&n->xattrs);
 	node_release_cookie(reg, n);
 	if (n->region)
@@ -242,7 +258,7 @@ static int node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, int
 	struct node *n;
 	int r;
 
-	if (reg->max_inodes && reg->inodes.count >= reg->max_inodes)
+	if (reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes)
 		return -ENOSPC;
 	n = calloc(1, sizeof(*n));
 	if (!n)
@@ -535,6 +551,8 @@ static void drop_name(struct registry *reg, struct node *dir, struct dentry *d)
 		/* The old parent may be freed before this orphan: point nowhere. */
 		n->parent = n;
 	} else {
+		if (n->nlink > 1)
+			reg->links--;
 		n->nlink--;
 	}
 	now(&n->ctime);
@@ -751,6 +769,11 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 		r = -EEXIST;
 		goto out_unlock;
 	}
+	/* A hard link costs an inode, as on tmpfs (EMLINK: FUSE's nlink is 32 bits). */
+	if (n->nlink && reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes) {
+		r = -ENOSPC;
+		goto out_unlock;
+	}
 	if (n->nlink >= UINT32_MAX) {
 		r = -EMLINK;
 		goto out_unlock;
@@ -769,6 +792,8 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 			persist_unlink(ndir->pfd, newname);
 		goto out_unlock;
 	}
+	if (n->nlink)
+		reg->links++;
 	n->nlink++;
 	n->nlookup++;
 	now(&n->ctime);
@@ -1127,22 +1152,39 @@ static struct node *lock_node(struct registry *reg, uint64_t ino)
 	return n;
 }
 
+/*
+ * Extended attributes are memory the daemon keeps for a client: their cost
+ * (xattr_cost()) is charged against the store's limit before they are
+ * kept, and given back when they go (remove, a smaller value, node freed).
+ */
 int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, const void *value,
 		      size_t size, int flags)
 {
 	struct node *n = lock_node(reg, ino);
-	ssize_t old_len;
+	ssize_t old_len, delta;
+	size_t cost_before;
+	int64_t charged = 0, settle;
 	char *old = NULL;
 	int r;
 
 	if (!n)
 		return -ENOENT;
+	cost_before = n->xattrs.cost;
+	r = xattr_check_set(&n->xattrs, name, size, flags, &delta);
+	if (r < 0)
+		goto out_unlock;
+	if (delta > 0) {
+		r = store_charge_meta(reg->store, delta);
+		if (r < 0)
+			goto out_unlock;
+		charged = delta;
+	}
 	old_len = xattr_get(&n->xattrs, name, NULL, 0);
 	if (reg->persist && old_len > 0) {
 		old = malloc((size_t)old_len);
 		if (!old || xattr_get(&n->xattrs, name, old, (size_t)old_len) != old_len) {
 			r = -ENOMEM;
-			goto out_unlock;
+			goto out_settle;
 		}
 	}
 	r = xattr_set(&n->xattrs, name, value, size, flags);
@@ -1163,6 +1205,13 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 	}
 	if (r == 0)
 		now(&n->ctime);
+out_settle:
+	/* Charge what the list costs now: failed steps may have undone the change. */
+	settle = (int64_t)n->xattrs.cost - (int64_t)cost_before - charged;
+	if (settle < 0)
+		store_charge_meta(reg->store, settle);
+	else if (settle > 0)
+		store_charge_meta_over(reg->store, (uint64_t)settle);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	free(old);
@@ -1197,6 +1246,7 @@ ssize_t registry_listxattr(struct registry *reg, uint64_t ino, char *buf, size_t
 int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 {
 	struct node *n = lock_node(reg, ino);
+	size_t cost = 0;
 	int r;
 
 	if (!n)
@@ -1211,9 +1261,11 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 		node_pfd_put(n, fd);
 	}
 	if (r == 0)
-		r = xattr_remove(&n->xattrs, name, NULL);
-	if (r == 0)
+		r = xattr_remove(&n->xattrs, name, &cost);
+	if (r == 0) {
+		store_charge_meta(reg->store, -(int64_t)cost);
 		now(&n->ctime);
+	}
 	pthread_mutex_unlock(&reg->lock);
 	return r;
 }
@@ -1221,7 +1273,7 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 void registry_inodes(struct registry *reg, uint64_t *ret_used, uint64_t *ret_max)
 {
 	pthread_mutex_lock(&reg->lock);
-	*ret_used = reg->inodes.count;
+	*ret_used = inodes_in_use(reg);
 	*ret_max = reg->max_inodes;
 	pthread_mutex_unlock(&reg->lock);
 }
@@ -1322,8 +1374,10 @@ static int load_file(void *ctx, void *parent, const char *name, int fd, const st
 	if (n) {
 		/* Another name of a region already loaded: a hard link. */
 		r = dentry_add(dir, name, strlen(name), n);
-		if (r == 0)
+		if (r == 0) {
 			n->nlink++;
+			reg->links++;
+		}
 		*ret_node = n;
 		return r;
 	}
@@ -1355,9 +1409,15 @@ err_destroy:
 
 static int load_xattr(void *ctx, void *node, const char *name, const void *value, size_t size)
 {
+	struct registry *reg = ctx;
 	struct node *n = node;
+	size_t cost_before = n->xattrs.cost;
+	int r = xattr_set(&n->xattrs, name, value, size, 0);
 
-	return xattr_set(&n->xattrs, name, value, size, 0);
+	/* Charged even past the limit: what the store holds is the user's. */
+	if (r == 0 && n->xattrs.cost > cost_before)
+		store_charge_meta_over(reg->store, n->xattrs.cost - cost_before);
+	return r;
 }
 
 int registry_load(struct registry *reg, const char *dir, char *err, size_t errlen)
@@ -1408,9 +1468,9 @@ int registry_load(struct registry *reg, const char *dir, char *err, size_t errle
 	pthread_mutex_lock(&reg->lock);
 	r = persist_walk(reg->persist, rootfd, reg->root, &v, err, errlen);
 	pthread_mutex_unlock(&reg->lock);
-	if (r == -ENOSPC && reg->max_inodes && reg->inodes.count >= reg->max_inodes)
-		snprintf(err, errlen, "store %s holds more than nr_inodes=%llu regions and "
-			 "directories", dir, (unsigned long long)reg->max_inodes);
+	if (r == -ENOSPC && reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes)
+		snprintf(err, errlen, "store %s holds more than nr_inodes=%llu regions, "
+			 "directories and hard links", dir, (unsigned long long)reg->max_inodes);
 	if (r == 0)
 		log_debug("store %s: %zu regions and directories loaded", dir, reg->inodes.count);
 	return r;

@@ -30,6 +30,7 @@
 
 #include "common/macros.h"
 #include "registry/registry.h"
+#include "registry/xattr.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -898,11 +899,13 @@ static void test_nr_inodes_limit_enospc_root_counts(void **state)
 	assert_int_equal(nlink_of(ROOT), 3);
 	assert_dir_names(ROOT, "a,d");
 
-	/* a hard link is not a new inode */
-	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st), 0);
-	assert_int_equal(inodes_used(), 4);
-	/* a rename neither */
+	/* a hard link costs an inode, as on tmpfs: none left */
+	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st), -ENOSPC);
+	assert_int_equal(ino_of(ROOT, "b2"), 0);
+	assert_int_equal(nlink_of(b), 1);
+	/* a rename does not */
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "a", 0), 0);
+	assert_int_equal(inodes_used(), 4);
 
 	/* freeing an inode makes room again */
 	assert_int_equal(registry_unlink(reg, d, "a"), 0);
@@ -960,8 +963,9 @@ static void test_registry_inodes_counts(void **state)
 	mk(d, "b");
 	assert_int_equal(inodes_used(), 4);
 	assert_int_equal(registry_link(reg, a, d, "a2", &st), 0);
-	assert_int_equal(inodes_used(), 4);
-	/* unlinking one of two names frees nothing */
+	/* the second name counts as an inode (tmpfs charges a link so) */
+	assert_int_equal(inodes_used(), 5);
+	/* unlinking one of two names gives back the name's count only */
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(inodes_used(), 4);
 	assert_int_equal(registry_unlink(reg, d, "a2"), 0);
@@ -1172,7 +1176,8 @@ static void test_rename_over_region_orphans_old_target(void **state)
 	set_size(b, 2 * PAGE);
 	assert_int_equal(registry_setxattr(reg, b, "user.k", "v", 1, 0), 0);
 	before = used_bytes();
-	assert_int_equal(before, 3 * PAGE);
+	/* the attribute counts too, until its node is freed */
+	assert_int_equal(before, 3 * PAGE + xattr_cost(strlen("user.k"), 1));
 
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, "b", 0), 0);
 	assert_int_equal(ino_of(ROOT, "a"), 0);
@@ -1183,7 +1188,7 @@ static void test_rename_over_region_orphans_old_target(void **state)
 	assert_int_equal(nlink_of(b), 0);
 	assert_int_equal(attr_of(b).st_size, 2 * PAGE);
 	assert_int_equal(registry_getxattr(reg, b, "user.k", val, sizeof(val)), 1);
-	assert_int_equal(used_bytes(), 3 * PAGE);
+	assert_int_equal(used_bytes(), before);
 	assert_int_equal(inodes_used(), 3);
 
 	registry_forget(reg, b, 1);
@@ -1474,7 +1479,7 @@ static void test_link_increments_nlink_and_shares_region(void **state)
 	assert_int_equal(nlink_of(a), 3);
 	assert_int_equal(ino_of(ROOT, "b"), a);
 	assert_int_equal(ino_of(d, "c"), a);
-	assert_int_equal(inodes_used(), 3);
+	assert_int_equal(inodes_used(), 3 + 2); /* each extra name counts */
 	assert_dir_names(ROOT, "a,d,b");
 	assert_int_equal(nlink_of(ROOT), 3); /* links to regions don't count */
 
@@ -1679,7 +1684,7 @@ static void test_free_with_orphans_and_open_regions(void **state)
 	assert_int_equal(registry_open(reg, a, &r), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "b"), 0);
-	assert_int_equal(used_bytes(), 2 * PAGE);
+	assert_int_equal(used_bytes(), 2 * PAGE + xattr_cost(strlen("user.x"), 1));
 	registry_free(reg);
 	reg = NULL;
 	assert_int_equal(used_bytes(), 0);
@@ -2521,6 +2526,56 @@ static void test_xattr_list_limit_enospc(void **state)
 	free(big);
 }
 
+/* Attributes are memory the daemon keeps: they count against size=. */
+static void test_xattr_charged_against_limit(void **state)
+{
+	size_t c64k = xattr_cost(strlen("user.v00"), 65536);
+	char *big = calloc(1, 65536), name[32];
+	uint64_t a, b, used;
+	int i, r = 0;
+
+	(void)state;
+	assert_non_null(big);
+	fx_open(4 * c64k + 3 * PAGE, 0);
+	a = mk(ROOT, "a");
+	b = mk(ROOT, "b");
+	set_size(b, 3 * PAGE);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "user.v%02d", i);
+		r = registry_setxattr(reg, a, name, big, 65536, 0);
+		if (r < 0)
+			break;
+	}
+	/* four fit beside the data, the fifth is ENOSPC and leaves nothing */
+	assert_int_equal(r, -ENOSPC);
+	assert_int_equal(i, 4);
+	assert_int_equal(registry_getxattr(reg, a, name, NULL, 0), -ENODATA);
+	assert_int_equal(used_bytes(), 4 * c64k + 3 * PAGE);
+	assert_int_equal(registry_setxattr(reg, b, "user.x", big, 65536, 0), -ENOSPC);
+	/* data cannot take the metadata's room either */
+	assert_int_equal(registry_setattr(reg, b, &(struct registry_setattr){.valid =
+			 REGISTRY_SET_SIZE, .size = 4 * PAGE}, &(struct stat){0}), -ENOSPC);
+	/* a smaller value gives the difference back */
+	assert_int_equal(registry_setxattr(reg, a, "user.v00", big, 1000, XATTR_REPLACE), 0);
+	used = 3 * c64k + xattr_cost(strlen("user.v00"), 1000) + 3 * PAGE;
+	assert_int_equal(used_bytes(), used);
+	/* the same value again changes nothing */
+	assert_int_equal(registry_setxattr(reg, a, "user.v00", big, 1000, XATTR_REPLACE), 0);
+	assert_int_equal(used_bytes(), used);
+	/* removing gives it back */
+	assert_int_equal(registry_removexattr(reg, a, "user.v01"), 0);
+	assert_int_equal(used_bytes(), used - c64k);
+	assert_int_equal(registry_setxattr(reg, b, "user.x", big, 65536, 0), 0);
+	/* freeing the node gives back all of its attributes */
+	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
+	registry_forget(reg, a, 1);
+	assert_int_equal(used_bytes(), 3 * PAGE + c64k - strlen("user.v00") + strlen("user.x"));
+	assert_int_equal(registry_unlink(reg, ROOT, "b"), 0);
+	registry_forget(reg, b, 1);
+	assert_int_equal(used_bytes(), 0);
+	free(big);
+}
+
 static void test_xattr_name_and_value_limits(void **state)
 {
 	char name[300], *val = calloc(1, 65537 + 1);
@@ -3111,7 +3166,7 @@ static void test_concurrent_creates_and_unlinks(void **state)
 		assert_int_equal(w[i].errors, 0);
 	}
 	assert_int_equal(inodes_used(), 2 + T * 150);
-	assert_int_equal(used_bytes(), (uint64_t)T * 150 * PAGE);
+	assert_int_equal(used_bytes(), (uint64_t)T * 150 * (PAGE + xattr_cost(strlen("user.w"), 1)));
 	readdir_all(&c, shared, 37, false);
 	assert_int_equal(c.n, 2 + T * 150);
 	collect_free(&c);
@@ -3623,6 +3678,7 @@ int main(void)
 	    T(test_xattr_missing_enodata),
 	    T(test_xattr_create_replace_flags),
 	    T(test_xattr_list_limit_enospc),
+	    T(test_xattr_charged_against_limit),
 	    T(test_xattr_name_and_value_limits),
 	    T(test_xattr_on_directories_and_root),
 	    T(test_xattr_unknown_inode_enoent),
