@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,24 @@ struct registry {
 	void (*cookie_release)(void *ctx, uint64_t cookie);
 	void *cookie_ctx;
 	struct persist *persist; /* NULL: memory only */
+	/* Nodes freed since the last malloc_trim(), and whether one is due. */
+	uint64_t frees;
+	bool trim_due;
 };
+
+/*
+ * Memory comes back. glibc keeps freed chunks in its arenas (one per thread
+ * that allocated: every FUSE worker) and returns them to the kernel only
+ * from the top of a heap, so after many regions come and go the daemon
+ * would keep its peak size for good. malloc_trim(0) hands back every whole
+ * free page of every arena. It walks the arenas' free lists, so it runs
+ * outside the registry lock, and only after many frees: every
+ * TRIM_EVERY_FREES nodes, or once more than half of the nodes there were at
+ * the last trim are gone (at least TRIM_MIN_FREES), so that a namespace
+ * emptied in one go is trimmed to its end.
+ */
+#define TRIM_EVERY_FREES 4096u
+#define TRIM_MIN_FREES 256u
 
 static void now(struct timespec *ts)
 {
@@ -243,8 +261,27 @@ static void node_destroy(struct registry *reg, struct node *n)
 /* Free a node once nothing names, references or opens it. */
 static void node_maybe_destroy(struct registry *reg, struct node *n)
 {
-	if (n->nlink == 0 && n->nlookup == 0 && n->nopen == 0 && n != reg->root)
+	if (n->nlink == 0 && n->nlookup == 0 && n->nopen == 0 && n != reg->root) {
 		node_destroy(reg, n);
+		hmap_shrink(&reg->inodes);
+		reg->frees++;
+		if (reg->frees >= TRIM_EVERY_FREES ||
+		    (reg->frees >= TRIM_MIN_FREES && reg->inodes.count < reg->frees)) {
+			reg->trim_due = true;
+			reg->frees = 0;
+		}
+	}
+}
+
+/* Unlock after a call that may have freed nodes: trim if it is time. */
+static void unlock_and_trim(struct registry *reg)
+{
+	bool trim = reg->trim_due;
+
+	reg->trim_due = false;
+	pthread_mutex_unlock(&reg->lock);
+	if (trim)
+		malloc_trim(0);
 }
 
 /*
@@ -446,7 +483,7 @@ void registry_forget(struct registry *reg, uint64_t ino, uint64_t n)
 		node->nlookup = n > node->nlookup ? 0 : node->nlookup - n;
 		node_maybe_destroy(reg, node);
 	}
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_trim(reg);
 }
 
 /* Shared by create and mkdir: a new node named name in parent. */
@@ -545,6 +582,7 @@ static void drop_name(struct registry *reg, struct node *dir, struct dentry *d)
 	struct node *n = d->node;
 
 	dentry_del(dir, d);
+	hmap_shrink(&dir->entries);
 	if (is_dir(n)) {
 		n->nlink = 0;
 		dir->nlink--;
@@ -595,7 +633,7 @@ static int remove_entry(struct registry *reg, uint64_t parent, const char *name,
 	drop_name(reg, dir, d);
 	dir_touch(dir);
 out_unlock:
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_trim(reg);
 	return r;
 }
 
@@ -733,12 +771,13 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 	if (nd)
 		drop_name(reg, ndir, nd);
 	dentry_del(dir, d);
+	hmap_shrink(&dir->entries);
 	move_dir_parent(n, dir, ndir);
 	now(&n->ctime);
 	dir_touch(dir);
 	dir_touch(ndir);
 out_unlock:
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_trim(reg);
 	return r;
 }
 
@@ -938,7 +977,7 @@ void registry_release(struct registry *reg, uint64_t ino)
 		n->nopen--;
 		node_maybe_destroy(reg, n);
 	}
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_trim(reg);
 }
 
 int registry_cookie(struct registry *reg, uint64_t ino, uint64_t *ret)
