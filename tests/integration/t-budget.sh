@@ -19,7 +19,6 @@
 . "$(dirname "$0")/lib.sh"
 rfs_init "$@"
 rfs_mount "size=8M,mode=1777,allow_other"
-M=$RFS_MNT
 
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
@@ -27,11 +26,11 @@ cp "$RFS_LIB_DIR/rfscheck.py" "$RFS_TMP/"
 chmod 644 "$RFS_TMP/rfscheck.py"
 chmod 755 "$RFS_TMP"
 
-# as_user_py [ARGS...] <<'EOF': a check script run as uid 2001.
+# as_user_py <<'EOF': a check script run as uid 2001.
 as_user_py()
 {
 	rfs_run_prog setpriv --reuid=2001 --regid=2001 --clear-groups \
-		env PYTHONPATH="$RFS_TMP" PYTHONDONTWRITEBYTECODE=1 "$PY" - "$RFS_MNT" "$@"
+		env PYTHONPATH="$RFS_TMP" PYTHONDONTWRITEBYTECODE=1 "$PY" - "$RFS_MNT"
 }
 
 if rfs_is_regionfs; then
