@@ -29,12 +29,12 @@
  * on tmpfs) exist at once (else -ENOSPC; registry_inodes() counts both);
  * extended attributes cost xattr_cost() each (name, NUL, value and 64
  * bytes), charged with store_charge_meta() before they are kept (-ENOSPC
- * when the store is full) and given back when they go; per node: name <= 255 bytes
- * (-ERANGE), value <= 65536 bytes (-E2BIG, as XATTR_SIZE_MAX), the names of
- * one node with their NULs <= REGISTRY_XATTR_LIST_MAX (-ENOSPC: what
- * listxattr returns always fits XATTR_LIST_MAX, with room for the daemon's
- * own user.regionfs.* names; tmpfs accepts more names and then fails
- * listxattr with E2BIG).
+ * when the store is full) and given back when they go; per attribute:
+ * name <= 255 bytes (-ERANGE), value <= 65536 bytes (-E2BIG, as
+ * XATTR_SIZE_MAX); per node: the names with their NULs <=
+ * REGISTRY_XATTR_LIST_MAX (-ENOSPC: what listxattr returns always fits
+ * XATTR_LIST_MAX, with room for the daemon's own user.regionfs.* names;
+ * tmpfs accepts more names and then fails listxattr with E2BIG).
  *
  * Errors: 0 (or a count) on success, a negative errno on failure; output
  * parameters are written only on success.
