@@ -2,7 +2,9 @@
 /*
  * Internal to registry/: the extended attributes of one node, a short list
  * (nodes carry few attributes; a list keeps memory small and order stable
- * for listxattr). Not thread-safe: the registry lock protects it.
+ * for listxattr). REGISTRY_XATTR_LIST_MAX bounds its length (at most ~9,300
+ * names of 7 bytes), so a walk under the registry lock stays short. Not
+ * thread-safe: the registry lock protects it.
  */
 #ifndef RFS_REGISTRY_XATTR_H
 #define RFS_REGISTRY_XATTR_H
