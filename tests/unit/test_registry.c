@@ -61,6 +61,8 @@ void *__wrap_realloc(void *p, size_t size);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 int __wrap_memfd_create(const char *name, unsigned int flags);
+int __wrap_malloc_trim(size_t pad);
+int __real_malloc_trim(size_t pad);
 
 /* -1: disarmed. Otherwise the number of allocations still allowed before
  * the one that fails; after failing once the injector disarms itself. */
@@ -2630,6 +2632,76 @@ static void test_xattr_unknown_inode_enoent(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Memory comes back                                                   */
+/* ------------------------------------------------------------------ */
+
+static unsigned trims, trims_locked;
+static struct registry *trim_reg;
+
+static void *probe_lock(void *arg)
+{
+	uint64_t used, max;
+
+	(void)arg;
+	registry_inodes(trim_reg, &used, &max);
+	return NULL;
+}
+
+/* Counts trims, and checks that none runs with the registry lock held
+ * (another thread must get it within 10 s). */
+int __wrap_malloc_trim(size_t pad)
+{
+	struct timespec deadline;
+	pthread_t t;
+
+	trims++;
+	if (trim_reg && pthread_create(&t, NULL, probe_lock, NULL) == 0) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 10;
+		if (pthread_timedjoin_np(t, NULL, &deadline) != 0) {
+			trims_locked++;
+			pthread_detach(t);
+		}
+	}
+	return __real_malloc_trim(pad);
+}
+
+static void test_trim_after_many_frees_unlocked(void **state)
+{
+	enum { N = 5000 };
+	static uint64_t ino[N];
+	char name[32];
+	int i;
+
+	(void)state;
+	fx_open(MiB, 0);
+	trim_reg = reg;
+	trims = trims_locked = 0;
+	/* a few frees: no trim */
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "d%05d", i);
+		ino[i] = mkd(ROOT, name);
+		assert_int_equal(registry_rmdir(reg, ROOT, name), 0);
+		registry_forget(reg, ino[i], 1);
+	}
+	assert_int_equal(trims, 0);
+	/* many: trimmed after 4096, then as the namespace empties */
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d%05d", i);
+		ino[i] = mkd(ROOT, name);
+	}
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d%05d", i);
+		assert_int_equal(registry_rmdir(reg, ROOT, name), 0);
+		registry_forget(reg, ino[i], 1);
+	}
+	assert_true(trims >= 2);
+	assert_int_equal(trims_locked, 0);
+	assert_int_equal(inodes_used(), 1);
+	trim_reg = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* Cookies                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -3679,6 +3751,7 @@ int main(void)
 	    T(test_xattr_create_replace_flags),
 	    T(test_xattr_list_limit_enospc),
 	    T(test_xattr_charged_against_limit),
+	    T(test_trim_after_many_frees_unlocked),
 	    T(test_xattr_name_and_value_limits),
 	    T(test_xattr_on_directories_and_root),
 	    T(test_xattr_unknown_inode_enoent),
