@@ -24,14 +24,14 @@ void hmap_destroy(struct hmap *map)
 	map->count = 0;
 }
 
-static void hmap_grow(struct hmap *map)
+/* Move every node into a new table of nbuckets (a power of two). */
+static void hmap_resize(struct hmap *map, size_t nbuckets)
 {
-	size_t nbuckets = (map->mask + 1) * 2;
 	struct hmap_node **nb = calloc(nbuckets, sizeof(*nb));
 	size_t i;
 
 	if (!nb)
-		return; /* keep the old table: slower, still correct */
+		return; /* keep the old table: slower or larger, still correct */
 	for (i = 0; i <= map->mask; i++) {
 		struct hmap_node *n = map->buckets[i];
 
@@ -54,7 +54,7 @@ void hmap_insert(struct hmap *map, struct hmap_node *node, uint64_t hash)
 	size_t b;
 
 	if (map->count >= map->mask + 1)
-		hmap_grow(map);
+		hmap_resize(map, (map->mask + 1) * 2);
 	b = hash & map->mask;
 	node->hash = hash;
 	node->next = map->buckets[b];
@@ -75,6 +75,16 @@ void hmap_remove(struct hmap *map, struct hmap_node *node)
 		}
 		pp = &(*pp)->next;
 	}
+}
+
+void hmap_shrink(struct hmap *map)
+{
+	size_t nbuckets = map->mask + 1;
+
+	while (nbuckets > HMAP_INITIAL_BUCKETS && map->count < nbuckets / 4)
+		nbuckets /= 2;
+	if (nbuckets != map->mask + 1)
+		hmap_resize(map, nbuckets);
 }
 
 /* FNV-1a followed by a final mix so the low bits (the bucket index) depend on every byte. */

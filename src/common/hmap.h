@@ -3,8 +3,9 @@
  * An intrusive chained hash table keyed by a 64-bit hash. The caller embeds
  * a struct hmap_node in its object, computes the hash, and compares keys
  * itself while walking a bucket (hmap_for_each_hash). The table grows by
- * doubling so lookups stay O(1) at any size; it never shrinks below its
- * initial size.
+ * doubling so lookups stay O(1) at any size. It shrinks only when asked
+ * (hmap_shrink()), never below its initial size: removing never resizes,
+ * so a walk over the buckets may remove the nodes it visits.
  *
  * Not thread-safe: the owner's lock protects it.
  */
@@ -32,6 +33,13 @@ void hmap_destroy(struct hmap *map);
  * silently under memory pressure: the table then just stays denser. */
 void hmap_insert(struct hmap *map, struct hmap_node *node, uint64_t hash);
 void hmap_remove(struct hmap *map, struct hmap_node *node);
+/*
+ * Give memory back after removals: halve the table while it is less than a
+ * quarter full (it then stays at most half full, so an insert right after
+ * does not grow it again). Not during a walk over the buckets. Like
+ * growing, fails silently under memory pressure (the table stays sparse).
+ */
+void hmap_shrink(struct hmap *map);
 
 static inline struct hmap_node *hmap_first_with_hash(const struct hmap *map, uint64_t hash)
 {

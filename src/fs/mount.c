@@ -39,9 +39,10 @@
  * bound regions keep theirs for good, so for those the open-file limit
  * bounds their number. Lift the soft limit to the hard one, and as root the
  * hard one to fs.nr_open: a larger budget means fewer reopens. Failure only
- * means a smaller budget.
+ * means a smaller budget, down to STORE_NOFILE_MIN: below that, -1 and a
+ * line that names the limit, the value it has and the value needed.
  */
-static void raise_nofile_limit(void)
+static int raise_nofile_limit(void)
 {
 	struct rlimit rl;
 	unsigned long nr_open = 0;
@@ -53,16 +54,25 @@ static void raise_nofile_limit(void)
 		fclose(f);
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
+		return 0; /* cannot happen: the store then runs without a budget */
 	if (nr_open > rl.rlim_max) {
 		struct rlimit want = { .rlim_cur = nr_open, .rlim_max = nr_open };
 
 		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			return;
+			return 0;
 	}
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 		log_debug("cannot raise the open-file limit: %m");
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < STORE_NOFILE_MIN) {
+		fprintf(stderr,
+			"regionfs: the open-file limit RLIMIT_NOFILE (ulimit -n) is %llu; "
+			"regionfs needs at least %u\n",
+			(unsigned long long)rl.rlim_cur, STORE_NOFILE_MIN);
+		return -1;
+	}
+	return 0;
 }
 
 static bool have_cap_sys_admin(void)
@@ -327,7 +337,8 @@ int rfs_run(const struct rfs_options *o)
 		return 1;
 	if (check_mountpoint(o->mountpoint) < 0)
 		return 1;
-	raise_nofile_limit();
+	if (raise_nofile_limit() < 0)
+		return 1;
 	/*
 	 * The open-file limit was the last use of CAP_SYS_RESOURCE: without
 	 * it, no write by the daemon passes a file system's root reserve for

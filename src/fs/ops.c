@@ -677,9 +677,14 @@ static void rfs_statfs(fuse_req_t req, fuse_ino_t ino)
 /*
  * Only the user namespace is stored (as on tmpfs without ACLs/SELinux
  * labels); user.regionfs.* is ours: read-only facts about the mount.
+ * A namespace prefix alone names nothing: the VFS answers EINVAL for it on
+ * tmpfs (xattr_resolve_name()), but FUSE passes every name through.
  */
 static int xattr_name_check(const char *name, bool writing)
 {
+	if (strcmp(name, XATTR_USER_PREFIX) == 0 || strcmp(name, "trusted.") == 0 ||
+	    strcmp(name, "security.") == 0)
+		return -EINVAL;
 	if (strncmp(name, XATTR_USER_PREFIX, strlen(XATTR_USER_PREFIX)) != 0)
 		return writing ? -EOPNOTSUPP : -ENODATA;
 	if (writing && strncmp(name, XATTR_RFS_PREFIX, strlen(XATTR_RFS_PREFIX)) == 0)

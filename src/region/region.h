@@ -70,6 +70,15 @@ enum store_flags {
 };
 
 /*
+ * The smallest RLIMIT_NOFILE (soft) the daemon works with: a reserve of 64
+ * fds for everything but region fds (libfuse, io_uring, /proc reads, a
+ * file being bound) and as many again for the fd cache of a tmpfs store.
+ * Below it the store could not open a single region; the daemon refuses
+ * to start instead.
+ */
+#define STORE_NOFILE_MIN 128u
+
+/*
  * Create the store. limit: total bytes all regions may reserve (rounded up
  * to whole pages). Tries a private tmpfs first (unless STORE_FORCE_MEMFD),
  * falls back to memfds when tmpfs cannot be mounted (EPERM without
@@ -83,6 +92,27 @@ enum store_kind store_kind(const struct region_store *store);
 uint64_t store_limit(const struct region_store *store);
 /* Bytes reserved by all regions right now (whole pages). */
 int store_used(struct region_store *store, uint64_t *ret);
+/*
+ * Metadata the daemon keeps for clients (extended attributes) is memory
+ * too: it is charged against the store's limit with the regions' data, so
+ * that data and metadata together never pass size= and df counts both.
+ * delta > 0 charges, delta < 0 gives back (never fails).
+ * STORE_TMPFS: one hidden file (O_TMPFILE) in the private tmpfs holds as
+ * many pages as the charged bytes need, rounded up to whole pages: the
+ * kernel, which enforces size= even for passthrough writes that never reach
+ * the daemon, counts them. STORE_MEMFD: counted with the reservations.
+ * Errors: -ENOSPC (does not fit now: nothing charged), or the errno of
+ * fallocate().
+ */
+int store_charge_meta(struct region_store *store, int64_t delta);
+/*
+ * Charge bytes of metadata even past the limit (loading a persistent
+ * store: what it holds is the user's, as region_adopt() charges data).
+ */
+void store_charge_meta_over(struct region_store *store, uint64_t bytes);
+/* Bytes of metadata charged now. */
+uint64_t store_meta(struct region_store *store);
+
 /*
  * Keep at most n fds of a tmpfs store's regions open at once (0: the
  * default budget, RLIMIT_NOFILE at store_open() less a reserve). Cached

@@ -26,7 +26,10 @@ struct region_store {
 	int mntfd;	/* STORE_TMPFS: the detached mount; -1 otherwise */
 
 	pthread_mutex_t lock; /* the space lock, see store_internal.h */
-	uint64_t charged;     /* STORE_MEMFD: bytes reserved by all regions */
+	uint64_t charged;     /* STORE_MEMFD: bytes reserved by all regions, and meta */
+	uint64_t meta;	      /* bytes of store_charge_meta(), under lock */
+	int metafd;	      /* STORE_TMPFS: the file holding meta's pages; -1 otherwise */
+	uint64_t meta_len;    /* STORE_TMPFS: bytes allocated in metafd (whole pages) */
 	rlim_t fd_limit;      /* RLIMIT_NOFILE when opened (the daemon sets it first); 0: none */
 
 	/* The fd cache of named files (store_internal.h); all under fd_lock. */
@@ -94,6 +97,7 @@ static int memfd_new(void)
  * fd, or it aborts.
  */
 #define STORE_FD_RESERVE 64
+_Static_assert(STORE_NOFILE_MIN >= 2 * STORE_FD_RESERVE, "room for the cache past the reserve");
 
 /* "r" and a 64-bit sequence number in hex. */
 #define STORE_NAME_SIZE sizeof("r0123456789abcdef")
@@ -389,6 +393,20 @@ static int probe(struct region_store *store)
 	return r;
 }
 
+/*
+ * The hidden file of a tmpfs store's metadata charge: unnamed (O_TMPFILE),
+ * so no region name can collide with it and nothing can open it again.
+ */
+static int meta_open(struct region_store *store)
+{
+	int fd = openat(store->mntfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	store->metafd = fd;
+	return 0;
+}
+
 int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 {
 	struct region_store *store;
@@ -404,6 +422,7 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 		return -ENOMEM;
 	store->limit = limit;
 	store->mntfd = -1;
+	store->metafd = -1;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		store->fd_limit = rl.rlim_cur;
 	store->fd_budget = default_fd_budget(store);
@@ -429,6 +448,8 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 		if (r == 0) {
 			store->kind = STORE_TMPFS;
 			r = probe(store);
+			if (r == 0)
+				r = meta_open(store);
 			if (r == 0)
 				goto out;
 			close(store->mntfd);
@@ -466,6 +487,8 @@ void store_close(struct region_store *store)
 		return;
 	/* Regions still open would keep the tmpfs alive; closing the
 	 * last fd of a detached mount unmounts it. */
+	if (store->metafd >= 0)
+		close(store->metafd);
 	if (store->mntfd >= 0)
 		close(store->mntfd);
 	pthread_mutex_destroy(&store->fd_lock);
@@ -536,4 +559,73 @@ void store_uncharge(struct region_store *store, uint64_t bytes)
 	if (store->kind != STORE_MEMFD)
 		return;
 	store->charged -= bytes;
+}
+
+/*
+ * STORE_TMPFS: make the hidden file hold exactly the pages meta needs.
+ * fallocate() fails with ENOSPC when the tmpfs is full and then gives back
+ * what it allocated; ftruncate() frees every page past the new end.
+ * store->lock held.
+ */
+static int meta_fit(struct region_store *store, uint64_t meta, bool grow)
+{
+	uint64_t len = RFS_ALIGN_UP(meta, RFS_PAGE_SIZE);
+
+	if (grow && len > store->meta_len) {
+		if (fallocate(store->metafd, 0, 0, (off_t)len) < 0)
+			return -errno;
+		store->meta_len = len;
+	} else if (!grow && len < store->meta_len) {
+		if (ftruncate(store->metafd, (off_t)len) < 0)
+			log_debug("store: cannot give back metadata pages: %s", strerror(errno));
+		else
+			store->meta_len = len;
+	}
+	return 0;
+}
+
+int store_charge_meta(struct region_store *store, int64_t delta)
+{
+	uint64_t bytes = delta < 0 ? -(uint64_t)delta : (uint64_t)delta;
+	int r = 0;
+
+	pthread_mutex_lock(&store->lock);
+	if (delta >= 0) {
+		if (store->kind == STORE_MEMFD)
+			r = store_charge(store, bytes);
+		else
+			r = meta_fit(store, store->meta + bytes, true);
+		if (r == 0)
+			store->meta += bytes;
+	} else {
+		bytes = RFS_MIN(bytes, store->meta);
+		if (store->kind == STORE_MEMFD)
+			store_uncharge(store, bytes);
+		else
+			meta_fit(store, store->meta - bytes, false);
+		store->meta -= bytes;
+	}
+	pthread_mutex_unlock(&store->lock);
+	return r;
+}
+
+void store_charge_meta_over(struct region_store *store, uint64_t bytes)
+{
+	pthread_mutex_lock(&store->lock);
+	if (store->kind == STORE_MEMFD)
+		store_charge_over(store, bytes);
+	else if (meta_fit(store, store->meta + bytes, true) < 0)
+		log_debug("store: metadata past the limit, not held in pages");
+	store->meta += bytes;
+	pthread_mutex_unlock(&store->lock);
+}
+
+uint64_t store_meta(struct region_store *store)
+{
+	uint64_t meta;
+
+	pthread_mutex_lock(&store->lock);
+	meta = store->meta;
+	pthread_mutex_unlock(&store->lock);
+	return meta;
 }

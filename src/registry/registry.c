@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,12 @@ struct registry {
 	struct hmap inodes; /* ino -> node */
 	uint64_t next_ino;
 	uint64_t max_inodes;
+	/*
+	 * Names of regions past their first. Each counts as an inode against
+	 * max_inodes, as tmpfs charges a hard link (a name is memory the daemon
+	 * keeps until it is removed, like a node).
+	 */
+	uint64_t links;
 	struct node *root;
 	void (*cookie_release)(void *ctx, uint64_t cookie);
 	void *cookie_ctx;
@@ -88,7 +95,24 @@ struct registry {
 			    int *ret_fd);
 	void *open_binding_ctx;
 	struct persist *persist; /* NULL: memory only */
+	/* Nodes freed since the last malloc_trim(), and whether one is due. */
+	uint64_t frees;
+	bool trim_due;
 };
+
+/*
+ * Memory comes back. glibc keeps freed chunks in its arenas (one per thread
+ * that allocated: every FUSE worker) and returns them to the kernel only
+ * from the top of a heap, so after many regions come and go the daemon
+ * would keep its peak size for good. malloc_trim(0) hands back every whole
+ * free page of every arena. It walks the arenas' free lists, so it runs
+ * outside the registry lock, and only after many frees: every
+ * TRIM_EVERY_FREES nodes, or once more than half of the nodes there were at
+ * the last trim are gone (at least TRIM_MIN_FREES), so that a namespace
+ * emptied in one go is trimmed to its end.
+ */
+#define TRIM_EVERY_FREES 4096u
+#define TRIM_MIN_FREES 256u
 
 static void now(struct timespec *ts)
 {
@@ -110,6 +134,12 @@ static int check_name(const char *name, size_t *ret_len)
 		return -ENOENT;
 	*ret_len = len;
 	return 0;
+}
+
+/* Nodes and extra names: what max_inodes bounds. */
+static uint64_t inodes_in_use(const struct registry *reg)
+{
+	return reg->inodes.count + reg->links;
 }
 
 static struct node *node_get(struct registry *reg, uint64_t ino)
@@ -219,6 +249,10 @@ static void node_release_cookie(struct registry *reg, struct node *n)
 static void node_destroy(struct registry *reg, struct node *n)
 {
 	hmap_remove(&reg->inodes, &n->ino_hn);
+	if (!is_dir(n) && n->nlink > 1)
+		reg->links -= n->nlink - 1; /* registry_free() */
+	if (n->xattrs.cost)
+		store_charge_meta(reg->store, -(int64_t)n->xattrs.cost);
 	xattr_clear(&n->xattrs);
 	node_release_cookie(reg, n);
 	free(n->unbound);
@@ -238,8 +272,27 @@ static void node_destroy(struct registry *reg, struct node *n)
 /* Free a node once nothing names, references or opens it. */
 static void node_maybe_destroy(struct registry *reg, struct node *n)
 {
-	if (n->nlink == 0 && n->nlookup == 0 && n->nopen == 0 && n != reg->root)
+	if (n->nlink == 0 && n->nlookup == 0 && n->nopen == 0 && n != reg->root) {
 		node_destroy(reg, n);
+		hmap_shrink(&reg->inodes);
+		reg->frees++;
+		if (reg->frees >= TRIM_EVERY_FREES ||
+		    (reg->frees >= TRIM_MIN_FREES && reg->inodes.count < reg->frees)) {
+			reg->trim_due = true;
+			reg->frees = 0;
+		}
+	}
+}
+
+/* Unlock after a call that may have freed nodes: trim if it is time. */
+static void unlock_and_trim(struct registry *reg)
+{
+	bool trim = reg->trim_due;
+
+	reg->trim_due = false;
+	pthread_mutex_unlock(&reg->lock);
+	if (trim)
+		malloc_trim(0);
 }
 
 /*
@@ -253,7 +306,7 @@ static int node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, int
 	struct node *n;
 	int r;
 
-	if (reg->max_inodes && reg->inodes.count >= reg->max_inodes)
+	if (reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes)
 		return -ENOSPC;
 	n = calloc(1, sizeof(*n));
 	if (!n)
@@ -505,7 +558,7 @@ void registry_forget(struct registry *reg, uint64_t ino, uint64_t n)
 		node->nlookup = n > node->nlookup ? 0 : node->nlookup - n;
 		node_maybe_destroy(reg, node);
 	}
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_trim(reg);
 }
 
 /* Shared by create and mkdir: a new node named name in parent. */
@@ -604,12 +657,15 @@ static void drop_name(struct registry *reg, struct node *dir, struct dentry *d)
 	struct node *n = d->node;
 
 	dentry_del(dir, d);
+	hmap_shrink(&dir->entries);
 	if (is_dir(n)) {
 		n->nlink = 0;
 		dir->nlink--;
 		/* The old parent may be freed before this orphan: point nowhere. */
 		n->parent = n;
 	} else {
+		if (n->nlink > 1)
+			reg->links--;
 		n->nlink--;
 	}
 	now(&n->ctime);
@@ -652,7 +708,7 @@ static int remove_entry(struct registry *reg, uint64_t parent, const char *name,
 	drop_name(reg, dir, d);
 	dir_touch(dir);
 out_unlock:
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_trim(reg);
 	return r;
 }
 
@@ -790,12 +846,13 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 	if (nd)
 		drop_name(reg, ndir, nd);
 	dentry_del(dir, d);
+	hmap_shrink(&dir->entries);
 	move_dir_parent(n, dir, ndir);
 	now(&n->ctime);
 	dir_touch(dir);
 	dir_touch(ndir);
 out_unlock:
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_trim(reg);
 	return r;
 }
 
@@ -826,6 +883,11 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 		r = -EEXIST;
 		goto out_unlock;
 	}
+	/* A hard link costs an inode, as on tmpfs (EMLINK: FUSE's nlink is 32 bits). */
+	if (n->nlink && reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes) {
+		r = -ENOSPC;
+		goto out_unlock;
+	}
 	if (n->nlink >= UINT32_MAX) {
 		r = -EMLINK;
 		goto out_unlock;
@@ -844,6 +906,8 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 			persist_unlink(ndir->pfd, newname);
 		goto out_unlock;
 	}
+	if (n->nlink)
+		reg->links++;
 	n->nlink++;
 	n->nlookup++;
 	now(&n->ctime);
@@ -1022,7 +1086,7 @@ void registry_release(struct registry *reg, uint64_t ino)
 		n->nopen--;
 		node_maybe_destroy(reg, n);
 	}
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_trim(reg);
 }
 
 int registry_cookie(struct registry *reg, uint64_t ino, uint64_t *ret)
@@ -1236,22 +1300,39 @@ static struct node *lock_node(struct registry *reg, uint64_t ino)
 	return n;
 }
 
+/*
+ * Extended attributes are memory the daemon keeps for a client: their cost
+ * (xattr_cost()) is charged against the store's limit before they are
+ * kept, and given back when they go (remove, a smaller value, node freed).
+ */
 int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, const void *value,
 		      size_t size, int flags)
 {
 	struct node *n = lock_node(reg, ino);
-	ssize_t old_len;
+	ssize_t old_len, delta;
+	size_t cost_before;
+	int64_t charged = 0, settle;
 	char *old = NULL;
 	int r;
 
 	if (!n)
 		return -ENOENT;
+	cost_before = n->xattrs.cost;
+	r = xattr_check_set(&n->xattrs, name, size, flags, &delta);
+	if (r < 0)
+		goto out_unlock;
+	if (delta > 0) {
+		r = store_charge_meta(reg->store, delta);
+		if (r < 0)
+			goto out_unlock;
+		charged = delta;
+	}
 	old_len = xattr_get(&n->xattrs, name, NULL, 0);
 	if (reg->persist && old_len > 0) {
 		old = malloc((size_t)old_len);
 		if (!old || xattr_get(&n->xattrs, name, old, (size_t)old_len) != old_len) {
 			r = -ENOMEM;
-			goto out_unlock;
+			goto out_settle;
 		}
 	}
 	r = xattr_set(&n->xattrs, name, value, size, flags);
@@ -1267,11 +1348,18 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 			if (old_len >= 0)
 				xattr_set(&n->xattrs, name, old, (size_t)old_len, 0);
 			else
-				xattr_remove(&n->xattrs, name);
+				xattr_remove(&n->xattrs, name, NULL);
 		}
 	}
 	if (r == 0)
 		now(&n->ctime);
+out_settle:
+	/* Charge what the list costs now: failed steps may have undone the change. */
+	settle = (int64_t)n->xattrs.cost - (int64_t)cost_before - charged;
+	if (settle < 0)
+		store_charge_meta(reg->store, settle);
+	else if (settle > 0)
+		store_charge_meta_over(reg->store, (uint64_t)settle);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	free(old);
@@ -1306,6 +1394,7 @@ ssize_t registry_listxattr(struct registry *reg, uint64_t ino, char *buf, size_t
 int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 {
 	struct node *n = lock_node(reg, ino);
+	size_t cost = 0;
 	int r;
 
 	if (!n)
@@ -1320,9 +1409,11 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 		node_pfd_put(n, fd);
 	}
 	if (r == 0)
-		r = xattr_remove(&n->xattrs, name);
-	if (r == 0)
+		r = xattr_remove(&n->xattrs, name, &cost);
+	if (r == 0) {
+		store_charge_meta(reg->store, -(int64_t)cost);
 		now(&n->ctime);
+	}
 	pthread_mutex_unlock(&reg->lock);
 	return r;
 }
@@ -1330,7 +1421,7 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 void registry_inodes(struct registry *reg, uint64_t *ret_used, uint64_t *ret_max)
 {
 	pthread_mutex_lock(&reg->lock);
-	*ret_used = reg->inodes.count;
+	*ret_used = inodes_in_use(reg);
 	*ret_max = reg->max_inodes;
 	pthread_mutex_unlock(&reg->lock);
 }
@@ -1478,8 +1569,10 @@ static int load_file(void *ctx, void *parent, const char *name, int fd, const st
 	if (n) {
 		/* Another name of a region already loaded: a hard link. */
 		r = dentry_add(dir, name, strlen(name), n);
-		if (r == 0)
+		if (r == 0) {
 			n->nlink++;
+			reg->links++;
+		}
 		*ret_node = n;
 		return r;
 	}
@@ -1511,9 +1604,15 @@ err_destroy:
 
 static int load_xattr(void *ctx, void *node, const char *name, const void *value, size_t size)
 {
+	struct registry *reg = ctx;
 	struct node *n = node;
+	size_t cost_before = n->xattrs.cost;
+	int r = xattr_set(&n->xattrs, name, value, size, 0);
 
-	return xattr_set(&n->xattrs, name, value, size, 0);
+	/* Charged even past the limit: what the store holds is the user's. */
+	if (r == 0 && n->xattrs.cost > cost_before)
+		store_charge_meta_over(reg->store, n->xattrs.cost - cost_before);
+	return r;
 }
 
 int registry_load(struct registry *reg, const char *dir, char *err, size_t errlen)
@@ -1564,9 +1663,9 @@ int registry_load(struct registry *reg, const char *dir, char *err, size_t errle
 	pthread_mutex_lock(&reg->lock);
 	r = persist_walk(reg->persist, rootfd, reg->root, &v, err, errlen);
 	pthread_mutex_unlock(&reg->lock);
-	if (r == -ENOSPC && reg->max_inodes && reg->inodes.count >= reg->max_inodes)
-		snprintf(err, errlen, "store %s holds more than nr_inodes=%llu regions and "
-			 "directories", dir, (unsigned long long)reg->max_inodes);
+	if (r == -ENOSPC && reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes)
+		snprintf(err, errlen, "store %s holds more than nr_inodes=%llu regions, "
+			 "directories and hard links", dir, (unsigned long long)reg->max_inodes);
 	if (r == 0)
 		log_debug("store %s: %zu regions and directories loaded", dir, reg->inodes.count);
 	return r;

@@ -24,10 +24,17 @@
  * until the matching registry_release().
  *
  * Limits: names are at most RFS_NAME_MAX bytes (else -ENAMETOOLONG); at
- * most max_inodes nodes (directories and regions, root included) exist at
- * once (else -ENOSPC); extended attributes per node: name <= 255 bytes
- * (-ERANGE), value <= 65536 bytes (-E2BIG), all names and values of one node
- * together <= REGISTRY_XATTR_TOTAL_MAX (-ENOSPC).
+ * most max_inodes nodes (directories and regions, root included, orphans
+ * too) and names of regions past their first (hard links, each an inode as
+ * on tmpfs) exist at once (else -ENOSPC; registry_inodes() counts both);
+ * extended attributes cost xattr_cost() each (name, NUL, value and 64
+ * bytes), charged with store_charge_meta() before they are kept (-ENOSPC
+ * when the store is full) and given back when they go; per attribute:
+ * name <= 255 bytes (-ERANGE), value <= 65536 bytes (-E2BIG, as
+ * XATTR_SIZE_MAX); per node: the names with their NULs <=
+ * REGISTRY_XATTR_LIST_MAX (-ENOSPC: what listxattr returns always fits
+ * XATTR_LIST_MAX, with room for the daemon's own user.regionfs.* names;
+ * tmpfs accepts more names and then fails listxattr with E2BIG).
  *
  * Errors: 0 (or a count) on success, a negative errno on failure; output
  * parameters are written only on success.
@@ -44,7 +51,8 @@
 #include "region/region.h"
 
 #define REGISTRY_ROOT_INO 1u
-#define REGISTRY_XATTR_TOTAL_MAX (64u * 1024u)
+/* XATTR_LIST_MAX (65536) less room for the names the fs layer adds. */
+#define REGISTRY_XATTR_LIST_MAX (65536u - 256u)
 
 struct registry;
 
@@ -141,7 +149,13 @@ int registry_create(struct registry *reg, uint64_t parent, const char *name, mod
 int registry_mkdir(struct registry *reg, uint64_t parent, const char *name, mode_t mode,
 		   const struct registry_cred *cred, struct stat *ret);
 
-/* Remove a region's name. Errors: -ENOENT, -EISDIR, -ENOTDIR, -ENAMETOOLONG. */
+/*
+ * Remove a region's name. Freeing nodes (here, in registry_rmdir(),
+ * registry_rename(), registry_forget(), registry_release()) gives memory
+ * back: hash tables shrink, and after many frees malloc_trim(0) runs once
+ * the registry lock is released. Errors: -ENOENT, -EISDIR, -ENOTDIR,
+ * -ENAMETOOLONG.
+ */
 int registry_unlink(struct registry *reg, uint64_t parent, const char *name);
 
 /* Remove an empty directory. Errors: -ENOENT, -ENOTDIR, -ENOTEMPTY,
@@ -160,7 +174,8 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 
 /* A new name for region ino; takes a lookup reference.
  * Errors: -EEXIST, -EPERM (ino is a directory), -ENOENT, -ENOTDIR,
- * -EMLINK, -ENAMETOOLONG. */
+ * -ENOSPC (max_inodes: a hard link costs an inode), -EMLINK (2^32 - 1
+ * names), -ENAMETOOLONG. */
 int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const char *newname,
 		  struct stat *ret);
 
@@ -238,7 +253,8 @@ int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want
 /* Extended attributes (user namespace policing is the caller's job).
  * getxattr/listxattr: with size 0 return the needed size; -ERANGE if the
  * buffer is too small; -ENODATA if absent. setxattr flags: XATTR_CREATE
- * (-EEXIST), XATTR_REPLACE (-ENODATA). */
+ * (-EEXIST), XATTR_REPLACE (-ENODATA); -ENOSPC when the store cannot hold
+ * the new cost or the node's names would pass REGISTRY_XATTR_LIST_MAX. */
 int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, const void *value,
 		      size_t size, int flags);
 ssize_t registry_getxattr(struct registry *reg, uint64_t ino, const char *name, void *buf,
@@ -275,7 +291,8 @@ void registry_names(struct registry *reg, uint64_t ino,
 /* fsync(2) of a directory's store directory (persistent store only). */
 int registry_fsyncdir(struct registry *reg, uint64_t ino);
 
-/* Usage for statfs: inodes in use and the configured maximum (0 = none). */
+/* Usage for statfs: inodes in use (nodes and extra hard links) and the
+ * configured maximum (0 = none). */
 void registry_inodes(struct registry *reg, uint64_t *ret_used, uint64_t *ret_max);
 
 #endif

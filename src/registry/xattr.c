@@ -42,10 +42,15 @@ static int check_name(const char *name, size_t *ret_len)
 	return 0;
 }
 
-int xattr_set(struct xattr_list *l, const char *name, const void *value, size_t size, int flags)
+/*
+ * The checks of xattr_set(); *ret_pp: where name is in the list (NULL:
+ * absent), *ret_len: its length, *ret_delta: the change of l->cost.
+ */
+static int check_set(const struct xattr_list *l, const char *name, size_t size, int flags,
+		     struct xattr ***ret_pp, size_t *ret_len, ssize_t *ret_delta)
 {
-	struct xattr **pp, *x, *old;
-	size_t len, old_bytes = 0;
+	struct xattr **pp, *old;
+	size_t len, names;
 	int r;
 
 	r = check_name(name, &len);
@@ -53,17 +58,43 @@ int xattr_set(struct xattr_list *l, const char *name, const void *value, size_t 
 		return r;
 	if (size > XATTR_VALUE_LIMIT)
 		return -E2BIG;
-	pp = find(l, name, len);
+	pp = find((struct xattr_list *)l, name, len);
 	old = pp ? *pp : NULL;
 	if (old && (flags & XATTR_CREATE))
 		return -EEXIST;
 	if (!old && (flags & XATTR_REPLACE))
 		return -ENODATA;
-	if (old)
-		old_bytes = old->name_len + old->value_len;
-	if (l->bytes - old_bytes + len + size > REGISTRY_XATTR_TOTAL_MAX)
+	/* Every node stays listable: listxattr can return XATTR_LIST_MAX at most. */
+	names = l->names + (old ? 0 : len + 1);
+	if (names > REGISTRY_XATTR_LIST_MAX)
 		return -ENOSPC;
+	*ret_pp = pp;
+	*ret_len = len;
+	*ret_delta = (ssize_t)xattr_cost(len, size) -
+		     (old ? (ssize_t)xattr_cost(old->name_len, old->value_len) : 0);
+	return 0;
+}
 
+int xattr_check_set(const struct xattr_list *l, const char *name, size_t size, int flags,
+		    ssize_t *ret_delta)
+{
+	struct xattr **pp;
+	size_t len;
+
+	return check_set(l, name, size, flags, &pp, &len, ret_delta);
+}
+
+int xattr_set(struct xattr_list *l, const char *name, const void *value, size_t size, int flags)
+{
+	struct xattr **pp, *x, *old;
+	ssize_t delta;
+	size_t len;
+	int r;
+
+	r = check_set(l, name, size, flags, &pp, &len, &delta);
+	if (r < 0)
+		return r;
+	old = pp ? *pp : NULL;
 	x = malloc(sizeof(*x) + len + 1 + size);
 	if (!x)
 		return -ENOMEM;
@@ -82,8 +113,9 @@ int xattr_set(struct xattr_list *l, const char *name, const void *value, size_t 
 	} else {
 		x->next = l->head;
 		l->head = x;
+		l->names += len + 1;
 	}
-	l->bytes = l->bytes - old_bytes + len + size;
+	l->cost = (size_t)((ssize_t)l->cost + delta);
 	return 0;
 }
 
@@ -110,10 +142,8 @@ ssize_t xattr_get(const struct xattr_list *l, const char *name, void *buf, size_
 ssize_t xattr_list_names(const struct xattr_list *l, char *buf, size_t size)
 {
 	const struct xattr *x;
-	size_t need = 0, pos = 0;
+	size_t need = l->names, pos = 0;
 
-	for (x = l->head; x; x = x->next)
-		need += x->name_len + 1;
 	if (size == 0)
 		return (ssize_t)need;
 	if (size < need)
@@ -125,8 +155,9 @@ ssize_t xattr_list_names(const struct xattr_list *l, char *buf, size_t size)
 	return (ssize_t)need;
 }
 
-int xattr_remove(struct xattr_list *l, const char *name)
+int xattr_remove(struct xattr_list *l, const char *name, size_t *ret_cost)
 {
+	size_t cost;
 	struct xattr **pp, *x;
 	size_t len;
 	int r;
@@ -139,8 +170,12 @@ int xattr_remove(struct xattr_list *l, const char *name)
 		return -ENODATA;
 	x = *pp;
 	*pp = x->next;
-	l->bytes -= x->name_len + x->value_len;
+	cost = xattr_cost(x->name_len, x->value_len);
+	l->names -= x->name_len + 1;
+	l->cost -= cost;
 	free(x);
+	if (ret_cost)
+		*ret_cost = cost;
 	return 0;
 }
 
@@ -155,5 +190,6 @@ void xattr_clear(struct xattr_list *l)
 		x = next;
 	}
 	l->head = NULL;
-	l->bytes = 0;
+	l->names = 0;
+	l->cost = 0;
 }

@@ -8,7 +8,9 @@
 # past the reserve. What bounds the number of regions is nr_inodes: one too
 # many is a clean ENOSPC (never EMFILE, which would blame the client's own
 # fd table), and removing regions makes room again. The daemon exits 0
-# after umount. On tmpfs only the bookkeeping runs.
+# after umount. Under the least limit it can work with (128) the daemon
+# refuses to start with a line that says so. On tmpfs only the bookkeeping
+# runs.
 #
 # Usage: t-limits.sh DAEMON_BINARY DATAPATH
 
@@ -90,4 +92,24 @@ while time.monotonic() - t0 < 5:
 eq(ename(r) if r else 0, 0, "creating works again after removing 10 regions")
 done()
 EOF
+rfs_umount
+
+# 3: below the least open-file limit it can work with, the daemon refuses
+# to start, with one line naming RLIMIT_NOFILE (ulimit -n), the value it has
+# and the value it needs; at that value it starts and serves.
+if rfs_is_regionfs; then
+	mkdir -p "$RFS_TMP/lowfd"
+	# Without CAP_SYS_RESOURCE, so that the daemon cannot lift the hard limit.
+	out=$(setpriv --bounding-set=-sys_resource -- prlimit --nofile=100:100 -- "$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,size=16M" \
+		"$RFS_TMP/lowfd" </dev/null 2>&1)
+	st=$?
+	check_eq "exit status under ulimit -n 100" 1 "$st"
+	check "the refusal names RLIMIT_NOFILE, 100 and 128 ($out)" \
+		grep -q "RLIMIT_NOFILE (ulimit -n) is 100; regionfs needs at least 128" <<<"$out"
+	check_eq "nothing mounted" "" "$(rfs_mount_fstype "$RFS_TMP/lowfd")"
+	RFS_DAEMON_PREFIX=(setpriv --bounding-set=-sys_resource -- prlimit --nofile=128:128 --)
+	rfs_mount "size=16M"
+	echo x >"$RFS_MNT/one"
+	check_eq "a region under ulimit -n 128" x "$(cat "$RFS_MNT/one")"
+fi
 rfs_done

@@ -130,10 +130,9 @@ eq(ename(err or 0), "ENOSPC", "the 64th inode fails with ENOSPC")
 raises(errno.ENOSPC, os.mkdir, P("onemore"), msg="mkdir when nr_inodes is exhausted")
 raises(errno.ENOSPC, os.open, P("onemore"), os.O_CREAT | os.O_WRONLY, msg="create when nr_inodes is exhausted")
 ok(not os.path.exists(P("onemore")), "no half-created entry left behind")
-if is_regionfs():
-    # regionfs counts nodes, not names (tmpfs charges every hard link)
-    succeeds(os.link, P("f000"), P("hardlink"), msg="a hard link needs no new inode")
-    os.unlink(P("hardlink")) if os.path.exists(P("hardlink")) else None
+# a name is memory kept for the client: a hard link costs an inode (as on tmpfs)
+raises(errno.ENOSPC, os.link, P("f000"), P("hardlink"), msg="a hard link when nr_inodes is exhausted")
+ok(not os.path.exists(P("hardlink")), "no link left behind")
 os.unlink(P("f000"))
 os.rmdir(P("d009"))
 # freeing is asynchronous on FUSE (FORGET): retry for up to 5 s

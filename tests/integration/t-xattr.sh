@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Extended attributes: setfattr/getfattr round trips on files, directories
-# and the root; list/remove; XATTR_CREATE/REPLACE; exact limits (name > 255
-# -> ERANGE, value > 64 KiB -> E2BIG, small buffer -> ERANGE, more than
-# 64 KiB per file -> ENOSPC on regionfs); xattrs follow renames and are
+# and the root; list/remove; XATTR_CREATE/REPLACE; exact limits as tmpfs
+# (name > 255 -> ERANGE, value > 65536 -> E2BIG, exactly 65536 accepted,
+# a bare "user." -> EINVAL, small buffer -> ERANGE); names of one file past
+# XATTR_LIST_MAX: ENOSPC on regionfs, E2BIG from listxattr on tmpfs;
+# xattrs follow renames and are
 # shared by hard links; cp --preserve=xattr; the datapath xattr of the root.
 #
 # Usage: t-xattr.sh DAEMON_BINARY DATAPATH
@@ -81,33 +83,47 @@ for n in ("user.bin", "user.empty", "user.new", "user.ten"):
     os.removexattr(f, n)
 g = P("y")
 write_file(g, b"")
-if is_regionfs():
-    # names and values together count against the 64 KiB per file
-    succeeds(os.setxattr, g, "user.big", b"v" * 65000, msg="setxattr a 65000-byte value")
-    eq(len(os.getxattr(g, "user.big")), 65000, "65000-byte value round trip")
-else:
-    succeeds(os.setxattr, g, "user.big", b"v" * 65536, msg="setxattr a 64 KiB value")
-    eq(len(os.getxattr(g, "user.big")), 65536, "64 KiB value round trip")
+# the value limit is XATTR_SIZE_MAX (65536), apart from the name
+succeeds(os.setxattr, g, "user.big", b"v" * 65536, msg="setxattr a 64 KiB value")
+eq(len(os.getxattr(g, "user.big")), 65536, "64 KiB value round trip")
+succeeds(os.setxattr, g, "user.big2", b"w" * 65536, msg="a second 64 KiB value on the same file")
+eq(len(os.getxattr(g, "user.big2")), 65536, "second 64 KiB value round trip")
 os.removexattr(g, "user.big")
+os.removexattr(g, "user.big2")
 raises(errno.E2BIG, os.setxattr, g, "user.huge", b"v" * 65537, msg="setxattr a 64 KiB + 1 value")
+# a namespace prefix alone is no name (the VFS says EINVAL on tmpfs)
+raises(errno.EINVAL, os.setxattr, g, "user.", b"v", msg="setxattr of the bare name user.")
+raises(errno.EINVAL, os.getxattr, g, "user.", msg="getxattr of the bare name user.")
+raises(errno.EINVAL, os.removexattr, g, "user.", msg="removexattr of the bare name user.")
+raises(errno.EINVAL, os.setxattr, g, "trusted.", b"v", msg="setxattr of the bare name trusted.")
+raises(errno.ERANGE, os.setxattr, g, "", b"v", msg="setxattr of an empty name")
+eq(os.listxattr(g), [], "nothing left by the refused names")
 
+# The names of one file: tmpfs takes any number and then fails listxattr
+# with E2BIG (past XATTR_LIST_MAX); regionfs refuses the name that would
+# not fit (ENOSPC), so every file stays listable.
+n, err = 0, None
+try:
+    for n in range(10000):
+        os.setxattr(g, "user.s%05d" % n + "n" * 90, b"x" * 10)
+except OSError as e:
+    err = e.errno
 if is_regionfs():
-    succeeds(os.setxattr, g, "user.a", b"a" * 60000, msg="setxattr 60000 bytes")
-    raises(errno.ENOSPC, os.setxattr, g, "user.b", b"b" * 10000,
-           msg="more than 64 KiB of xattrs on one file")
-    raises(errno.ENODATA, os.getxattr, g, "user.b", msg="failed setxattr left nothing")
-    eq(len(os.getxattr(g, "user.a")), 60000, "first value intact after ENOSPC")
-    os.removexattr(g, "user.a")
-    succeeds(os.setxattr, g, "user.b", b"b" * 10000, msg="setxattr succeeds after removing")
-    # many small attributes add up too
-    n = 0
-    try:
-        for n in range(10000):
-            os.setxattr(g, "user.s%05d" % n, b"x" * 100)
-        ok(False, "many small xattrs eventually fail with ENOSPC (never did)")
-    except OSError as e:
-        eq(ename(e.errno), "ENOSPC", "many small xattrs eventually fail with ENOSPC (after %d)" % n)
-        ok(400 <= n <= 660, "about 64 KiB of small xattrs fit (%d of 110 bytes each)" % n)
+    eq(ename(err or 0), "ENOSPC", "names past XATTR_LIST_MAX on one file fail with ENOSPC")
+    ok(600 <= n <= 656, "about 64 KiB of names fit (%d of 102 bytes each)" % n)
+    eq(len(os.listxattr(g)), n, "listxattr returns every name")
+    raises(errno.ENODATA, os.getxattr, g, "user.s%05d" % n + "n" * 90,
+           msg="the refused name is absent")
+    succeeds(os.setxattr, g, "user.s00000" + "n" * 90, b"y" * 65536,
+             msg="replacing a value adds no name")
+    os.removexattr(g, "user.s00001" + "n" * 90)
+    succeeds(os.setxattr, g, "user.s%05d" % n + "n" * 90, b"", msg="removing a name makes room")
+else:
+    eq(err, None, "tmpfs takes 10000 names of 102 bytes")
+    raises(errno.E2BIG, os.listxattr, g, msg="tmpfs: listxattr past XATTR_LIST_MAX")
+for x in os.listxattr(g) if is_regionfs() else ["user.s%05d" % i + "n" * 90 for i in range(10000)]:
+    os.removexattr(g, x)
+eq(os.listxattr(g), [], "every name removed")
 
 # xattrs follow renames and are shared by hard links
 h = P("h")

@@ -455,6 +455,62 @@ static void test_hmap_reuse_after_remove_all(void **state)
 	hmap_destroy(&map);
 }
 
+/*
+ * hmap_shrink(): a table emptied below a quarter gives its buckets back,
+ * never below the initial 16, keeps every entry findable, and a failed
+ * shrink keeps the old table. Removing alone never resizes.
+ */
+static void test_hmap_shrink(void **state)
+{
+	enum { N = 4096 };
+	struct hmap map;
+	static struct item items[N];
+	size_t i, big;
+
+	(void)state;
+	assert_int_equal(hmap_init(&map), 0);
+	for (i = 0; i < N; i++) {
+		items[i].key = i;
+		hmap_insert(&map, &items[i].node, hmap_hash_u64(i));
+	}
+	big = map.mask + 1;
+	assert_true(big >= N);
+	/* down to a quarter: removing does not resize, shrinking keeps the size */
+	for (i = 0; i < N - big / 4; i++)
+		hmap_remove(&map, &items[i].node);
+	assert_int_equal(map.mask + 1, big);
+	hmap_shrink(&map);
+	assert_int_equal(map.mask + 1, big);
+	/* one fewer: it halves, and stays at most half full */
+	hmap_remove(&map, &items[i++].node);
+	calloc_fail_after = 0;
+	hmap_shrink(&map);
+	calloc_fail_after = -1;
+	assert_true(calloc_failed > 0);
+	assert_int_equal(map.mask + 1, big); /* no memory: kept as it was */
+	hmap_shrink(&map);
+	assert_int_equal(map.mask + 1, big / 2);
+	assert_true(map.count <= (map.mask + 1) / 2);
+	for (size_t j = i; j < N; j++)
+		assert_ptr_equal(find_item(&map, j, hmap_hash_u64(j)), &items[j]);
+	for (size_t j = 0; j < i; j++)
+		assert_null(find_item(&map, j, hmap_hash_u64(j)));
+	/* emptied: back to the initial size, not below */
+	for (; i < N; i++)
+		hmap_remove(&map, &items[i].node);
+	hmap_shrink(&map);
+	assert_int_equal(map.mask + 1, 16);
+	hmap_shrink(&map);
+	assert_int_equal(map.mask + 1, 16);
+	/* and it grows again */
+	for (i = 0; i < N; i++)
+		hmap_insert(&map, &items[i].node, hmap_hash_u64(i));
+	assert_int_equal(map.mask + 1, big);
+	for (i = 0; i < N; i++)
+		assert_ptr_equal(find_item(&map, i, hmap_hash_u64(i)), &items[i]);
+	hmap_destroy(&map);
+}
+
 static void test_hmap_hash_bytes_deterministic_and_spread(void **state)
 {
 	char buf[32];
@@ -530,6 +586,7 @@ int main(void)
 					    reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_reuse_after_remove_all, reset_injection,
 					    reset_injection),
+	    cmocka_unit_test_setup_teardown(test_hmap_shrink, reset_injection, reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_hash_bytes_deterministic_and_spread,
 					    reset_injection, reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_hash_u64_mixes, reset_injection,

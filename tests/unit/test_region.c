@@ -429,6 +429,44 @@ static void test_store_used_tracking(void **state)
 	assert_accounting(fx);
 }
 
+/*
+ * Metadata shares the limit with data: df (store_used) shows it in whole
+ * pages on tmpfs (the kernel counts the hidden file) and to the byte with
+ * memfds; data and metadata together never pass the limit.
+ */
+static void test_store_charge_meta(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *a = new_region(fx, 0);
+	uint64_t meta_used = group_kind == STORE_TMPFS ? PAGE : 100;
+
+	assert_int_equal(store_charge_meta(fx->store, 100), 0);
+	assert_int_equal(store_meta(fx->store), 100);
+	assert_int_equal(used(fx), meta_used);
+	/* data up to what is left */
+	assert_int_equal(region_resize(a, LIMIT - PAGE), 0);
+	assert_int_equal(region_resize(a, LIMIT), -ENOSPC);
+	/* metadata up to what is left, no further */
+	assert_int_equal(store_charge_meta(fx->store, (int64_t)(PAGE - 100)), 0);
+	assert_int_equal(store_charge_meta(fx->store, 1), -ENOSPC);
+	assert_int_equal(store_meta(fx->store), PAGE);
+	assert_int_equal(used(fx), LIMIT);
+	/* given back: room for data again */
+	assert_int_equal(store_charge_meta(fx->store, -(int64_t)PAGE), 0);
+	assert_int_equal(store_meta(fx->store), 0);
+	assert_int_equal(used(fx), LIMIT - PAGE);
+	assert_int_equal(region_resize(a, LIMIT), 0);
+	assert_int_equal(store_charge_meta(fx->store, 1), -ENOSPC);
+	assert_int_equal(store_meta(fx->store), 0);
+	/* past the limit only when forced (loading), and then df shows it */
+	store_charge_meta_over(fx->store, 10);
+	assert_int_equal(store_meta(fx->store), 10);
+	assert_int_equal(region_resize(a, 0), 0);
+	assert_int_equal(store_charge_meta(fx->store, -10), 0);
+	assert_int_equal(used(fx), 0);
+	assert_accounting(fx);
+}
+
 /* ------------------------------------------------------------------ */
 /* Resize, read, write                                                 */
 /* ------------------------------------------------------------------ */
@@ -1738,6 +1776,7 @@ static const struct CMUnitTest tests[] = {
     T(test_store_kind_and_limit),
     T(test_region_new_empty),
     T(test_store_used_tracking),
+    T(test_store_charge_meta),
     T(test_resize_grow_shrink),
     T(test_read_write),
     T(test_write_across_pages),

@@ -32,6 +32,7 @@
 
 #include "common/macros.h"
 #include "registry/registry.h"
+#include "registry/xattr.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -62,6 +63,8 @@ void *__wrap_realloc(void *p, size_t size);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 int __wrap_memfd_create(const char *name, unsigned int flags);
+int __wrap_malloc_trim(size_t pad);
+int __real_malloc_trim(size_t pad);
 
 /* -1: disarmed. Otherwise the number of allocations still allowed before
  * the one that fails; after failing once the injector disarms itself. */
@@ -900,11 +903,13 @@ static void test_nr_inodes_limit_enospc_root_counts(void **state)
 	assert_int_equal(nlink_of(ROOT), 3);
 	assert_dir_names(ROOT, "a,d");
 
-	/* a hard link is not a new inode */
-	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st), 0);
-	assert_int_equal(inodes_used(), 4);
-	/* a rename neither */
+	/* a hard link costs an inode, as on tmpfs: none left */
+	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st), -ENOSPC);
+	assert_int_equal(ino_of(ROOT, "b2"), 0);
+	assert_int_equal(nlink_of(b), 1);
+	/* a rename does not */
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "a", 0), 0);
+	assert_int_equal(inodes_used(), 4);
 
 	/* freeing an inode makes room again */
 	assert_int_equal(registry_unlink(reg, d, "a"), 0);
@@ -962,8 +967,9 @@ static void test_registry_inodes_counts(void **state)
 	mk(d, "b");
 	assert_int_equal(inodes_used(), 4);
 	assert_int_equal(registry_link(reg, a, d, "a2", &st), 0);
-	assert_int_equal(inodes_used(), 4);
-	/* unlinking one of two names frees nothing */
+	/* the second name counts as an inode (tmpfs charges a link so) */
+	assert_int_equal(inodes_used(), 5);
+	/* unlinking one of two names gives back the name's count only */
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(inodes_used(), 4);
 	assert_int_equal(registry_unlink(reg, d, "a2"), 0);
@@ -1174,7 +1180,8 @@ static void test_rename_over_region_orphans_old_target(void **state)
 	set_size(b, 2 * PAGE);
 	assert_int_equal(registry_setxattr(reg, b, "user.k", "v", 1, 0), 0);
 	before = used_bytes();
-	assert_int_equal(before, 3 * PAGE);
+	/* the attribute counts too, until its node is freed */
+	assert_int_equal(before, 3 * PAGE + xattr_cost(strlen("user.k"), 1));
 
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, "b", 0), 0);
 	assert_int_equal(ino_of(ROOT, "a"), 0);
@@ -1185,7 +1192,7 @@ static void test_rename_over_region_orphans_old_target(void **state)
 	assert_int_equal(nlink_of(b), 0);
 	assert_int_equal(attr_of(b).st_size, 2 * PAGE);
 	assert_int_equal(registry_getxattr(reg, b, "user.k", val, sizeof(val)), 1);
-	assert_int_equal(used_bytes(), 3 * PAGE);
+	assert_int_equal(used_bytes(), before);
 	assert_int_equal(inodes_used(), 3);
 
 	registry_forget(reg, b, 1);
@@ -1476,7 +1483,7 @@ static void test_link_increments_nlink_and_shares_region(void **state)
 	assert_int_equal(nlink_of(a), 3);
 	assert_int_equal(ino_of(ROOT, "b"), a);
 	assert_int_equal(ino_of(d, "c"), a);
-	assert_int_equal(inodes_used(), 3);
+	assert_int_equal(inodes_used(), 3 + 2); /* each extra name counts */
 	assert_dir_names(ROOT, "a,d,b");
 	assert_int_equal(nlink_of(ROOT), 3); /* links to regions don't count */
 
@@ -1681,7 +1688,7 @@ static void test_free_with_orphans_and_open_regions(void **state)
 	assert_int_equal(registry_open(reg, a, &r), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "b"), 0);
-	assert_int_equal(used_bytes(), 2 * PAGE);
+	assert_int_equal(used_bytes(), 2 * PAGE + xattr_cost(strlen("user.x"), 1));
 	registry_free(reg);
 	reg = NULL;
 	assert_int_equal(used_bytes(), 0);
@@ -2485,40 +2492,91 @@ static void test_xattr_create_replace_flags(void **state)
 	assert_int_equal(registry_listxattr(reg, a, NULL, 0), sizeof("user.k"));
 }
 
-static void test_xattr_total_limit_enospc(void **state)
+static void test_xattr_list_limit_enospc(void **state)
 {
-	char *big = malloc(REGISTRY_XATTR_TOTAL_MAX);
-	char buf[8];
+	char *big = calloc(1, 65536), name[32];
+	size_t names = 0;
 	uint64_t a, b;
+	int i, r = 0;
 
 	(void)state;
 	assert_non_null(big);
-	memset(big, 'v', REGISTRY_XATTR_TOTAL_MAX);
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	b = mk(ROOT, "b");
-	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, 40000, 0), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.big2", big, 30000, 0), -ENOSPC);
-	assert_int_equal(registry_getxattr(reg, a, "user.big2", buf, sizeof(buf)), -ENODATA);
-	assert_int_equal(registry_getxattr(reg, a, "user.big1", NULL, 0), 40000);
-	assert_int_equal(registry_listxattr(reg, a, NULL, 0), sizeof("user.big1"));
-	/* the limit is per node */
-	assert_int_equal(registry_setxattr(reg, b, "user.big2", big, 30000, 0), 0);
-	/* replacing counts the new value instead of the old one */
-	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, 40000, 0), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, 60000, XATTR_REPLACE), 0);
-	assert_int_equal(registry_getxattr(reg, a, "user.big1", NULL, 0), 60000);
-	/* a failed replace keeps the old value */
-	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, REGISTRY_XATTR_TOTAL_MAX, 0),
-			 -ENOSPC);
-	assert_int_equal(registry_getxattr(reg, a, "user.big1", NULL, 0), 60000);
-	/* many small ones add up too */
-	assert_int_equal(registry_setxattr(reg, a, "user.s1", big, 5000, 0), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.s2", big, 1000, 0), -ENOSPC);
-	/* removing frees the space */
-	assert_int_equal(registry_removexattr(reg, a, "user.big1"), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.s2", big, 30000, 0), 0);
-	assert_int_equal(registry_setxattr(reg, a, "user.s3", big, 20000, 0), 0);
+	/* A whole XATTR_SIZE_MAX value, with its name, and another beside it. */
+	assert_int_equal(registry_setxattr(reg, a, "user.big1", big, 65536, 0), 0);
+	assert_int_equal(registry_setxattr(reg, a, "user.big2", big, 65536, 0), 0);
+	assert_int_equal(registry_getxattr(reg, a, "user.big2", NULL, 0), 65536);
+	/* The names of one node fit what listxattr can return. */
+	for (i = 0; i < 100000; i++) {
+		snprintf(name, sizeof(name), "user.n%06d", i);
+		r = registry_setxattr(reg, b, name, "", 0, 0);
+		if (r < 0)
+			break;
+		names += strlen(name) + 1;
+	}
+	assert_int_equal(r, -ENOSPC);
+	assert_true(names <= REGISTRY_XATTR_LIST_MAX);
+	assert_true(names + strlen(name) + 1 > REGISTRY_XATTR_LIST_MAX);
+	assert_int_equal(registry_listxattr(reg, b, NULL, 0), (ssize_t)names);
+	assert_int_equal(registry_getxattr(reg, b, name, NULL, 0), -ENODATA);
+	/* Replacing a value adds no name; removing one makes room. */
+	assert_int_equal(registry_setxattr(reg, b, "user.n000000", big, 100, XATTR_REPLACE), 0);
+	assert_int_equal(registry_removexattr(reg, b, "user.n000001"), 0);
+	assert_int_equal(registry_setxattr(reg, b, name, "", 0, 0), 0);
+	/* The limit is per node. */
+	assert_int_equal(registry_setxattr(reg, a, name, "", 0, 0), 0);
+	free(big);
+}
+
+/* Attributes are memory the daemon keeps: they count against size=. */
+static void test_xattr_charged_against_limit(void **state)
+{
+	size_t c64k = xattr_cost(strlen("user.v00"), 65536);
+	char *big = calloc(1, 65536), name[32];
+	uint64_t a, b, used;
+	int i, r = 0;
+
+	(void)state;
+	assert_non_null(big);
+	fx_open(4 * c64k + 3 * PAGE, 0);
+	a = mk(ROOT, "a");
+	b = mk(ROOT, "b");
+	set_size(b, 3 * PAGE);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "user.v%02d", i);
+		r = registry_setxattr(reg, a, name, big, 65536, 0);
+		if (r < 0)
+			break;
+	}
+	/* four fit beside the data, the fifth is ENOSPC and leaves nothing */
+	assert_int_equal(r, -ENOSPC);
+	assert_int_equal(i, 4);
+	assert_int_equal(registry_getxattr(reg, a, name, NULL, 0), -ENODATA);
+	assert_int_equal(used_bytes(), 4 * c64k + 3 * PAGE);
+	assert_int_equal(registry_setxattr(reg, b, "user.x", big, 65536, 0), -ENOSPC);
+	/* data cannot take the metadata's room either */
+	assert_int_equal(registry_setattr(reg, b, &(struct registry_setattr){.valid =
+			 REGISTRY_SET_SIZE, .size = 4 * PAGE}, &(struct stat){0}), -ENOSPC);
+	/* a smaller value gives the difference back */
+	assert_int_equal(registry_setxattr(reg, a, "user.v00", big, 1000, XATTR_REPLACE), 0);
+	used = 3 * c64k + xattr_cost(strlen("user.v00"), 1000) + 3 * PAGE;
+	assert_int_equal(used_bytes(), used);
+	/* the same value again changes nothing */
+	assert_int_equal(registry_setxattr(reg, a, "user.v00", big, 1000, XATTR_REPLACE), 0);
+	assert_int_equal(used_bytes(), used);
+	/* removing gives it back */
+	assert_int_equal(registry_removexattr(reg, a, "user.v01"), 0);
+	assert_int_equal(used_bytes(), used - c64k);
+	assert_int_equal(registry_setxattr(reg, b, "user.x", big, 65536, 0), 0);
+	/* freeing the node gives back all of its attributes */
+	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
+	registry_forget(reg, a, 1);
+	assert_int_equal(used_bytes(), 3 * PAGE + c64k - strlen("user.v00") + strlen("user.x"));
+	assert_int_equal(registry_unlink(reg, ROOT, "b"), 0);
+	registry_forget(reg, b, 1);
+	assert_int_equal(used_bytes(), 0);
 	free(big);
 }
 
@@ -2573,6 +2631,76 @@ static void test_xattr_unknown_inode_enoent(void **state)
 	assert_int_equal(registry_getxattr(reg, NO_INO, "user.k", buf, sizeof(buf)), -ENOENT);
 	assert_int_equal(registry_listxattr(reg, NO_INO, buf, sizeof(buf)), -ENOENT);
 	assert_int_equal(registry_removexattr(reg, NO_INO, "user.k"), -ENOENT);
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory comes back                                                   */
+/* ------------------------------------------------------------------ */
+
+static unsigned trims, trims_locked;
+static struct registry *trim_reg;
+
+static void *probe_lock(void *arg)
+{
+	uint64_t used, max;
+
+	(void)arg;
+	registry_inodes(trim_reg, &used, &max);
+	return NULL;
+}
+
+/* Counts trims, and checks that none runs with the registry lock held
+ * (another thread must get it within 10 s). */
+int __wrap_malloc_trim(size_t pad)
+{
+	struct timespec deadline;
+	pthread_t t;
+
+	trims++;
+	if (trim_reg && pthread_create(&t, NULL, probe_lock, NULL) == 0) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += 10;
+		if (pthread_timedjoin_np(t, NULL, &deadline) != 0) {
+			trims_locked++;
+			pthread_detach(t);
+		}
+	}
+	return __real_malloc_trim(pad);
+}
+
+static void test_trim_after_many_frees_unlocked(void **state)
+{
+	enum { N = 5000 };
+	static uint64_t ino[N];
+	char name[32];
+	int i;
+
+	(void)state;
+	fx_open(MiB, 0);
+	trim_reg = reg;
+	trims = trims_locked = 0;
+	/* a few frees: no trim */
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "d%05d", i);
+		ino[i] = mkd(ROOT, name);
+		assert_int_equal(registry_rmdir(reg, ROOT, name), 0);
+		registry_forget(reg, ino[i], 1);
+	}
+	assert_int_equal(trims, 0);
+	/* many: trimmed after 4096, then as the namespace empties */
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d%05d", i);
+		ino[i] = mkd(ROOT, name);
+	}
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d%05d", i);
+		assert_int_equal(registry_rmdir(reg, ROOT, name), 0);
+		registry_forget(reg, ino[i], 1);
+	}
+	assert_true(trims >= 2);
+	assert_int_equal(trims_locked, 0);
+	assert_int_equal(inodes_used(), 1);
+	trim_reg = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3112,7 +3240,7 @@ static void test_concurrent_creates_and_unlinks(void **state)
 		assert_int_equal(w[i].errors, 0);
 	}
 	assert_int_equal(inodes_used(), 2 + T * 150);
-	assert_int_equal(used_bytes(), (uint64_t)T * 150 * PAGE);
+	assert_int_equal(used_bytes(), (uint64_t)T * 150 * (PAGE + xattr_cost(strlen("user.w"), 1)));
 	readdir_all(&c, shared, 37, false);
 	assert_int_equal(c.n, 2 + T * 150);
 	collect_free(&c);
@@ -3729,7 +3857,9 @@ int main(void)
 	    T(test_xattr_size_queries_and_erange),
 	    T(test_xattr_missing_enodata),
 	    T(test_xattr_create_replace_flags),
-	    T(test_xattr_total_limit_enospc),
+	    T(test_xattr_list_limit_enospc),
+	    T(test_xattr_charged_against_limit),
+	    T(test_trim_after_many_frees_unlocked),
 	    T(test_xattr_name_and_value_limits),
 	    T(test_xattr_on_directories_and_root),
 	    T(test_xattr_unknown_inode_enoent),
