@@ -1,0 +1,209 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The persistent store (-o store=DIR) against users and against the disk
+# (issue 9):
+#
+# - Private: a new DIR (mkdir -p, 0755 or 0777) is left 0700 and owned by
+#   the daemon's uid; uid 2001 can neither list nor open nor hard-link
+#   anything in it (a control shows the same commands work one level up),
+#   nor reach the backing file of a passthrough mapping through /proc
+#   (map_files) or the daemon's fds. An existing store that group or
+#   others can search or write (0755, 0703, 0770), owned by another user,
+#   an empty DIR owned by another user, a symlink as DIR, a DIR inside the
+#   mount point: refused with one line naming DIR and the fix, exit 1,
+#   nothing mounted, DIR unchanged; 0700 and 0740 mount.
+# - Deep: 10,000 nested directories made through the mount, a region with
+#   data at the bottom: a remount loads them (no recursion, daemon fds
+#   within its limit) and the data is there; a fifo at the bottom is
+#   refused with one line of bounded length that names it.
+# - Sparse: a region 1 GiB long holding one byte, in a store on a 64 MiB
+#   ext4 (made by a passthrough write, or in the store while the daemon
+#   is down): the store loads, the disk is not filled (blocks as before),
+#   the mount shows it full, growth fails with ENOSPC, the byte is there.
+# - Failed grows give back what they took: on a 24 MiB ext4 (store= and a
+#   bound file), truncate / fallocate / fallocate -n / a growing write to
+#   40M fail with ENOSPC and the ext4's free blocks are exactly as before
+#   (within one block); the region keeps its size and data.
+#
+# Usage: t-store-secure.sh DAEMON_BINARY DATAPATH
+
+. "$(dirname "$0")/lib.sh"
+rfs_init "$@"
+
+if rfs_is_tmpfs; then
+	echo "SKIP: store= is regionfs-only"
+	exit 77
+fi
+
+BAD_MNT=$RFS_TMP/badmnt
+mkdir "$BAD_MNT"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+cp "$RFS_LIB_DIR/rfscheck.py" "$RFS_TMP/"
+chmod 644 "$RFS_TMP/rfscheck.py"
+
+as_user()
+{
+	setpriv --reuid=2001 --regid=2001 --clear-groups "$@"
+}
+
+# What DIR looks like, for "unchanged": names, types, modes, owners, sizes.
+dir_state()
+{
+	find "$1" -maxdepth 3 -printf '%P %y %m %u:%g %s\n' 2>&1 | sort
+}
+
+# The daemon must refuse DIR: exit 1, one line "regionfs: ..." containing
+# each PATTERN, nothing mounted, DIR unchanged.
+#   bad_store DESCRIPTION DIR OPTIONS_EXTRA PATTERN...
+bad_store()
+{
+	local desc=$1 dir=$2 extra=$3 before out pid st i pat
+	shift 3
+	before=$(dir_state "$dir")
+	"$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,store=$dir${extra:+,$extra}" "$BAD_MNT" \
+		</dev/null >"$RFS_TMP/bad.log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 600; i++)); do
+		rfs_proc_alive "$pid" || break
+		rfs_is_mounted "$BAD_MNT" && break
+		sleep 0.05
+	done
+	if rfs_is_mounted "$BAD_MNT"; then
+		fail "$desc: mounted anyway"
+		umount "$BAD_MNT" 2>/dev/null || umount -l "$BAD_MNT"
+	fi
+	if rfs_proc_alive "$pid"; then
+		fail "$desc: daemon still running"
+		kill -KILL "$pid"
+	fi
+	wait "$pid"
+	st=$?
+	out=$(cat "$RFS_TMP/bad.log")
+	check_eq "$desc: exit status 1" 1 "$st"
+	check_eq "$desc: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
+	for pat in "$@"; do
+		case $out in
+		"regionfs: "*"$pat"*) ok "$desc: message names '$pat'" ;;
+		*) fail "$desc: message '$(printf '%s' "$out" | head -c 600)' does not name '$pat'" ;;
+		esac
+	done
+	check_fails "$desc: nothing mounted" rfs_is_mounted "$BAD_MNT"
+	check_eq "$desc: DIR unchanged" "$before" "$(dir_state "$dir")"
+}
+
+# A store the daemon accepts: mounts on BAD_MNT, then unmounted.
+good_store()
+{
+	local desc=$1 dir=$2 out pid i
+	"$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,store=$dir" "$BAD_MNT" \
+		</dev/null >"$RFS_TMP/good.log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 600; i++)); do
+		rfs_is_mounted "$BAD_MNT" && break
+		rfs_proc_alive "$pid" || break
+		sleep 0.05
+	done
+	if rfs_is_mounted "$BAD_MNT"; then
+		ok "$desc: mounts"
+		umount "$BAD_MNT"
+	else
+		fail "$desc: refused: $(cat "$RFS_TMP/good.log")"
+	fi
+	wait_until 10 eval '! rfs_proc_alive '"$pid" || kill -KILL "$pid"
+	wait "$pid"
+}
+
+# ------------------------------------------------------------ private
+
+PUB=$RFS_TMP/pub
+mkdir -m 755 "$PUB"
+# The README recipe: mkdir -p makes DIR 0755 (umask 022).
+S=$PUB/var/lib/regionfs
+(umask 022 && mkdir -p "$S")
+check_eq "mkdir -p: DIR starts 0755" 755 "$(stat -c %a "$S")"
+rfs_mount "size=64M,mode=1777,allow_other,store=$S"
+M=$RFS_MNT
+check_eq "first mount: DIR is 0700, the daemon's" "700 0" "$(stat -c '%a %u' "$S")"
+check_eq "the mount's root is 1777 (kept on DIR/root: DIR is the gate)" 1777 "$(stat -c %a "$M")"
+as_user sh -c "echo mine >'$M/userfile'"
+check_eq "uid 2001 created a region" "mine 2001" "$(cat "$M/userfile") $(stat -c %u "$M/userfile")"
+mkdir "$M/d"
+chmod 1777 "$M/d"
+echo rootdata >"$M/d/rootfile"
+
+# Control: the same commands work where nothing is private, so the
+# refusals below are DIR's doing.
+check "control: uid 2001 lists DIR's parent" as_user ls "$PUB/var/lib"
+check "control: uid 2001 stats DIR" as_user stat "$S"
+
+rfs_run_prog as_user env PYTHONPATH="$RFS_TMP" PYTHONDONTWRITEBYTECODE=1 "$PY" - "$M" "$S" \
+	"$RFS_DAEMON_PID" "$RFS_DATAPATH" "$RFS_TMP" <<'EOF'
+import errno, mmap, os, sys
+from rfscheck import *
+
+S, daemon, datapath, tmp = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+eq(os.getuid(), 2001, "running as uid 2001")
+raises(errno.EACCES, os.listdir, S, msg="list DIR")
+raises(errno.EACCES, os.listdir, S + "/root", msg="list DIR/root")
+raises(errno.EACCES, os.open, S + "/format", os.O_RDONLY, msg="open DIR/format")
+raises(errno.EACCES, os.open, S + "/root/userfile", os.O_RDONLY, msg="open one's own region file in DIR")
+raises(errno.EACCES, os.open, S + "/root/d/new", os.O_RDWR | os.O_CREAT, 0o644,
+       msg="create a file in a 1777 directory of the store")
+raises(errno.EACCES, os.setxattr, S + "/root/userfile", "user.regionfs.backing", b"/etc/shadow",
+       msg="set a binding on one's own region file in DIR")
+raises(errno.EACCES, os.chdir, S + "/root", msg="chdir into DIR/root")
+raises(errno.EACCES, os.link, S + "/root/userfile", tmp + "/pub/stolen", msg="hard link out of DIR")
+raises(errno.EACCES, os.stat, S + "/root", msg="stat DIR/root")
+
+# A region mapped: in passthrough the mapping is the backing file in DIR.
+fd = os.open(P("userfile"), os.O_RDWR)
+m = mmap.mmap(fd, 5)
+maps = [l for l in open("/proc/self/maps") if "userfile" in l]
+ok(len(maps) == 1, "the mapping shows in /proc/self/maps: %s" % (maps[0].strip() if maps else "-"))
+if maps:
+    rng = maps[0].split()[0]
+    raises(errno.EPERM, os.open, "/proc/self/map_files/" + rng, os.O_RDONLY,
+           msg="open the mapped file through /proc/self/map_files")
+# The FUSE fd's own /proc link leads to the mount, not the store: a link of
+# it elsewhere crosses devices.
+raises(errno.EXDEV, os.link, "/proc/self/fd/%d" % fd, tmp + "/pub/viafd", follow_symlinks=True,
+       msg="hard link of a region's fd outside the mount")
+m.close()
+os.close(fd)
+raises(errno.EACCES, os.listdir, "/proc/%s/fd" % daemon, msg="list the daemon's fds")
+done()
+EOF
+rfs_umount
+check_eq "after umount: DIR still 0700" 700 "$(stat -c %a "$S")"
+
+# Existing stores others can reach are refused; the fix works.
+chmod 755 "$S"
+bad_store "a store DIR of mode 0755" "$S" "" "$S" "0755" "chmod 700 $S"
+chmod 703 "$S"
+bad_store "a store DIR that others can write (0703)" "$S" "" "$S" "0703" "chmod 700 $S"
+chmod 770 "$S"
+bad_store "a store DIR its group can enter (0770)" "$S" "" "$S" "0770" "chmod 700 $S"
+chmod 700 "$S"
+chown 2001 "$S"
+bad_store "a store DIR owned by uid 2001" "$S" "" "$S" "uid 2001" "chown 0 $S"
+chown 0 "$S"
+chmod 740 "$S"
+good_store "a store DIR its group may only read (0740)" "$S"
+chmod 700 "$S"
+good_store "after chmod 700 DIR" "$S"
+
+ln -s "$S" "$PUB/link"
+bad_store "a symlink as DIR" "$PUB/link" "" "$PUB/link" "symbolic link"
+mkdir "$BAD_MNT/inner"
+bad_store "a DIR inside the mount point" "$BAD_MNT/inner" "" "$BAD_MNT/inner" "inside"
+rmdir "$BAD_MNT/inner"
+mkdir -m 700 "$PUB/foreign-empty"
+chown 2001:2001 "$PUB/foreign-empty"
+bad_store "an empty DIR owned by uid 2001" "$PUB/foreign-empty" "" "$PUB/foreign-empty" "uid 2001"
+mkdir -m 777 "$PUB/open-empty"
+good_store "an empty 0777 DIR of root's" "$PUB/open-empty"
+check_eq "it is now 0700" 700 "$(stat -c %a "$PUB/open-empty")"
+
+rfs_done
