@@ -514,10 +514,17 @@ static int fail_at(struct walk *w, const struct pending *dir, const char *name, 
 	end -= strlen("/root");
 	memcpy(end, "/root", strlen("/root"));
 	memcpy(path, w->p->dir, strlen(w->p->dir)); /* end is now path + strlen(dir) */
-	if (len > PATH_SHOWN_MAX)
-		fail(w->err, w->errlen, r, "store %.*s/...%s: %s", PATH_SHOWN_MAX / 4, path,
-		     path + len - PATH_SHOWN_MAX / 2, msg);
-	else
+	if (len > PATH_SHOWN_MAX) {
+		/* Whole names: cut at slashes. */
+		size_t head = PATH_SHOWN_MAX / 4, tail = len - PATH_SHOWN_MAX / 2;
+
+		while (head > 0 && path[head] != '/')
+			head--;
+		while (path[tail] && path[tail] != '/')
+			tail++;
+		fail(w->err, w->errlen, r, "store %.*s/...%s: %s", (int)head, path, path + tail,
+		     msg);
+	} else
 		fail(w->err, w->errlen, r, "store %s: %s", path, msg);
 	free(path);
 	return r;

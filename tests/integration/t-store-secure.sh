@@ -206,4 +206,64 @@ mkdir -m 777 "$PUB/open-empty"
 good_store "an empty 0777 DIR of root's" "$PUB/open-empty"
 check_eq "it is now 0700" 700 "$(stat -c %a "$PUB/open-empty")"
 
+# ------------------------------------------------------------ deep
+
+DEPTH=10000
+D=$RFS_TMP/deep
+mkdir "$D"
+# deep_py MODE ROOT: make (through the mount), check, or plant a fifo at
+# the bottom of a chain of DEPTH directories named d, by fds (a path that
+# long exists for no system call).
+deep_py()
+{
+	python3 - "$1" "$2" "$DEPTH" <<'EOF2'
+import os, sys
+mode, top, depth = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+for i in range(depth):
+    if mode == "make":
+        os.mkdir("d", 0o755, dir_fd=fd)
+    nfd = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+    os.close(fd)
+    fd = nfd
+if mode == "make":
+    f = os.open("deepest", os.O_RDWR | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(f, b"deep data")
+    os.ftruncate(f, 1 << 20)
+    os.pwrite(f, b"end", (1 << 20) - 3)
+    os.close(f)
+    print("made")
+elif mode == "check":
+    f = os.open("deepest", os.O_RDONLY, dir_fd=fd)
+    st = os.fstat(f)
+    print(os.pread(f, 9, 0).decode(), os.pread(f, 3, st.st_size - 3).decode(), st.st_size,
+          len(os.listdir(fd)))
+    os.close(f)
+elif mode == "fifo":
+    os.mkfifo("fifo", dir_fd=fd)
+    print("planted")
+elif mode == "unfifo":
+    os.unlink("fifo", dir_fd=fd)
+    print("removed")
+EOF2
+}
+rfs_mount "size=64M,store=$D"
+check_eq "made $DEPTH nested directories through the mount" made "$(deep_py make "$RFS_MNT" 2>&1)"
+check_eq "the bottom region" "deep data end 1048576 1" "$(deep_py check "$RFS_MNT" 2>&1)"
+rfs_umount
+rfs_mount "size=64M,store=$D"
+check_eq "remount: $DEPTH-deep tree loaded, the bottom region's data" \
+	"deep data end 1048576 1" "$(deep_py check "$RFS_MNT" 2>&1)"
+check_eq "remount: the daemon holds an fd per directory" yes \
+	"$([ "$(ls "/proc/$RFS_DAEMON_PID/fd" | wc -l)" -gt "$DEPTH" ] && echo yes)"
+check "remount: df counts the region" test "$(rfs_df used "$RFS_MNT")" -ge 1048576
+rfs_umount
+check_eq "a fifo at the bottom of the store" planted "$(deep_py fifo "$D/root" 2>&1)"
+bad_store "a fifo $DEPTH directories deep" "$D" "" "$D/root/d/d/" "/.../d/d/d/" "d/d/fifo: not a directory or a regular file"
+check "its message is short" test "$(wc -c <"$RFS_TMP/bad.log")" -lt 2000
+check_eq "remove the fifo" removed "$(deep_py unfifo "$D/root" 2>&1)"
+rfs_mount "size=64M,store=$D"
+check_eq "and the store loads again" "deep data end 1048576 1" "$(deep_py check "$RFS_MNT" 2>&1)"
+rfs_umount
+
 rfs_done
