@@ -208,7 +208,7 @@ check_eq "it is now 0700" 700 "$(stat -c %a "$PUB/open-empty")"
 
 # ------------------------------------------------------------ deep
 
-DEPTH=10000
+DEPTH=${RFS_DEEP_DEPTH:-10000} # smaller only to test the test
 D=$RFS_TMP/deep
 mkdir "$D"
 # deep_py MODE ROOT: make (through the mount), check, or plant a fifo at
@@ -265,5 +265,137 @@ check_eq "remove the fifo" removed "$(deep_py unfifo "$D/root" 2>&1)"
 rfs_mount "size=64M,store=$D"
 check_eq "and the store loads again" "deep data end 1048576 1" "$(deep_py check "$RFS_MNT" 2>&1)"
 rfs_umount
+
+# ------------------------------------------------------------ ext4 helpers
+
+# mkext4 NAME SIZE: a loop-mounted ext4 (no root reserve) at $RFS_TMP/NAME,
+# unmounted by the teardown's namespace.
+mkext4()
+{
+	local dir=$RFS_TMP/$1
+	mkdir "$dir"
+	truncate -s "$2" "$RFS_TMP/$1.img"
+	if ! mkfs.ext4 -q -F -m 0 "$RFS_TMP/$1.img" >/dev/null 2>&1 ||
+		! mount -o loop "$RFS_TMP/$1.img" "$dir"; then
+		fail "cannot make a loop-mounted ext4 of $2"
+		exit 1
+	fi
+	rm -f "$RFS_TMP/$1.img" # kept by the loop device until umount
+}
+
+# Free blocks of a file system, after writing back what is dirty.
+free_blocks()
+{
+	sync -f "$1"
+	stat -f -c %f "$1"
+}
+
+# check_free_same DESCRIPTION BEFORE FS: free blocks of FS equal BEFORE, within
+# one: ext4 keeps the extent tree's index block that a large allocation
+# added (st_blocks of a file grown and truncated back: +8 sectors).
+check_free_same()
+{
+	local now
+	now=$(free_blocks "$3")
+	if [ $(($2 - now)) -le 1 ] && [ $((now - $2)) -le 1 ]; then
+		ok "$1: the disk's free blocks as before ($2, now $now)"
+	else
+		fail "$1: the disk had $2 free blocks, now $now"
+	fi
+}
+
+# falloc PATH MODE OFF LEN: fallocate(2) through the mount; prints the errno name or "ok".
+falloc()
+{
+	python3 - "$@" <<'EOF2'
+import ctypes, errno, os, sys
+path, mode, off, length = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+fd = os.open(path, os.O_RDWR)
+r = libc.fallocate(fd, mode, off, length)
+print("ok" if r == 0 else errno.errorcode[ctypes.get_errno()])
+os.close(fd)
+EOF2
+}
+
+# ------------------------------------------------------------ sparse
+
+# A region 1 GiB long holding one byte, in a store on a 64 MiB ext4. The
+# passthrough data path makes it with a write through the mount; the
+# cached one cannot (the daemon reserves every byte it grows), so there
+# the byte is written into the store's file while the daemon is down.
+mkext4 e64 64M
+SP=$RFS_TMP/e64/store
+mkdir "$SP"
+rfs_mount "size=64M,store=$SP"
+echo head >"$RFS_MNT/sparse"
+if [ "$RFS_DATAPATH" = passthrough ]; then
+	check "passthrough: a one-byte write at 1 GiB" \
+		dd if=<(printf x) of="$RFS_MNT/sparse" bs=1 seek=1G count=1 conv=notrunc status=none
+	rfs_umount
+else
+	rfs_umount
+	printf x | dd of="$SP/root/sparse" bs=1 seek=1G count=1 conv=notrunc status=none
+fi
+check_eq "the store's file: 1 GiB + 1 bytes" 1073741825 "$(stat -c %s "$SP/root/sparse")"
+free0=$(free_blocks "$RFS_TMP/e64")
+rfs_mount "size=64M,store=$SP"
+check_eq "remount: the sparse region loads, its size" 1073741825 "$(stat -c %s "$RFS_MNT/sparse")"
+check_eq "remount: its head" head "$(head -c 4 "$RFS_MNT/sparse")"
+check_eq "remount: its byte at 1 GiB" x "$(tail -c 1 "$RFS_MNT/sparse")"
+check_free_same "remount of a sparse region: holes not filled" "$free0" "$RFS_TMP/e64"
+check_eq "remount: df shows the store full (size charged)" 0 "$(stat -f -c %a "$RFS_MNT")"
+truncate -s 0 "$RFS_MNT/grow"
+check_errno "remount: the store is full, growth fails" ENOSPC "os.truncate(P('grow'), 4096)"
+rm "$RFS_MNT/sparse"
+# The region goes when the kernel forgets it too (FORGET comes late): poll.
+check "after removing it, growth works again" wait_until 10 truncate -s 1M "$RFS_MNT/grow"
+rfs_umount
+umount "$RFS_TMP/e64"
+
+# ------------------------------------------------------------ failed grows
+
+# A 24 MiB ext4 holds the store, another one a bound file; growing a
+# region to 40M fails with ENOSPC and must leave the disk's free blocks as
+# they were.
+mkext4 e24 24M
+mkext4 e24b 24M
+GS=$RFS_TMP/e24/store
+mkdir "$GS"
+rfs_mount "size=64M,store=$GS"
+M=$RFS_MNT
+dd if=/dev/urandom of="$RFS_TMP/rand1m" bs=1M count=1 status=none
+cp "$RFS_TMP/rand1m" "$M/r"
+sum=$(sha256sum <"$RFS_TMP/rand1m")
+truncate -s 0 "$RFS_TMP/e24b/bound.dat"
+truncate -s 0 "$M/b"
+check "bind a region to a file on the ext4" setfattr -n user.regionfs.backing -v "$RFS_TMP/e24b/bound.dat" "$M/b"
+cp "$RFS_TMP/rand1m" "$M/b"
+
+for reg in r b; do
+	what="store file"
+	fs=$RFS_TMP/e24
+	[ "$reg" = b ] && what="bound file" && fs=$RFS_TMP/e24b
+	free0=$(free_blocks "$fs")
+	check_errno "$what: truncate -s 40M" ENOSPC "os.truncate(P('$reg'), 40 << 20)"
+	check_free_same "$what: failed truncate" "$free0" "$fs"
+	check_eq "$what: failed fallocate (mode 0)" ENOSPC "$(falloc "$M/$reg" 0 0 $((40 << 20)))"
+	check_free_same "$what: failed fallocate" "$free0" "$fs"
+	check_eq "$what: failed fallocate (KEEP_SIZE)" ENOSPC "$(falloc "$M/$reg" 1 0 $((40 << 20)))"
+	check_free_same "$what: failed fallocate -n" "$free0" "$fs"
+	if [ "$RFS_DATAPATH" = cache ]; then
+		# Cached data path: the daemon grows the region for the write.
+		check_fails "$what: a write at 30 MiB" \
+			dd if=/dev/zero of="$M/$reg" bs=64K seek=480 count=1 conv=notrunc status=none
+		check_free_same "$what: failed growing write" "$free0" "$fs"
+	fi
+	check_eq "$what: the region keeps its size" 1048576 "$(stat -c %s "$M/$reg")"
+	check_eq "$what: and its data" "$sum" "$(sha256sum <"$M/$reg")"
+done
+check_eq "the bound file keeps its size" 1048576 "$(stat -c %s "$RFS_TMP/e24b/bound.dat")"
+check "after the failures, a grow that fits works" truncate -s 4M "$M/r"
+rfs_umount
+umount "$RFS_TMP/e24" "$RFS_TMP/e24b"
 
 rfs_done
