@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -530,6 +531,20 @@ static int fail_at(struct walk *w, const struct pending *dir, const char *name, 
 	return r;
 }
 
+/* An open() of the walk failed with errno: say which limit an EMFILE hit. */
+static int open_failed(struct walk *w, const struct pending *dir, const char *name)
+{
+	int e = errno;
+	struct rlimit rl;
+
+	if (e == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		return fail_at(w, dir, name, -e,
+			       "%s (every directory and region of a store keeps a file open: "
+			       "the open-file limit RLIMIT_NOFILE is %llu)",
+			       strerror(e), (unsigned long long)rl.rlim_cur);
+	return fail_at(w, dir, name, -e, "%s", strerror(e));
+}
+
 static struct link_seen *seen_find(struct walk *w, const struct stat *st)
 {
 	struct hmap_node *hn;
@@ -619,7 +634,7 @@ static int walk_file(struct walk *w, struct pending *dir, const char *name,
 	}
 	fd = openat(dir->fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail_at(w, dir, name, -errno, "%s", strerror(errno));
+		return open_failed(w, dir, name);
 	r = read_backing(w, fd, dir, name, &backing);
 	if (r < 0) {
 		close(fd);
@@ -678,10 +693,10 @@ static int walk_subdir(struct walk *w, struct pending *dir, const char *name,
 
 	fd = openat(dir->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail_at(w, dir, name, -errno, "%s", strerror(errno));
+		return open_failed(w, dir, name);
 	cfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (cfd < 0) {
-		r = fail_at(w, dir, name, -errno, "%s", strerror(errno));
+		r = open_failed(w, dir, name);
 		close(fd);
 		return r;
 	}
@@ -706,7 +721,7 @@ static int walk_dir(struct walk *w, struct pending *dir)
 	int r = 0;
 
 	if (!d)
-		return fail_at(w, dir, NULL, -errno, "%s", strerror(errno));
+		return open_failed(w, dir, NULL);
 	while ((name = next_name(d))) {
 		struct stat st;
 

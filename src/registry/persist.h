@@ -103,7 +103,13 @@ int persist_link(int fd, int ndirfd, const char *nname);
  * second name of a hard-linked file, file() is called with the first name's
  * node and fd -1. The callbacks take ownership of the fds they are given.
  * On an unexpected entry (a symlink, fifo, ... or an unreadable binding)
- * the walk stops with -EINVAL and names the file in err.
+ * the walk stops with -EINVAL and names the file in err (a path too long
+ * to show whole shows its start and its end).
+ * Any depth: breadth-first, no recursion, one directory stream open at a
+ * time. Besides the fds it hands to the callbacks (which the registry
+ * keeps: one per directory and per region), it holds one per directory
+ * queued but not yet listed (at most a level's worth). -EMFILE names
+ * RLIMIT_NOFILE in err.
  */
 struct persist_visitor {
 	void *ctx;

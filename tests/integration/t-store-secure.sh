@@ -16,7 +16,8 @@
 # - Deep: 10,000 nested directories made through the mount, a region with
 #   data at the bottom: a remount loads them (no recursion, daemon fds
 #   within its limit) and the data is there; a fifo at the bottom is
-#   refused with one line of bounded length that names it.
+#   refused with one line of bounded length that names it; with an
+#   open-file limit the daemon cannot raise, the line names RLIMIT_NOFILE.
 # - Sparse: a region 1 GiB long holding one byte, in a store on a 64 MiB
 #   ext4 (made by a passthrough write, or in the store while the daemon
 #   is down): the store loads, the disk is not filled (blocks as before),
@@ -37,6 +38,7 @@ if rfs_is_tmpfs; then
 fi
 
 BAD_MNT=$RFS_TMP/badmnt
+BAD_PREFIX=() # a command prefix for the refused daemon
 mkdir "$BAD_MNT"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
@@ -62,7 +64,7 @@ bad_store()
 	local desc=$1 dir=$2 extra=$3 before out pid st i pat
 	shift 3
 	before=$(dir_state "$dir")
-	"$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,store=$dir${extra:+,$extra}" "$BAD_MNT" \
+	"${BAD_PREFIX[@]}" "$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,store=$dir${extra:+,$extra}" "$BAD_MNT" \
 		</dev/null >"$RFS_TMP/bad.log" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 600; i++)); do
@@ -262,6 +264,12 @@ check_eq "a fifo at the bottom of the store" planted "$(deep_py fifo "$D/root" 2
 bad_store "a fifo $DEPTH directories deep" "$D" "" "$D/root/d/d/" "/.../d/d/d/" "d/d/fifo: not a directory or a regular file"
 check "its message is short" test "$(wc -c <"$RFS_TMP/bad.log")" -lt 2000
 check_eq "remove the fifo" removed "$(deep_py unfifo "$D/root" 2>&1)"
+# Every directory keeps an fd: a limit the daemon cannot raise (no
+# CAP_SYS_RESOURCE) below the tree's size is named.
+BAD_PREFIX=(prlimit --nofile=1000:1000 -- setpriv --bounding-set=-sys_resource --)
+bad_store "$DEPTH directories, open-file limit 1000" "$D" "" "Too many open files" \
+	"RLIMIT_NOFILE is 1000"
+BAD_PREFIX=()
 rfs_mount "size=64M,store=$D"
 check_eq "and the store loads again" "deep data end 1048576 1" "$(deep_py check "$RFS_MNT" 2>&1)"
 rfs_umount
