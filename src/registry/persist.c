@@ -253,9 +253,12 @@ int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen
 	}
 	p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (p->dirfd < 0) {
-		r = fail(err, errlen, -errno, "store %s: %s", dir,
-			 errno == ELOOP ? "a symbolic link, not the directory itself"
-					: strerror(errno));
+		r = -errno;
+		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+			r = fail(err, errlen, -ELOOP,
+				 "store %s is a symbolic link: give the directory itself", dir);
+		else
+			fail(err, errlen, r, "store %s: %s", dir, strerror(-r));
 		goto err_free;
 	}
 	if (fstat(p->dirfd, &st) < 0) {
@@ -626,7 +629,7 @@ static int walk_file(struct walk *w, struct pending *dir, const char *name,
 	struct link_seen *s = seen_find(w, st);
 	char *backing = NULL;
 	void *node = NULL;
-	int fd, r;
+	int fd, cfd, r;
 
 	if (s) {
 		r = w->v->file(w->v->ctx, dir->node, name, -1, st, NULL, s->node, &node);
@@ -636,28 +639,37 @@ static int walk_file(struct walk *w, struct pending *dir, const char *name,
 	if (fd < 0)
 		return open_failed(w, dir, name);
 	r = read_backing(w, fd, dir, name, &backing);
-	if (r < 0) {
-		close(fd);
-		return r;
+	if (r < 0)
+		goto out_close;
+	/* file() takes an fd of its own: the walk still reads the attributes. */
+	cfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (cfd < 0) {
+		r = open_failed(w, dir, name);
+		goto out_free;
 	}
-	r = w->v->file(w->v->ctx, dir->node, name, fd, st, backing, NULL, &node);
+	r = w->v->file(w->v->ctx, dir->node, name, cfd, st, backing, NULL, &node);
 	if (r < 0) {
 		if (backing)
 			fail_at(w, dir, name, r, "bound to %s: %s", backing, strerror(-r));
 		else
 			fail_at(w, dir, name, r, "%s", strerror(-r));
-		free(backing);
-		return r;
+		goto out_free;
 	}
-	free(backing);
 	s = malloc(sizeof(*s));
-	if (!s)
-		return -ENOMEM;
+	if (!s) {
+		r = -ENOMEM;
+		goto out_free;
+	}
 	s->dev = st->st_dev;
 	s->ino = st->st_ino;
 	s->node = node;
 	hmap_insert(&w->seen, &s->hn, hmap_hash_u64(st->st_ino ^ st->st_dev));
-	return load_xattrs(w, fd, node, dir, name);
+	r = load_xattrs(w, fd, node, dir, name);
+out_free:
+	free(backing);
+out_close:
+	close(fd);
+	return r;
 }
 
 /* Queue a directory whose node exists: fd (the walk's own) is taken. */

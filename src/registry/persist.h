@@ -101,7 +101,8 @@ int persist_link(int fd, int ndirfd, const char *nname);
  * The tree as stored, for loading: persist_walk() calls back for every
  * directory and every name of a region, parents before children. For a
  * second name of a hard-linked file, file() is called with the first name's
- * node and fd -1. The callbacks take ownership of the fds they are given.
+ * node and fd -1. The callbacks take ownership of the fds they are given
+ * (fds of their own: the walk reads attributes through its own).
  * On an unexpected entry (a symlink, fifo, ... or an unreadable binding)
  * the walk stops with -EINVAL and names the file in err (a path too long
  * to show whole shows its start and its end).
