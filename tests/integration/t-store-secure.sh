@@ -7,7 +7,7 @@
 # - Private: a new DIR (mkdir -p, 0755 or 0777) is left 0700 and owned by
 #   the daemon's uid; uid 2001 can neither list nor open nor hard-link
 #   anything in it (a control shows the same commands work one level up),
-#   nor reach the backing file of a passthrough mapping through /proc
+#   not even as root of a user namespace of its own, nor reach the backing file of a passthrough mapping through /proc
 #   (map_files) or the daemon's fds. An existing store that group or
 #   others can search or write (0755, 0703, 0770), owned by another user,
 #   an empty DIR owned by another user, a symlink as DIR, a DIR inside the
@@ -139,6 +139,12 @@ echo rootdata >"$M/d/rootfile"
 # refusals below are DIR's doing.
 check "control: uid 2001 lists DIR's parent" as_user ls "$PUB/var/lib"
 check "control: uid 2001 stats DIR" as_user stat "$S"
+check "control: uid 2001 is root in a user namespace of its own" \
+	test "$(as_user unshare -Ur id -u)" = 0
+check_fails "uid 2001, root in a user namespace of its own, lists DIR" \
+	as_user unshare -Ur ls "$S"
+check_fails "uid 2001, root in user and mount namespaces of its own, reads DIR/format" \
+	as_user unshare -Urm cat "$S/format"
 
 rfs_run_prog as_user env PYTHONPATH="$RFS_TMP" PYTHONDONTWRITEBYTECODE=1 "$PY" - "$M" "$S" \
 	"$RFS_DAEMON_PID" "$RFS_DATAPATH" "$RFS_TMP" <<'EOF'
