@@ -191,7 +191,8 @@ void region_fd_put(struct region *r)
  * file: there only a truncation frees blocks past the end, all of them,
  * so the old preallocation [page_up(size), old_reserved) is made again
  * (the space was just freed; if another writer took it meanwhile, the
- * reservation shrinks). Passthrough clients may have moved the end
+ * reservation shrinks). ext4 may keep one block of its extent tree that
+ * the attempt added (an index block); nothing else stays. Passthrough clients may have moved the end
  * meanwhile (writing past it): never punch or truncate below the end seen
  * now, that is data. Only such a write in the few instructions between
  * that fstat() and the truncation could still be cut off.
