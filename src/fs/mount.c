@@ -261,6 +261,44 @@ static int check_mountpoint(const char *mnt)
 	return 0;
 }
 
+/* Is path the directory dir or inside it? Both resolved (realpath). */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1) /* "/" */
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * Resolve store= into fs->store_dir. The store is trusted (bindings in it
+ * are opened by the daemon): refuse a symlink, whose target whoever owns
+ * the link's directory may change, and a store inside the mount or
+ * around it (the daemon must never reach its own mount, DESIGN.md).
+ * persist_open() checks DIR's owner and mode.
+ */
+static int resolve_store(const char *store, const char *mnt, char *ret_dir)
+{
+	struct stat st;
+
+	if (lstat(store, &st) == 0 && S_ISLNK(st.st_mode)) {
+		fprintf(stderr, "regionfs: store %s is a symbolic link: give the directory itself\n",
+			store);
+		return -1;
+	}
+	if (!realpath(store, ret_dir)) {
+		fprintf(stderr, "regionfs: store %s: %s\n", store, strerror(errno));
+		return -1;
+	}
+	if (path_within(ret_dir, mnt) || path_within(mnt, ret_dir)) {
+		fprintf(stderr, "regionfs: store %s and mount point %s: one is inside the other\n",
+			ret_dir, mnt);
+		return -1;
+	}
+	return 0;
+}
+
 static struct fuse_session *new_session(const struct rfs_options *o, struct rfs *fs, bool direct)
 {
 	char mopts[256];
@@ -357,10 +395,8 @@ int rfs_run(const struct rfs_options *o)
 	/* With store=DIR, region data lives in DIR's files: count reservations ourselves. */
 	if ((o->datapath == RFS_DATAPATH_CACHE && !root) || o->store)
 		store_flags |= STORE_FORCE_MEMFD;
-	if (o->store && !realpath(o->store, fs.store_dir)) {
-		fprintf(stderr, "regionfs: store %s: %s\n", o->store, strerror(errno));
+	if (o->store && resolve_store(o->store, fs.mnt, fs.store_dir) < 0)
 		return 1;
-	}
 	r = store_open(o->size, store_flags, &fs.store);
 	if (r < 0) {
 		fprintf(stderr, "regionfs: cannot create the region store: %s\n", strerror(-r));

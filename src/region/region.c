@@ -149,7 +149,6 @@ int region_new(struct region_store *store, struct region **ret)
 
 int region_adopt(struct region_store *store, int fd, struct region **ret)
 {
-	struct timespec times[2];
 	struct region *r;
 	struct stat st;
 	uint64_t end;
@@ -163,28 +162,17 @@ int region_adopt(struct region_store *store, int fd, struct region **ret)
 	end = page_up((uint64_t)st.st_size);
 	/*
 	 * Charge the whole size, even past the limit (the store holds it; see
-	 * store_charge_over()), and fill holes (a sparse write through
-	 * passthrough before the restart) so mappings cannot fault for want
-	 * of space after a restart either. fallocate() touches the file's
-	 * times: put them back, they are the region's.
+	 * store_charge_over()), but leave holes as they are: a sparse region
+	 * (a passthrough write far past the end before the restart) may be
+	 * far larger than the disk, and filling it would make the store
+	 * unloadable and the disk full. Its holes are not reserved: a fault
+	 * there may find the disk full, as on any sparse file (region.h).
+	 * Nothing touches the file, so its times stay the region's.
 	 */
-	pthread_rwlock_wrlock(&r->lock);
 	store_lock(store);
 	store_charge_over(store, end);
 	r->reserved = end;
-	if (end && fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)end) < 0 && errno != EOPNOTSUPP)
-		err = -errno;
 	store_unlock(store);
-	pthread_rwlock_unlock(&r->lock);
-	times[0] = st.st_atim;
-	times[1] = st.st_mtim;
-	if (!err && futimens(fd, times) < 0)
-		err = -errno;
-	if (err) {
-		r->backing = STORE_FD_FIXED(-1); /* not taken on failure */
-		region_free(r);
-		return err;
-	}
 	*ret = r;
 	return 0;
 }
@@ -222,14 +210,82 @@ void region_fd_put(struct region *r)
 }
 
 /*
+ * Give back the blocks that a growth which failed half-way took past the
+ * end of the file, [from, to): none of it held anything before (it lies
+ * past both the rounded size and the reservation old_reserved), and
+ * before is the file as it was then. Returns the reservation that holds
+ * now: old_reserved, or less when it could not be kept (see below).
+ *
+ * tmpfs undoes a half-done fallocate() itself; ext4 (a persistent store,
+ * a bound file) keeps what it allocated before running out of space, and
+ * the disk would stay full for everyone. Punching the range works on
+ * tmpfs, xfs, btrfs, but ext4 ignores a hole punched past the end of the
+ * file: there only a truncation frees blocks past the end, all of them,
+ * so the old preallocation [page_up(size), old_reserved) is made again
+ * (the space was just freed; if another writer took it meanwhile, the
+ * reservation shrinks). ext4 may keep one block of its extent tree that
+ * the attempt added (an index block); nothing else stays. Passthrough clients may have moved the end
+ * meanwhile (writing past it): never punch or truncate below the end seen
+ * now, that is data. Only such a write in the few instructions between
+ * that fstat() and the truncation could still be cut off.
+ * Caller holds r->lock exclusively, store_lock() and fd pinned.
+ */
+static uint64_t give_back_locked(struct region *r, int fd, uint64_t from, uint64_t to,
+				 uint64_t old_reserved, const struct stat *before)
+{
+	struct timespec times[2];
+	struct stat now;
+	uint64_t keep;
+
+	if (fstat(fd, &now) < 0)
+		return old_reserved; /* cannot tell the end: touch nothing */
+	keep = page_up((uint64_t)now.st_size);
+	from = RFS_MAX(from, keep);
+	if (from < to && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+				   (off_t)(to - from)) < 0)
+		log_debug("region: cannot punch out a failed reservation: %s", strerror(errno));
+	if (now.st_size != before->st_size || fstat(fd, &now) < 0 ||
+	    now.st_blocks <= before->st_blocks || now.st_size != before->st_size)
+		return old_reserved;
+
+	/* Blocks still there past the end (ext4): truncate at the end itself. */
+	if (ftruncate(fd, now.st_size) < 0) {
+		log_debug("region: cannot release a failed reservation: %s", strerror(errno));
+		return old_reserved;
+	}
+	/* A failed grow leaves the file's times as they were (ctime excepted). */
+	times[0] = (struct timespec){.tv_nsec = UTIME_OMIT};
+	times[1] = before->st_mtim;
+	futimens(fd, times);
+	if (old_reserved <= keep)
+		return old_reserved;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)keep, (off_t)(old_reserved - keep)) < 0) {
+		log_debug("region: cannot restore a preallocation: %s", strerror(errno));
+		/* What a half-done attempt took is inside [keep, old_reserved):
+		 * ours, and charged. Counting it lost is the safe side. */
+		return keep;
+	}
+	return old_reserved;
+}
+
+/* Move the reservation to new_reserved (not above r->reserved); store_lock() held. */
+static void set_reserved_locked(struct region *r, uint64_t new_reserved)
+{
+	if (charged(r) && r->reserved > new_reserved)
+		store_uncharge(r->store, r->reserved - new_reserved);
+	r->reserved = new_reserved;
+}
+
+/*
  * Make [0, end) reserved without changing the size. Pages below the
- * rounded size are reserved already. The kernel undoes a fallocate() that
- * fails half-way (only the pages that call added; earlier preallocations
- * stay), so on failure only our charge has to be given back.
+ * rounded size are reserved already. A fallocate() that fails half-way
+ * gives back exactly what it added (give_back_locked()); earlier
+ * preallocations stay. before: fstat() of fd now.
  * Caller holds r->lock exclusively and fd, the backing fd, pinned (as for
  * every *_locked function below).
  */
-static int reserve_locked(struct region *r, int fd, uint64_t size, uint64_t end)
+static int reserve_locked(struct region *r, int fd, uint64_t size, uint64_t end,
+			  const struct stat *before)
 {
 	uint64_t from = RFS_MAX(page_up(size), r->reserved);
 	uint64_t to = page_up(end);
@@ -251,37 +307,29 @@ static int reserve_locked(struct region *r, int fd, uint64_t size, uint64_t end)
 		if (!charged(r) && (ret == -EOPNOTSUPP || ret == -ENOSYS))
 			ret = 0;
 		else
-			goto err_uncharge;
+			goto err_give_back;
 	}
 	r->reserved = to;
 	store_unlock(r->store);
 	return 0;
 
-err_uncharge:
+err_give_back:
 	store_uncharge(r->store, charge);
+	if (ret != -EOPNOTSUPP && ret != -ENOSYS)
+		set_reserved_locked(r, give_back_locked(r, fd, from, to, r->reserved, before));
 err_unlock:
 	store_unlock(r->store);
 	return ret;
 }
 
-/*
- * Undo a reserve_locked(): free [from, r->reserved), which lies entirely
- * past the end of the file, and go back to reserving old_reserved.
- */
-static void unreserve_locked(struct region *r, int fd, uint64_t from, uint64_t old_reserved)
+/* reserve_locked() with its own before: mode 0 and KEEP_SIZE fallocate past the end. */
+static int reserve_now_locked(struct region *r, int fd, uint64_t size, uint64_t end)
 {
-	store_lock(r->store);
-	if (r->reserved > from && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					    (off_t)from, (off_t)(r->reserved - from)) < 0) {
-		/* The pages are still there: keep them charged. */
-		log_debug("region: cannot release preallocated pages: %s", strerror(errno));
-		goto out_unlock;
-	}
-	if (charged(r))
-		store_uncharge(r->store, r->reserved - old_reserved);
-	r->reserved = old_reserved;
-out_unlock:
-	store_unlock(r->store);
+	struct stat before;
+
+	if (fstat(fd, &before) < 0)
+		return -errno;
+	return reserve_locked(r, fd, size, end, &before);
 }
 
 /* Reserve first, then set the size: a mapping can never see an unreserved page. */
@@ -289,19 +337,25 @@ static int grow_locked(struct region *r, int fd, uint64_t size, uint64_t new_siz
 {
 	uint64_t old_reserved = r->reserved;
 	uint64_t from = RFS_MAX(page_up(size), old_reserved);
+	struct stat before;
 	int ret;
 
-	ret = reserve_locked(r, fd, size, new_size);
+	if (fstat(fd, &before) < 0)
+		return -errno;
+	ret = reserve_locked(r, fd, size, new_size, &before);
 	if (ret)
 		return ret;
 	if (ftruncate(fd, (off_t)new_size) < 0) {
 		ret = -errno;
-		goto err_unreserve;
+		goto err_give_back;
 	}
 	return 0;
 
-err_unreserve:
-	unreserve_locked(r, fd, from, old_reserved);
+err_give_back:
+	/* Undo the reservation just made: [from, r->reserved) lies past the end. */
+	store_lock(r->store);
+	set_reserved_locked(r, give_back_locked(r, fd, from, r->reserved, old_reserved, &before));
+	store_unlock(r->store);
 	return ret;
 }
 
@@ -496,9 +550,14 @@ static int commit_locked(struct region *r, int fd, int mode, uint64_t size, uint
 
 	/*
 	 * Inside the size everything is normally reserved already, but a
-	 * passthrough client writing far past the end leaves holes, and
-	 * fallocate() is how one asks for them to be filled. Their pages are
-	 * inside the rounded size, already charged in memfd mode.
+	 * passthrough client writing far past the end leaves holes (so does
+	 * a sparse region loaded from a persistent store), and fallocate()
+	 * is how one asks for them to be filled. Their pages are inside the
+	 * rounded size, already charged in memfd mode. A fill that fails
+	 * half-way keeps what it got, as fallocate(2) on ext4 does: those
+	 * blocks are inside the size, the region's own, and telling them
+	 * from data written meanwhile by a passthrough client is not
+	 * possible.
 	 */
 	if (off < size) {
 		store_lock(r->store);
@@ -513,7 +572,7 @@ static int commit_locked(struct region *r, int fd, int mode, uint64_t size, uint
 		return 0;
 	/* Past the end, reserve from the old end on, not from off: no holes inside the size. */
 	if (mode & FALLOC_FL_KEEP_SIZE)
-		return reserve_locked(r, fd, size, end);
+		return reserve_now_locked(r, fd, size, end);
 	return grow_locked(r, fd, size, end);
 }
 

@@ -20,7 +20,12 @@
  * region's size is allocated in the store when the region grows (fallocate),
  * so a later page fault on a mapping never needs new store space and can
  * never SIGBUS because the quota is full. Growing past the free space fails
- * with ENOSPC and leaves the region as it was.
+ * with ENOSPC and leaves the region as it was, its blocks included: what a
+ * half-done fallocate() took is punched out again (ext4 keeps it, tmpfs
+ * does not). Exceptions: holes that passthrough clients leave by writing
+ * far past the end, and holes of a sparse region loaded from a persistent
+ * store (region_adopt()), are not reserved until fallocate() fills them; a
+ * fault there may find the file system full (SIGBUS), as on any sparse file.
  *
  * Backing fds: a tmpfs store keeps at most a budget of its regions' fds open
  * (RLIMIT_NOFILE less a reserve for the rest of the daemon), closing the
@@ -132,10 +137,10 @@ int region_new(struct region_store *store, struct region **ret);
  * A region whose data is already in fd (open O_RDWR, taken on success): a
  * region file of a persistent store. Its whole size is charged to the store
  * even past the limit (the data is the user's: df then shows the store
- * full and growth fails with ENOSPC) and reserved again (holes filled);
- * the file's times are kept.
- * Errors: -ENOMEM, errors of fstat/fallocate (-ENOSPC: the file system
- * cannot hold the holes). On error fd is not taken.
+ * full and growth fails with ENOSPC). The file is not touched: its holes
+ * stay holes, not reserved (a sparse region may be larger than its disk;
+ * filling it would make the store unloadable), and its times stay.
+ * Errors: -ENOMEM, errors of fstat. On error fd is not taken.
  */
 int region_adopt(struct region_store *store, int fd, struct region **ret);
 /* Release the region's memory (its pages live on while clients still map
@@ -158,7 +163,7 @@ void region_fd_put(struct region *r);
 
 /*
  * Change the size. Growing reserves [old, new) in the store first; on
- * failure the region is unchanged.
+ * failure the region is unchanged, and so are the blocks its file holds.
  * Errors: -EFBIG (new size larger than the store's whole limit, or than
  * off_t), -ENOSPC (not enough free space now), or the errno of
  * ftruncate/fallocate.

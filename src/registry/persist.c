@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -100,14 +101,40 @@ static int is_fresh(int dirfd, bool *ret)
 		return -errno;
 	*ret = true;
 	while ((n = next_name(d))) {
-		if (!strcmp(n, "lock") || !strcmp(n, "format.new"))
-			continue;
-		if ((!strcmp(n, "root") || !strcmp(n, "tmp")) && dir_empty(dirfd, n))
+		struct stat st;
+		bool file = !strcmp(n, "lock") || !strcmp(n, "format.new");
+		bool dir = !strcmp(n, "root") || !strcmp(n, "tmp");
+
+		/* Ours only: another user's leftover could be open in their hands. */
+		if ((file || dir) && fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_uid == geteuid() && !(st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		    (file ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode) && dir_empty(dirfd, n)))
 			continue;
 		*ret = false;
 		break;
 	}
 	closedir(d);
+	return 0;
+}
+
+/*
+ * Is DIR private (persist.h)? Ours, and nobody else may search or write
+ * it. The group bits also stand for an ACL's mask, so an ACL granting
+ * another user entry shows here too.
+ */
+static int check_private(const char *dir, const struct stat *st, char *err, size_t errlen)
+{
+	if (st->st_uid != geteuid())
+		return fail(err, errlen, -EPERM,
+			    "store %s is owned by uid %u, not by the daemon's uid %u: the store "
+			    "must be private to the daemon (chown %u %s; chmod 700 %s)",
+			    dir, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(),
+			    dir, dir);
+	if (st->st_mode & (S_IWGRP | S_IXGRP | S_IWOTH | S_IXOTH))
+		return fail(err, errlen, -EPERM,
+			    "store %s has mode %04o: other users could reach the store, which "
+			    "must be private to the daemon (chmod 700 %s)",
+			    dir, (unsigned)(st->st_mode & 07777), dir);
 	return 0;
 }
 
@@ -180,10 +207,39 @@ static int open_subdir(struct persist *p, const char *name, int flags, int *ret,
 	return 0;
 }
 
+/*
+ * A directory that is to become a new store: empty (or what an interrupted
+ * initialization left) and ours; made private before anything is written
+ * into it. Anyone who could write it until now loses that at the chmod,
+ * fds they hold included (a directory's fd grants nothing by itself), so
+ * emptiness is checked again after it.
+ */
+static int make_private(struct persist *p, const struct stat *st, char *err, size_t errlen)
+{
+	bool empty = false;
+	int r;
+
+	if (st->st_uid != geteuid())
+		return check_private(p->dir, st, err, errlen);
+	for (int pass = 0; pass < 2; pass++) {
+		r = is_fresh(p->dirfd, &empty);
+		if (r < 0)
+			return fail(err, errlen, r, "store %s: %s", p->dir, strerror(-r));
+		if (!empty)
+			return fail(err, errlen, -EINVAL,
+				    "store %s: not empty and not a regionfs store (no %s/format)",
+				    p->dir, p->dir);
+		if (pass == 0 && (st->st_mode & 07777) != 0700 && fchmod(p->dirfd, 0700) < 0)
+			return fail(err, errlen, -errno, "store %s: %s", p->dir, strerror(errno));
+	}
+	return 0;
+}
+
 int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen)
 {
 	struct persist *p;
-	bool empty = false, has_format;
+	struct stat st;
+	bool has_format;
 	int r;
 
 	p = calloc(1, sizeof(*p));
@@ -195,8 +251,17 @@ int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen
 		r = fail(err, errlen, -ENOMEM, "store %s: out of memory", dir);
 		goto err_free;
 	}
-	p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (p->dirfd < 0) {
+		r = -errno;
+		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+			r = fail(err, errlen, -ELOOP,
+				 "store %s is a symbolic link: give the directory itself", dir);
+		else
+			fail(err, errlen, r, "store %s: %s", dir, strerror(-r));
+		goto err_free;
+	}
+	if (fstat(p->dirfd, &st) < 0) {
 		r = fail(err, errlen, -errno, "store %s: %s", dir, strerror(errno));
 		goto err_free;
 	}
@@ -206,18 +271,13 @@ int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen
 		r = check_format(p, err, errlen);
 		if (r < 0)
 			goto err_free;
+		r = check_private(dir, &st, err, errlen);
+		if (r < 0)
+			goto err_free;
 	} else {
-		r = is_fresh(p->dirfd, &empty);
-		if (r < 0) {
-			fail(err, errlen, r, "store %s: %s", dir, strerror(-r));
+		r = make_private(p, &st, err, errlen);
+		if (r < 0)
 			goto err_free;
-		}
-		if (!empty) {
-			r = fail(err, errlen, -EINVAL,
-				 "store %s: not empty and not a regionfs store (no %s/format)", dir,
-				 dir);
-			goto err_free;
-		}
 	}
 	p->lockfd = openat(p->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (p->lockfd < 0) {
@@ -383,6 +443,22 @@ int persist_link(int fd, int ndirfd, const char *nname)
 
 /* ------------------------------------------------------------ loading */
 
+/*
+ * The walk is breadth-first over a queue of directories, with at most one
+ * directory stream open at a time: how deep the tree is (a user makes it,
+ * through the mount) costs neither stack nor open streams. A queued
+ * directory keeps an fd of its own until it is listed, besides the one the
+ * dir() callback keeps: at most the widest level's directories at once.
+ * Paths exist only for error messages, built from the queue's parent links.
+ */
+struct pending {
+	struct pending *next;	/* queue order, also the list of all of them */
+	struct pending *parent; /* NULL: DIR/root */
+	void *node;
+	int fd; /* the walk's own, to list it; -1 once listed */
+	char name[];
+};
+
 struct link_seen {
 	struct hmap_node hn;
 	dev_t dev;
@@ -394,9 +470,83 @@ struct walk {
 	struct persist *p;
 	const struct persist_visitor *v;
 	struct hmap seen; /* files by (dev, ino): hard links */
+	struct pending *head, *tail; /* every directory seen; head: the first */
 	char *err;
 	size_t errlen;
 };
+
+/* Error messages longer than this keep their start and end only. */
+#define PATH_SHOWN_MAX 1024
+
+/*
+ * "store DIR/root/a/b/name: " then fmt, into w->err; returns r. A path
+ * longer than PATH_SHOWN_MAX shows "/..." for its middle, never silently
+ * cut at the end (where the bad name is).
+ */
+static int fail_at(struct walk *w, const struct pending *dir, const char *name, int r,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail_at(struct walk *w, const struct pending *dir, const char *name, int r,
+		   const char *fmt, ...)
+{
+	size_t len = strlen(w->p->dir) + strlen("/root") + (name ? strlen(name) + 1 : 0);
+	const struct pending *q;
+	char *path, *end, msg[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (q = dir; q && q->parent; q = q->parent)
+		len += strlen(q->name) + 1;
+	path = malloc(len + 1);
+	if (!path)
+		return fail(w->err, w->errlen, r, "store %s: %s (deep inside)", w->p->dir, msg);
+	/* Right to left: leaf first. */
+	end = path + len;
+	*end = '\0';
+	if (name) {
+		end -= strlen(name);
+		memcpy(end, name, strlen(name));
+		*--end = '/';
+	}
+	for (q = dir; q && q->parent; q = q->parent) {
+		end -= strlen(q->name);
+		memcpy(end, q->name, strlen(q->name));
+		*--end = '/';
+	}
+	end -= strlen("/root");
+	memcpy(end, "/root", strlen("/root"));
+	memcpy(path, w->p->dir, strlen(w->p->dir)); /* end is now path + strlen(dir) */
+	if (len > PATH_SHOWN_MAX) {
+		/* Whole names: cut at slashes. */
+		size_t head = PATH_SHOWN_MAX / 4, tail = len - PATH_SHOWN_MAX / 2;
+
+		while (head > 0 && path[head] != '/')
+			head--;
+		while (path[tail] && path[tail] != '/')
+			tail++;
+		fail(w->err, w->errlen, r, "store %.*s/...%s: %s", (int)head, path, path + tail,
+		     msg);
+	} else
+		fail(w->err, w->errlen, r, "store %s: %s", path, msg);
+	free(path);
+	return r;
+}
+
+/* An open() of the walk failed with errno: say which limit an EMFILE hit. */
+static int open_failed(struct walk *w, const struct pending *dir, const char *name)
+{
+	int e = errno;
+	struct rlimit rl;
+
+	if (e == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		return fail_at(w, dir, name, -e,
+			       "%s (every directory and region of a store keeps a file open: "
+			       "the open-file limit RLIMIT_NOFILE is %llu)",
+			       strerror(e), (unsigned long long)rl.rlim_cur);
+	return fail_at(w, dir, name, -e, "%s", strerror(e));
+}
 
 static struct link_seen *seen_find(struct walk *w, const struct stat *st)
 {
@@ -412,15 +562,18 @@ static struct link_seen *seen_find(struct walk *w, const struct stat *st)
 }
 
 /* The node's user.* attributes, our own user.regionfs.* excepted. */
-static int load_xattrs(struct walk *w, int fd, void *node, const char *path)
+static int load_xattrs(struct walk *w, int fd, void *node, const struct pending *dir,
+		       const char *name)
 {
-	char *names = NULL, *value = NULL, *name;
+	char *names = NULL, *value = NULL, *xname;
 	ssize_t len, vlen;
 	int r = 0;
 
 	len = flistxattr(fd, NULL, 0);
 	if (len <= 0)
-		return len < 0 && errno != ENOTSUP ? -errno : 0;
+		return len < 0 && errno != ENOTSUP
+			       ? fail_at(w, dir, name, -errno, "%s", strerror(errno))
+			       : 0;
 	names = malloc((size_t)len);
 	value = malloc(65536);
 	if (!names || !value) {
@@ -429,22 +582,20 @@ static int load_xattrs(struct walk *w, int fd, void *node, const char *path)
 	}
 	len = flistxattr(fd, names, (size_t)len);
 	if (len < 0) {
-		r = -errno;
+		r = fail_at(w, dir, name, -errno, "%s", strerror(errno));
 		goto out;
 	}
-	for (name = names; name < names + len; name += strlen(name) + 1) {
-		if (strncmp(name, "user.", 5) != 0 || strncmp(name, "user.regionfs.", 14) == 0)
+	for (xname = names; xname < names + len; xname += strlen(xname) + 1) {
+		if (strncmp(xname, "user.", 5) != 0 || strncmp(xname, "user.regionfs.", 14) == 0)
 			continue;
-		vlen = fgetxattr(fd, name, value, 65536);
+		vlen = fgetxattr(fd, xname, value, 65536);
 		if (vlen < 0) {
-			r = fail(w->err, w->errlen, -errno, "store %s: xattr %s: %s", path, name,
-				 strerror(errno));
+			r = fail_at(w, dir, name, -errno, "xattr %s: %s", xname, strerror(errno));
 			goto out;
 		}
-		r = w->v->xattr(w->v->ctx, node, name, value, (size_t)vlen);
+		r = w->v->xattr(w->v->ctx, node, xname, value, (size_t)vlen);
 		if (r < 0) {
-			fail(w->err, w->errlen, r, "store %s: xattr %s: %s", path, name,
-			     strerror(-r));
+			fail_at(w, dir, name, r, "xattr %s: %s", xname, strerror(-r));
 			goto out;
 		}
 	}
@@ -461,7 +612,8 @@ out:
  * unloadable. Only a value that is no string at all (a NUL inside) is cut
  * at the NUL.
  */
-static int read_backing(struct walk *w, int fd, const char *path, char **ret)
+static int read_backing(struct walk *w, int fd, const struct pending *dir, const char *name,
+			char **ret)
 {
 	ssize_t n = fgetxattr(fd, PERSIST_BACKING_XATTR, NULL, 0);
 	char *buf;
@@ -481,91 +633,138 @@ static int read_backing(struct walk *w, int fd, const char *path, char **ret)
 	}
 	if (errno == ENODATA || errno == ENOTSUP)
 		return 0;
-	return fail(w->err, w->errlen, -errno, "store %s: %s", path, strerror(errno));
+	return fail_at(w, dir, name, -errno, "%s", strerror(errno));
 }
 
-static int walk_file(struct walk *w, int dirfd, const char *name, const struct stat *st,
-		     void *parent, const char *path)
+static int walk_file(struct walk *w, struct pending *dir, const char *name,
+		     const struct stat *st)
 {
 	struct link_seen *s = seen_find(w, st);
 	char *backing = NULL;
 	void *node = NULL;
-	int fd, r;
+	int fd, cfd, r;
 
-	if (s)
-		return w->v->file(w->v->ctx, parent, name, -1, st, NULL, s->node, &node);
-	fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (s) {
+		r = w->v->file(w->v->ctx, dir->node, name, -1, st, NULL, s->node, &node);
+		return r < 0 ? fail_at(w, dir, name, r, "%s", strerror(-r)) : 0;
+	}
+	fd = openat(dir->fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail(w->err, w->errlen, -errno, "store %s: %s", path, strerror(errno));
-	r = read_backing(w, fd, path, &backing);
-	if (r < 0) {
-		close(fd);
-		return r;
+		return open_failed(w, dir, name);
+	r = read_backing(w, fd, dir, name, &backing);
+	if (r < 0)
+		goto out_close;
+	/* file() takes an fd of its own: the walk still reads the attributes. */
+	cfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (cfd < 0) {
+		r = open_failed(w, dir, name);
+		goto out_free;
 	}
-	r = w->v->file(w->v->ctx, parent, name, fd, st, backing, NULL, &node);
+	r = w->v->file(w->v->ctx, dir->node, name, cfd, st, backing, NULL, &node);
 	if (r < 0) {
-		fail(w->err, w->errlen, r, "store %s%s%s: %s", path, backing ? " bound to " : "",
-		     backing ? backing : "", strerror(-r));
-		free(backing);
-		return r;
+		if (backing)
+			fail_at(w, dir, name, r, "bound to %s: %s", backing, strerror(-r));
+		else
+			fail_at(w, dir, name, r, "%s", strerror(-r));
+		goto out_free;
 	}
-	free(backing);
 	s = malloc(sizeof(*s));
-	if (!s)
-		return -ENOMEM;
+	if (!s) {
+		r = -ENOMEM;
+		goto out_free;
+	}
 	s->dev = st->st_dev;
 	s->ino = st->st_ino;
 	s->node = node;
 	hmap_insert(&w->seen, &s->hn, hmap_hash_u64(st->st_ino ^ st->st_dev));
-	return load_xattrs(w, fd, node, path);
+	r = load_xattrs(w, fd, node, dir, name);
+out_free:
+	free(backing);
+out_close:
+	close(fd);
+	return r;
 }
 
-static int walk_dir(struct walk *w, int dirfd, void *node, const char *path)
+/* Queue a directory whose node exists: fd (the walk's own) is taken. */
+static int enqueue(struct walk *w, struct pending *parent, const char *name, int fd, void *node)
 {
-	char sub[PATH_MAX];
-	DIR *d = open_dir_at(dirfd, ".");
+	size_t len = parent ? strlen(name) : 0;
+	struct pending *q = malloc(sizeof(*q) + len + 1);
+
+	if (!q) {
+		close(fd);
+		return -ENOMEM;
+	}
+	q->next = NULL;
+	q->parent = parent;
+	q->node = node;
+	q->fd = fd;
+	memcpy(q->name, name, len);
+	q->name[len] = '\0';
+	if (w->tail)
+		w->tail->next = q;
+	else
+		w->head = q;
+	w->tail = q;
+	return 0;
+}
+
+/* A subdirectory: its node (dir() gets an fd of its own), attributes, a place in the queue. */
+static int walk_subdir(struct walk *w, struct pending *dir, const char *name,
+		       const struct stat *st)
+{
+	void *child = NULL;
+	int fd, cfd, r;
+
+	fd = openat(dir->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return open_failed(w, dir, name);
+	cfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (cfd < 0) {
+		r = open_failed(w, dir, name);
+		close(fd);
+		return r;
+	}
+	r = w->v->dir(w->v->ctx, dir->node, name, cfd, st, &child);
+	if (r < 0) {
+		close(fd);
+		return fail_at(w, dir, name, r, "%s", strerror(-r));
+	}
+	r = load_xattrs(w, fd, child, dir, name);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return enqueue(w, dir, name, fd, child);
+}
+
+/* Every entry of one queued directory; then its fd is closed. */
+static int walk_dir(struct walk *w, struct pending *dir)
+{
+	DIR *d = open_dir_at(dir->fd, ".");
 	const char *name;
 	int r = 0;
 
 	if (!d)
-		return -errno;
+		return open_failed(w, dir, NULL);
 	while ((name = next_name(d))) {
 		struct stat st;
 
-		snprintf(sub, sizeof(sub), "%s/%s", path, name);
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = fail(w->err, w->errlen, -errno, "store %s: %s", sub, strerror(errno));
-			break;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			void *child = NULL;
-			int cfd = openat(dirfd, name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (cfd < 0) {
-				r = fail(w->err, w->errlen, -errno, "store %s: %s", sub,
-					 strerror(errno));
-				break;
-			}
-			r = w->v->dir(w->v->ctx, node, name, cfd, &st, &child);
-			if (r < 0) {
-				fail(w->err, w->errlen, r, "store %s: %s", sub, strerror(-r));
-				break;
-			}
-			r = load_xattrs(w, cfd, child, sub);
-			if (r == 0)
-				r = walk_dir(w, cfd, child, sub);
-		} else if (S_ISREG(st.st_mode)) {
-			r = walk_file(w, dirfd, name, &st, node, sub);
-		} else {
-			r = fail(w->err, w->errlen, -EINVAL,
-				 "store %s: not a directory or a regular file (corrupt store)",
-				 sub);
-		}
+		if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			r = fail_at(w, dir, name, -errno, "%s", strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			r = walk_subdir(w, dir, name, &st);
+		else if (S_ISREG(st.st_mode))
+			r = walk_file(w, dir, name, &st);
+		else
+			r = fail_at(w, dir, name, -EINVAL,
+				    "not a directory or a regular file (corrupt store)");
 		if (r < 0)
 			break;
 	}
 	closedir(d);
+	close(dir->fd);
+	dir->fd = -1;
 	return r;
 }
 
@@ -573,17 +772,27 @@ int persist_walk(struct persist *p, int rootfd, void *root_node,
 		 const struct persist_visitor *v, char *err, size_t errlen)
 {
 	struct walk w = { .p = p, .v = v, .err = err, .errlen = errlen };
-	char path[PATH_MAX];
+	struct pending *q;
 	size_t i;
-	int r;
+	int fd, r;
 
 	r = hmap_init(&w.seen);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "%s/root", p->dir);
-	r = load_xattrs(&w, rootfd, root_node, path);
-	if (r == 0)
-		r = walk_dir(&w, rootfd, root_node, path);
+	r = load_xattrs(&w, rootfd, root_node, NULL, NULL);
+	if (r == 0) {
+		fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+		r = fd < 0 ? fail_at(&w, NULL, NULL, -errno, "%s", strerror(errno))
+			   : enqueue(&w, NULL, "", fd, root_node);
+	}
+	for (q = w.head; r == 0 && q; q = q->next)
+		r = walk_dir(&w, q);
+	while ((q = w.head)) {
+		w.head = q->next;
+		if (q->fd >= 0)
+			close(q->fd);
+		free(q);
+	}
 	for (i = 0; i <= w.seen.mask; i++)
 		while (w.seen.buckets[i]) {
 			struct hmap_node *hn = w.seen.buckets[i];

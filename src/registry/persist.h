@@ -26,6 +26,32 @@
  * passthrough, before any flush), so it survives the daemon (not a power
  * loss: for that, fsync).
  *
+ * Trust: the daemon trusts what the store holds (it opens bindings found in
+ * it, it believes owners and modes), so nobody but the daemon's user may
+ * reach anything inside DIR. DIR itself is the one gate: it must be owned
+ * by the daemon's euid and not searchable or writable by group or others
+ * (the group bits also show an ACL's mask). persist_open() refuses any
+ * other DIR of an existing store (-EPERM, one line with the mode or owner
+ * and the fix), and makes a new, empty DIR mode 0700 itself before writing
+ * anything into it (an empty DIR of another user is refused: its owner
+ * could open it up again at any time).
+ * Below DIR, the files and directories keep the namespace's own owners
+ * and modes (a directory of the mount may well be 1777): they are the
+ * metadata the store persists, and they grant nothing while DIR is
+ * closed: not by path (every path goes through DIR); not through an fd
+ * (one can only be had by opening a path through DIR; the daemon never
+ * hands out its own: passthrough gives the backing file to the kernel,
+ * not to the client, and /proc/PID/fd of the daemon or map_files of a
+ * passthrough mapping need ptrace rights over the daemon or
+ * CAP_SYS_ADMIN); not by a hard link (linking needs a path to the file,
+ * and linking into the store a path into DIR). What a process opened
+ * below DIR while DIR was still open to it (a store made by a version
+ * before this check, DIR 0755) stays open in its hands: after a
+ * `chmod 700 DIR`, restart such processes. DIR's path is resolved once,
+ * at start (a symlink as DIR is refused); everything after goes through
+ * fds, with O_NOFOLLOW. Whoever can write one of DIR's parents could swap
+ * DIR before a start: they must be root's, as /var/lib is (not checked).
+ *
  * All functions return 0 or a negative errno; none logs above debug.
  */
 #ifndef RFS_REGISTRY_PERSIST_H
@@ -44,7 +70,8 @@ struct persist;
 /*
  * Open (and if empty, initialize) the store in dir, taking its lock. On
  * failure writes a one-line reason naming the file into err.
- * Errors: -ENOENT/-ENOTDIR/-EACCES/-EROFS (dir unusable), -EBUSY (another
+ * Errors: -ENOENT/-ENOTDIR/-EACCES/-EROFS (dir unusable), -ELOOP (dir is a
+ * symlink), -EPERM (dir not private: see Trust above), -EBUSY (another
  * daemon holds the lock), -EINVAL (not a regionfs store, or corrupt).
  */
 int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen);
@@ -74,9 +101,16 @@ int persist_link(int fd, int ndirfd, const char *nname);
  * The tree as stored, for loading: persist_walk() calls back for every
  * directory and every name of a region, parents before children. For a
  * second name of a hard-linked file, file() is called with the first name's
- * node and fd -1. The callbacks take ownership of the fds they are given.
+ * node and fd -1. The callbacks take ownership of the fds they are given
+ * (fds of their own: the walk reads attributes through its own).
  * On an unexpected entry (a symlink, fifo, ... or an unreadable binding)
- * the walk stops with -EINVAL and names the file in err.
+ * the walk stops with -EINVAL and names the file in err (a path too long
+ * to show whole shows its start and its end).
+ * Any depth: breadth-first, no recursion, one directory stream open at a
+ * time. Besides the fds it hands to the callbacks (which the registry
+ * keeps: one per directory and per region), it holds one per directory
+ * queued but not yet listed (at most a level's worth). -EMFILE names
+ * RLIMIT_NOFILE in err.
  */
 struct persist_visitor {
 	void *ctx;

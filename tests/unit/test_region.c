@@ -46,6 +46,11 @@ struct fault {
 };
 
 static struct fault f_memfd, f_fsopen, f_ftruncate, f_fallocate, f_pwrite, f_fsync, f_fdatasync;
+/*
+ * A failing fallocate() first allocates the first half of its range, as
+ * ext4 does when it runs out of space half-way (tmpfs undoes it).
+ */
+static bool fallocate_partial;
 /* The next pwrite() writes at most this many bytes (0: whole writes). */
 static size_t pwrite_short;
 /* Called once, just before the next pwrite() (to stage races). */
@@ -60,6 +65,7 @@ static void faults_reset(void)
 		memset(all[i], 0, sizeof(*all[i]));
 	pwrite_short = 0;
 	pwrite_hook = NULL;
+	fallocate_partial = false;
 }
 
 static void fault_arm(struct fault *f, int err, unsigned skip)
@@ -137,17 +143,28 @@ int __wrap_ftruncate64(int fd, off64_t len)
 	return __real_ftruncate64(fd, len);
 }
 
+/* A failure injected into fallocate(): maybe half done first (fallocate_partial). */
+static int fallocate_fail(int fd, int mode, off64_t off, off64_t len)
+{
+	int e = errno;
+
+	if (fallocate_partial && !(mode & FALLOC_FL_PUNCH_HOLE) && len > 1)
+		__real_fallocate64(fd, mode, off, len / 2);
+	errno = e;
+	return -1;
+}
+
 int __wrap_fallocate(int fd, int mode, off_t off, off_t len)
 {
 	if (fault_fire(&f_fallocate))
-		return -1;
+		return fallocate_fail(fd, mode, off, len);
 	return __real_fallocate(fd, mode, off, len);
 }
 
 int __wrap_fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
 	if (fault_fire(&f_fallocate))
-		return -1;
+		return fallocate_fail(fd, mode, off, len);
 	return __real_fallocate64(fd, mode, off, len);
 }
 
@@ -949,6 +966,90 @@ static void test_fault_resize_fallocate(void **state)
 	assert_int_equal(used(fx), LIMIT);
 }
 
+/*
+ * A grow whose fallocate() fails half-way (ext4 out of space) gives back
+ * the blocks it took: resize, fallocate (mode 0 and KEEP_SIZE) and a
+ * growing write all leave the file's blocks, size and data as they were.
+ */
+static void test_fault_partial_fallocate(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	uint64_t blocks;
+
+	fill(r, 0, PAGE + 10, 'p');
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, 0, 3 * PAGE), 0);
+	blocks = held(r);
+	assert_int_equal(blocks, 3 * PAGE);
+
+	fallocate_partial = true;
+	fault_arm(&f_fallocate, ENOSPC, 0);
+	assert_int_equal(region_resize(r, 16 * PAGE), -ENOSPC);
+	assert_int_equal(held(r), blocks); /* the preallocation stays, the rest went */
+	assert_int_equal(size_of(r), PAGE + 10);
+	assert_bytes(r, 0, PAGE + 10, 'p');
+
+	fallocate_partial = true;
+	fault_arm(&f_fallocate, ENOSPC, 0);
+	assert_int_equal(region_fallocate(r, 0, 0, 20 * PAGE), -ENOSPC);
+	assert_int_equal(held(r), blocks);
+	assert_int_equal(size_of(r), PAGE + 10);
+
+	fallocate_partial = true;
+	fault_arm(&f_fallocate, ENOSPC, 0);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, 2 * PAGE, 20 * PAGE), -ENOSPC);
+	assert_int_equal(held(r), blocks);
+
+	fallocate_partial = true;
+	fault_arm(&f_fallocate, ENOSPC, 0);
+	assert_int_equal(region_write(r, "0123456789", 10, 12 * PAGE), -ENOSPC);
+	assert_int_equal(held(r), blocks);
+	assert_int_equal(size_of(r), PAGE + 10);
+	assert_bytes(r, 0, PAGE + 10, 'p');
+	assert_accounting(fx);
+
+	/* Everything given back: the whole limit is still there. */
+	assert_int_equal(region_resize(r, LIMIT), 0);
+	assert_int_equal(used(fx), LIMIT);
+	assert_accounting(fx);
+}
+
+/*
+ * region_adopt() of a sparse file: its size is charged (past the limit
+ * too), its holes are not filled, its times are kept.
+ */
+static void test_adopt_sparse(void **state)
+{
+	struct fixture *fx = *state;
+	char path[] = "/tmp/rfs-test-adopt-XXXXXX";
+	struct timespec times[2] = {{.tv_sec = 1000000000, .tv_nsec = 5},
+				    {.tv_sec = 1000000001, .tv_nsec = 7}};
+	struct stat st;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(__real_pwrite(fd, "x", 1, (off_t)(4 * LIMIT)), 1);
+	assert_int_equal(futimens(fd, times), 0);
+	assert_int_equal(fallocate_partial, false);
+	assert_int_equal(region_adopt(fx->store, fd, &fx->r[0]), 0);
+	assert_int_equal(size_of(fx->r[0]), 4 * LIMIT + 1);
+	assert_true(held(fx->r[0]) < 4 * LIMIT); /* not filled */
+	assert_int_equal(region_stat(fx->r[0], &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000001);
+	assert_int_equal(st.st_mtim.tv_nsec, 7);
+	assert_int_equal(st.st_atim.tv_sec, 1000000000);
+	if (group_kind == STORE_MEMFD) {
+		/* Charged whole, past the limit: growth fails until it goes. */
+		assert_int_equal(used(fx), 4 * LIMIT + PAGE);
+		assert_int_equal(region_resize(new_region(fx, 1), 1), -ENOSPC);
+		region_free(fx->r[0]);
+		fx->r[0] = NULL;
+		assert_int_equal(used(fx), 0);
+		assert_int_equal(region_resize(fx->r[1], 1), 0);
+	}
+}
+
 static void test_fault_write_growth(void **state)
 {
 	struct fixture *fx = *state;
@@ -1353,6 +1454,36 @@ static void test_bind_file_eexist(void **state)
  * empty region had reserved, and no growth is charged to the store, even
  * far past its whole limit. Growth still allocates the file's blocks.
  */
+/* A bound file's failed grow gives back the blocks a half-done fallocate() took. */
+static void test_bind_file_partial_fallocate(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+	char path[BIND_PATH_MAX + 8];
+	uint64_t blocks;
+	int fd;
+
+	user_path(path, sizeof(path), "f0");
+	fd = user_file(path, 0, 0);
+	assert_int_equal(region_bind_file(r, fd, path, 0, 0), 0);
+	fill(r, 0, 2 * PAGE, 'b');
+	blocks = held(r);
+
+	fallocate_partial = true;
+	fault_arm(&f_fallocate, ENOSPC, 0);
+	assert_int_equal(region_resize(r, 64 * PAGE), -ENOSPC);
+	assert_int_equal(held(r), blocks);
+	assert_int_equal(file_size(path), 2 * PAGE);
+	assert_file_bytes(path, 0, 2 * PAGE, 'b');
+
+	fallocate_partial = true;
+	fault_arm(&f_fallocate, ENOSPC, 0);
+	assert_int_equal(region_fallocate(r, 0, PAGE, 64 * PAGE), -ENOSPC);
+	assert_int_equal(held(r), blocks);
+	assert_int_equal(file_size(path), 2 * PAGE);
+	assert_int_equal(used(fx), 0);
+}
+
 static void test_bind_file_no_store_charge(void **state)
 {
 	struct fixture *fx = *state;
@@ -1792,6 +1923,8 @@ static const struct CMUnitTest tests[] = {
     T(test_fault_memfd_create),
     T(test_fault_resize_ftruncate),
     T(test_fault_resize_fallocate),
+    T(test_fault_partial_fallocate),
+    T(test_adopt_sparse),
     T(test_fault_write_growth),
     T(test_fault_write_inside),
     T(test_fault_write_short),
@@ -1801,6 +1934,7 @@ static const struct CMUnitTest tests[] = {
     TB(test_bind_file_shows_file),
     TB(test_bind_file_enotempty),
     TB(test_bind_file_eexist),
+    TB(test_bind_file_partial_fallocate),
     TB(test_bind_file_no_store_charge),
     TB(test_bind_file_ops_act_on_file),
     TB(test_bind_file_free_keeps_file),
