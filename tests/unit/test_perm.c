@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests for fs/perm: the /proc status parser and the decisions
- * (generic_permission(), the set-id rules) for callers whose status is
+ * (capabilities, groups, the set-id rules) for callers whose status is
  * given here instead of read from /proc: perm_caller with loaded set.
  */
 #include <errno.h>
@@ -110,72 +110,21 @@ static void test_parse_many_groups(void **state)
 	free(text);
 }
 
-static void test_check_mode_bits(void **state)
-{
-	gid_t g3000 = 3000;
-	struct perm_caller c;
-	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
-	struct stat f707 = node(S_IFREG | 0707, 2001, 3000);
-	struct stat f070 = node(S_IFREG | 0070, 2001, 3000);
-
-	(void)state;
-	caller(&c, 2001, 2001, 0, 0, NULL);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), 0);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_EXEC), -EACCES);
-	assert_int_equal(perm_check(&c, &f600, 0), 0);
-
-	/* A member of the group is held to the group bits, even if other may more. */
-	caller(&c, 2002, 2002, 0, 1, &g3000);
-	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), -EACCES);
-	assert_int_equal(perm_check(&c, &f070, PERM_MAY_READ | PERM_MAY_EXEC), 0);
-	caller(&c, 2002, 2002, 0, 0, NULL);
-	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), 0);
-
-	/* Unknown groups: both group and other must allow. */
-	caller(&c, 2002, 2002, 0, -1, NULL);
-	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), -EACCES);
-	assert_int_equal(perm_check(&c, &f070, PERM_MAY_READ), -EACCES);
-}
-
-static void test_check_capabilities(void **state)
+static void test_capable(void **state)
 {
 	struct perm_caller c;
-	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
-	struct stat f601 = node(S_IFREG | 0601, 2001, 2001);
-	struct stat d700 = node(S_IFDIR | 0700, 2001, 2001);
 
 	(void)state;
-	/* root: R/W always, X on a file only when some x bit is set. */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE) | CAP(PERM_CAP_DAC_READ_SEARCH), 0, NULL);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), 0);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_EXEC), -EACCES);
-	assert_int_equal(perm_check(&c, &f601, PERM_MAY_EXEC), 0);
-	assert_int_equal(perm_check(&c, &d700, PERM_MAY_EXEC | PERM_MAY_WRITE), 0);
-
-	/* root without capabilities: the mode bits. */
-	caller(&c, 0, 0, 0, 0, NULL);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
-	assert_int_equal(perm_check(&c, &d700, PERM_MAY_EXEC), -EACCES);
-
-	/* CAP_DAC_READ_SEARCH: read files, read and search directories. */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_READ_SEARCH), 0, NULL);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), 0);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), -EACCES);
-	assert_int_equal(perm_check(&c, &d700, PERM_MAY_READ | PERM_MAY_EXEC), 0);
-	assert_int_equal(perm_check(&c, &d700, PERM_MAY_WRITE), -EACCES);
-
+	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
+	assert_true(perm_capable(&c, PERM_CAP_FSETID));
+	assert_false(perm_capable(&c, 1)); /* CAP_DAC_OVERRIDE: not held */
 	/* Capabilities of another user namespace do not count here. */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
 	c.userns = false;
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
+	assert_false(perm_capable(&c, PERM_CAP_FSETID));
 	/* Nor do those of a status that was not the caller's. */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
+	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
 	c.known = false;
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
-	/* Nor any, when the request says they were dropped (access(2) by a non-root uid). */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
-	c.use_caps = false;
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_WRITE), -EACCES);
+	assert_false(perm_capable(&c, PERM_CAP_FSETID));
 }
 
 static void test_kill_bits(void **state)
@@ -207,31 +156,15 @@ static void test_kill_bits(void **state)
 	assert_int_equal(perm_kill_bits(&c, &s2767), S_ISGID);
 }
 
-static void test_chmod_mode(void **state)
-{
-	gid_t g3000 = 3000;
-	struct perm_caller c;
-
-	(void)state;
-	caller(&c, 2001, 2001, 0, 0, NULL);
-	assert_int_equal(perm_chmod_mode(&c, 02777, 2001), 02777);
-	assert_int_equal(perm_chmod_mode(&c, 06777, 3000), 04777);
-	caller(&c, 2001, 2001, 0, 1, &g3000);
-	assert_int_equal(perm_chmod_mode(&c, 02777, 3000), 02777);
-	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
-	assert_int_equal(perm_chmod_mode(&c, 02777, 3000), 02777);
-}
-
 static void test_unknown_caller_fails_closed(void **state)
 {
 	struct perm_caller c;
-	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
 	struct stat s2767 = node(S_IFREG | 02767, 2001, 3000);
 
 	(void)state;
 	/* pid 0 (another pid namespace): nothing can be read. */
 	perm_caller_init(&c, 0, 0, 0);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
+	assert_false(perm_capable(&c, PERM_CAP_FSETID));
 	assert_int_equal(perm_in_group(&c, 3000), -1);
 	assert_int_equal(perm_kill_bits(&c, &s2767), S_ISGID);
 }
@@ -241,10 +174,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_status),
 		cmocka_unit_test(test_parse_many_groups),
-		cmocka_unit_test(test_check_mode_bits),
-		cmocka_unit_test(test_check_capabilities),
+		cmocka_unit_test(test_capable),
 		cmocka_unit_test(test_kill_bits),
-		cmocka_unit_test(test_chmod_mode),
 		cmocka_unit_test(test_unknown_caller_fails_closed),
 	};
 
