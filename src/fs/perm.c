@@ -113,7 +113,7 @@ static bool same_userns(pid_t pid)
 	return own_userns.st_dev == theirs.st_dev && own_userns.st_ino == theirs.st_ino;
 }
 
-static bool loaded_ok(struct perm_caller *c)
+bool perm_caller_load(struct perm_caller *c)
 {
 	char path[64];
 	FILE *f;
@@ -143,7 +143,7 @@ int perm_in_group(struct perm_caller *c, gid_t gid)
 
 	if (c->gid == gid)
 		return 1;
-	if (!loaded_ok(c) || c->ngroups < 0)
+	if (!perm_caller_load(c) || c->ngroups < 0)
 		return -1;
 	for (i = 0; i < c->ngroups; i++)
 		if (c->groups[i] == gid)
@@ -151,11 +151,14 @@ int perm_in_group(struct perm_caller *c, gid_t gid)
 	return 0;
 }
 
+uint64_t perm_caps(struct perm_caller *c)
+{
+	return perm_caller_load(c) && c->userns ? c->caps : 0;
+}
+
 bool perm_capable(struct perm_caller *c, int cap)
 {
-	if (!loaded_ok(c) || !c->userns)
-		return false;
-	return c->caps & (1ull << cap);
+	return perm_caps(c) & (1ull << cap);
 }
 
 static bool in_group_or_fsetid(struct perm_caller *c, gid_t gid)

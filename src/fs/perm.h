@@ -17,6 +17,9 @@
  * membership that is unknown (perm_kill_bits() then treats the caller as a
  * non-member).
  *
+ * The one reader of a caller's status in the daemon: fs/caller takes the
+ * capabilities and groups of a binding's caller from perm_caller_load().
+ *
  * No locking: a struct perm_caller belongs to one request.
  */
 #ifndef RFS_FS_PERM_H
@@ -55,6 +58,19 @@ void perm_caller_init(struct perm_caller *c, uid_t uid, gid_t gid, pid_t pid);
  * text is not that caller's (no Uid/Gid lines, fsuid/fsgid differ).
  */
 int perm_parse_status(FILE *f, struct perm_caller *c);
+
+/*
+ * Read the caller's status and user namespace now; later calls (and the
+ * decisions below) reuse the first answer. Returns c->known: false when the
+ * pid is 0, the thread is gone, or its status is not this caller's.
+ */
+bool perm_caller_load(struct perm_caller *c);
+
+/*
+ * The effective capabilities that count here: CapEff when the status is
+ * the caller's and the caller is in the daemon's user namespace, else 0.
+ */
+uint64_t perm_caps(struct perm_caller *c);
 
 /* Is the caller in group gid (primary or supplementary)? 1 yes, 0 no, -1 unknown. */
 int perm_in_group(struct perm_caller *c, gid_t gid);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -118,13 +120,57 @@ static void test_capable(void **state)
 	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
 	assert_true(perm_capable(&c, PERM_CAP_FSETID));
 	assert_false(perm_capable(&c, 1)); /* CAP_DAC_OVERRIDE: not held */
+	assert_int_equal(perm_caps(&c), CAP(PERM_CAP_FSETID));
 	/* Capabilities of another user namespace do not count here. */
 	c.userns = false;
 	assert_false(perm_capable(&c, PERM_CAP_FSETID));
+	assert_int_equal(perm_caps(&c), 0);
 	/* Nor do those of a status that was not the caller's. */
 	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
 	c.known = false;
 	assert_false(perm_capable(&c, PERM_CAP_FSETID));
+	assert_int_equal(perm_caps(&c), 0);
+}
+
+/* CapEff of this thread, as the kernel shows it. */
+static uint64_t own_cap_eff(void)
+{
+	unsigned long long v = 0;
+	char line[256];
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* The real thing: this test's own thread, from /proc. */
+static void test_load_self(void **state)
+{
+	struct perm_caller c;
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	(void)state;
+	perm_caller_init(&c, geteuid(), getegid(), tid);
+	assert_true(perm_caller_load(&c));
+	assert_true(c.userns);
+	assert_int_equal(perm_caps(&c), own_cap_eff());
+	assert_int_equal(c.ngroups, getgroups(0, NULL));
+	/* Read once: a second call gives the first answer. */
+	assert_true(perm_caller_load(&c));
+
+	/* Another identity than the status shows: not this caller's. */
+	perm_caller_init(&c, geteuid() + 1, getegid(), tid);
+	assert_false(perm_caller_load(&c));
+	assert_int_equal(perm_caps(&c), 0);
+	assert_int_equal(perm_in_group(&c, getegid() + 1), -1);
+
+	/* A thread that does not exist. */
+	perm_caller_init(&c, geteuid(), getegid(), 0x3fffffff);
+	assert_false(perm_caller_load(&c));
 }
 
 static void test_kill_bits(void **state)
@@ -175,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_parse_status),
 		cmocka_unit_test(test_parse_many_groups),
 		cmocka_unit_test(test_capable),
+		cmocka_unit_test(test_load_self),
 		cmocka_unit_test(test_kill_bits),
 		cmocka_unit_test(test_unknown_caller_fails_closed),
 	};
