@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fs/perm.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd of one thread, by its tid */
@@ -68,41 +69,14 @@ int caller_drop_resource(void)
 			inh & ~CAP_BIT(CAP_SYS_RESOURCE));
 }
 
-/* CapEff of /proc/PID/status (a tid works too: capabilities are per thread). */
-static int read_cap_eff(pid_t pid, uint64_t *ret)
-{
-	char path[64], line[256];
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long v;
-
-		if (sscanf(line, "CapEff: %llx", &v) == 1) {
-			*ret = v;
-			found = true;
-			break;
-		}
-	}
-	fclose(f);
-	return found ? 0 : -EIO;
-}
-
-/* Is pid's namespace of kind ns ("user", "mnt") the daemon's own? */
-static bool same_ns(pid_t pid, const char *ns)
+/* Is pid's mount namespace the daemon's own? */
+static bool same_mntns(pid_t pid)
 {
 	struct stat mine, theirs;
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
-	if (stat(path, &theirs) < 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
-	if (stat(path, &mine) < 0)
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat(path, &theirs) < 0 || stat("/proc/self/ns/mnt", &mine) < 0)
 		return false;
 	return theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino;
 }
@@ -117,7 +91,7 @@ static int open_mountinfo(pid_t pid)
 {
 	char path[64];
 
-	if (same_ns(pid, "mnt"))
+	if (same_mntns(pid))
 		return open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
 	return open(path, O_RDONLY | O_CLOEXEC);
@@ -126,6 +100,7 @@ static int open_mountinfo(pid_t pid)
 int caller_from_req(fuse_req_t req, struct caller *ret)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct perm_caller who;
 	char root[64];
 	int pidfd, r;
 
@@ -137,9 +112,6 @@ int caller_from_req(fuse_req_t req, struct caller *ret)
 		return -EACCES;
 	ret->uid = ctx->uid;
 	ret->gid = ctx->gid;
-	ret->ngroups = fuse_req_getgroups(req, CALLER_MAX_GROUPS, ret->groups);
-	if (ret->ngroups < 0 || ret->ngroups > CALLER_MAX_GROUPS)
-		ret->ngroups = 0; /* gone or too many: the primary group only */
 	/*
 	 * Pin the thread first: if the pid is reused after this, the pidfd
 	 * still names the old thread and reports it dead below, so nothing
@@ -158,15 +130,23 @@ int caller_from_req(fuse_req_t req, struct caller *ret)
 		if (ret->mountinfo < 0)
 			r = -EACCES;
 	}
-	if (r == 0 && read_cap_eff(ctx->pid, &ret->caps) < 0)
-		r = -EACCES;
 	/*
-	 * Capabilities count in the user namespace they were given in: a
-	 * process in a namespace of its own (unshare -Ur: "root" with every
-	 * capability there) has none over the files of ours.
+	 * Capabilities and groups as fs/perm reads them: the status must be
+	 * the thread's with the request's fsuid/fsgid, and capabilities count
+	 * in the user namespace they were given in only (unshare -Ur: "root"
+	 * with every capability there has none over the files of ours).
 	 */
-	if (r == 0 && !same_ns(ctx->pid, "user"))
-		ret->caps = 0;
+	perm_caller_init(&who, ctx->uid, ctx->gid, ctx->pid);
+	if (r == 0 && !perm_caller_load(&who))
+		r = -EACCES;
+	if (r == 0) {
+		ret->caps = perm_caps(&who);
+		/* Too many (or unknown): the primary group only, fewer rights. */
+		if (who.ngroups > 0 && who.ngroups <= CALLER_MAX_GROUPS) {
+			ret->ngroups = who.ngroups;
+			memcpy(ret->groups, who.groups, sizeof(gid_t) * (size_t)who.ngroups);
+		}
+	}
 	if (r == 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
 		r = -EACCES; /* ESRCH: gone meanwhile, what we read may be another's */
 	close(pidfd);

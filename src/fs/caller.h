@@ -9,13 +9,17 @@
  * resolved. Two sources:
  *  - caller_from_req(): the process that sent a FUSE request. Its root (and
  *    so its mount namespace: a root fd carries its mount) is
- *    /proc/PID/root of the calling thread; its capabilities are CapEff of
- *    /proc/PID/status, and none at all when it lives in another user
- *    namespace (there they are worth nothing over the daemon's files). The pid may be a thread id, may exit and be reused
- *    during the request: it is pinned with a pidfd (PIDFD_THREAD) before
- *    /proc is read, and the thread must still be alive afterwards. Every
- *    doubt fails closed: -EACCES (the pid is 0, i.e. not visible in our pid
- *    namespace; gone; /proc unreadable).
+ *    /proc/PID/root of the calling thread; its capabilities and
+ *    supplementary groups are those fs/perm reads (perm_caller_load():
+ *    the thread's status, which must show the request's fsuid/fsgid;
+ *    no capability at all in another user namespace, where they are worth
+ *    nothing over the daemon's files; more than CALLER_MAX_GROUPS groups:
+ *    the primary one only). The pid may be a thread id, may exit and be
+ *    reused during the request: it is pinned with a pidfd (PIDFD_THREAD)
+ *    before /proc is read, and the thread must still be alive afterwards.
+ *    Every doubt fails closed: -EACCES (the pid is 0, i.e. not visible in
+ *    our pid namespace; gone; /proc unreadable; the status another
+ *    identity's).
  *  - caller_from_owner(): the owner of a region loaded from a store: uid,
  *    gid, the groups of its passwd entry (getgrouplist; none without an
  *    entry), no capability at all (even for uid 0), the daemon's own root.

@@ -31,7 +31,7 @@ struct rfs_options {
 	bool show_help;
 	bool show_version;
 	bool allow_other;
-	bool default_permissions;
+	bool default_permissions; /* always true: the kernel checks every access */
 	bool noexec;
 	uint64_t size;      /* total bytes of all regions */
 	uint64_t nr_inodes; /* regions + directories, root included; 0 = unlimited */

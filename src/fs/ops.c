@@ -10,13 +10,10 @@
  *  - getlk/setlk/flock: without them the kernel keeps flock() and fcntl()
  *    locks itself. Every process using a region runs on this kernel, so
  *    local locks exclude each other exactly as on tmpfs, at no round trip.
- *
- * Permissions: with default_permissions (allow_other implies it) the kernel
- * checks every access itself and never sends ACCESS. Without it the kernel
- * asks the daemon for access(2) and chdir (ACCESS) and checks nothing at
- * open: rfs_access and rfs_open answer as generic_permission() would
- * (perm.h); the handler must exist from the start, since the kernel
- * remembers one ENOSYS as "grant everything".
+ *  - access: default_permissions is always on (options.c), so the kernel
+ *    checks every access itself, exactly as on tmpfs, and never sends
+ *    ACCESS (fuse_permission()). No handler checks permissions: what is
+ *    left to the daemon is removing set-id bits (rfs_setattr, rfs_open).
  */
 #include "fs/rfs.h"
 
@@ -231,27 +228,21 @@ static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	struct rfs *fs = req_rfs(req);
 	struct registry_setattr sa = { 0 };
 	bool kill = to_set == 0 || (to_set & FUSE_SET_ATTR_KILL_SUID);
-	bool chmod_check = (to_set & FUSE_SET_ATTR_MODE) && !fs->opts->default_permissions;
 	struct perm_caller who;
 	struct stat st, cur;
 	int r;
 
-	if (kill || chmod_check) {
+	if (kill) {
 		r = registry_getattr(fs->reg, ino, &cur);
 		if (r < 0)
 			return reply_err(req, r);
 		caller_of(req, &who);
-	}
-	if (kill)
 		sa.valid |= kill_flags(perm_kill_bits(&who, &cur));
+	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
+		/* A chmod's S_ISGID rule: setattr_prepare() applied it already. */
 		sa.valid |= REGISTRY_SET_MODE;
 		sa.mode = attr->st_mode;
-		/* setattr_prepare() does this only when it checks permissions. */
-		if (chmod_check)
-			sa.mode = perm_chmod_mode(&who, sa.mode,
-						  to_set & FUSE_SET_ATTR_GID ? attr->st_gid
-									     : cur.st_gid);
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		sa.valid |= REGISTRY_SET_UID;
@@ -447,49 +438,24 @@ static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region,
 }
 
 /*
- * The kernel's __FMODE_EXEC (FMODE_EXEC, 0x20), which it leaves in the
- * flags of the open of execve(2): no O_* flag has that value.
+ * Before an open with O_TRUNC: the set-id bits it removes (a truncate by a
+ * caller without CAP_FSETID, as do_truncate() on tmpfs; with
+ * atomic_o_trunc no SETATTR follows). The kernel checked the permission.
  */
-#define RFS_FMODE_EXEC 040
-
-/* The access an open asks for, as may_open() sees it. */
-static int open_mask(int flags)
-{
-	int mask = (flags & O_ACCMODE) == O_RDONLY ? PERM_MAY_READ
-		   : (flags & O_ACCMODE) == O_WRONLY ? PERM_MAY_WRITE
-						     : PERM_MAY_READ | PERM_MAY_WRITE;
-
-	/* do_open_execat(): execute, not read. */
-	if (flags & RFS_FMODE_EXEC)
-		return PERM_MAY_EXEC;
-	return flags & O_TRUNC ? mask | PERM_MAY_WRITE : mask;
-}
-
-/*
- * Before an open: the permission check the kernel leaves to us without
- * default_permissions, and the set-id bits an O_TRUNC removes (a
- * truncate by a caller without CAP_FSETID, as do_truncate() on tmpfs).
- */
-static int open_check(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, int flags)
+static int open_trunc(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, int flags)
 {
 	struct perm_caller who;
 	struct registry_setattr sa = { 0 };
 	struct stat st;
 	int r;
 
-	if (fs->opts->default_permissions && !(flags & O_TRUNC))
+	if (!(flags & O_TRUNC))
 		return 0;
 	r = registry_getattr(fs->reg, ino, &st);
 	if (r < 0)
 		return r;
 	caller_of(req, &who);
-	if (!fs->opts->default_permissions) {
-		r = perm_check(&who, &st, open_mask(flags));
-		if (r < 0)
-			return r;
-	}
-	if (flags & O_TRUNC)
-		sa.valid = kill_flags(perm_write_kills(&who, &st));
+	sa.valid = kill_flags(perm_write_kills(&who, &st));
 	if (!sa.valid)
 		return 0;
 	r = registry_setattr(fs->reg, ino, &sa, &st);
@@ -509,7 +475,7 @@ static void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = req_rfs(req);
 	struct region *region;
-	int r = open_check(fs, req, ino, fi->flags);
+	int r = open_trunc(fs, req, ino, fi->flags);
 
 	if (r == 0)
 		r = registry_open(fs->reg, ino, &region);
@@ -556,26 +522,6 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		registry_release(fs->reg, e.ino);
 		registry_forget(fs->reg, e.ino, 1);
 	}
-}
-
-/*
- * access(2) and chdir on a mount without default_permissions. access(2)
- * sends the real uid and, unless that is 0, drops every capability
- * (access_override_creds()): capabilities count for uid 0 only. (A chdir
- * by another uid that needed CAP_DAC_READ_SEARCH is refused: fails closed.)
- */
-static void rfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
-{
-	struct perm_caller who;
-	struct stat st;
-	int r = registry_getattr(req_rfs(req)->reg, ino, &st);
-
-	if (r == 0) {
-		caller_of(req, &who);
-		who.use_caps = who.uid == 0;
-		r = perm_check(&who, &st, mask);
-	}
-	reply_err(req, r);
 }
 
 static void rfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -905,7 +851,6 @@ const struct fuse_lowlevel_ops rfs_ops = {
 	.rmdir = rfs_rmdir,
 	.rename = rfs_rename,
 	.link = rfs_link,
-	.access = rfs_access,
 	.open = rfs_open,
 	.create = rfs_create,
 	.read = rfs_read,

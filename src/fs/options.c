@@ -51,8 +51,9 @@ void rfs_options_usage(const char *prog)
 	       "                         the fuse module's enable_uring is switched on)\n"
 	       "  max_threads=N          threads reading /dev/fuse (default: CPUs, at least 2);\n"
 	       "                         io_uring adds two threads per CPU\n"
-	       "  allow_other            let other users in (implies default_permissions)\n"
-	       "  default_permissions    let the kernel check modes and owners\n"
+	       "  allow_other            let other users in\n"
+	       "  default_permissions    always on: the kernel checks modes, owners and\n"
+	       "                         capabilities exactly as on tmpfs (accepted, no-op)\n"
 	       "  noexec, nosuid, nodev, rw, defaults   usual mount flags\n",
 	       prog);
 }
@@ -185,9 +186,8 @@ static int parse_one(char *opt, struct rfs_options *o)
 			return bad("invalid uring= value (auto, on or off)", val);
 	} else if (!val && strcmp(opt, "allow_other") == 0) {
 		o->allow_other = true;
-		o->default_permissions = true;
 	} else if (!val && strcmp(opt, "default_permissions") == 0) {
-		o->default_permissions = true;
+		/* always on (rfs_options_parse()): accepted for fstab lines */
 	} else if (!val && strcmp(opt, "noexec") == 0) {
 		o->noexec = true;
 	} else if (!val && strcmp(opt, "debug") == 0) {
@@ -225,6 +225,13 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
 		.uid = getuid(),
 		.gid = getgid(),
 		.datapath = RFS_DATAPATH_AUTO,
+		/*
+		 * Always: the daemon has no permission model of its own.
+		 * Without it the kernel leaves access(2), open, chmod, chown,
+		 * utimes, xattrs, unlink, rename, create and directory search
+		 * to the daemon, which would let them all through.
+		 */
+		.default_permissions = true,
 	};
 	uint64_t ram = ram_bytes();
 	int i, r;

@@ -12,7 +12,6 @@ void perm_caller_init(struct perm_caller *c, uid_t uid, gid_t gid, pid_t pid)
 	c->uid = uid;
 	c->gid = gid;
 	c->pid = pid;
-	c->use_caps = true;
 	c->loaded = false;
 	c->known = false;
 	c->userns = false;
@@ -114,7 +113,7 @@ static bool same_userns(pid_t pid)
 	return own_userns.st_dev == theirs.st_dev && own_userns.st_ino == theirs.st_ino;
 }
 
-static bool loaded_ok(struct perm_caller *c)
+bool perm_caller_load(struct perm_caller *c)
 {
 	char path[64];
 	FILE *f;
@@ -144,7 +143,7 @@ int perm_in_group(struct perm_caller *c, gid_t gid)
 
 	if (c->gid == gid)
 		return 1;
-	if (!loaded_ok(c) || c->ngroups < 0)
+	if (!perm_caller_load(c) || c->ngroups < 0)
 		return -1;
 	for (i = 0; i < c->ngroups; i++)
 		if (c->groups[i] == gid)
@@ -152,50 +151,14 @@ int perm_in_group(struct perm_caller *c, gid_t gid)
 	return 0;
 }
 
-bool perm_capable(struct perm_caller *c, int cap)
+uint64_t perm_caps(struct perm_caller *c)
 {
-	if (!c->use_caps || !loaded_ok(c) || !c->userns)
-		return false;
-	return c->caps & (1ull << cap);
+	return perm_caller_load(c) && c->userns ? c->caps : 0;
 }
 
-int perm_check(struct perm_caller *c, const struct stat *st, int mask)
+bool perm_capable(struct perm_caller *c, int cap)
 {
-	mode_t m = st->st_mode;
-	int bits;
-
-	mask &= PERM_MAY_READ | PERM_MAY_WRITE | PERM_MAY_EXEC;
-	if (mask == 0)
-		return 0;
-	/* acl_permission_check(): the first class that matches decides. */
-	if (c->uid == st->st_uid) {
-		bits = (m >> 6) & 7;
-	} else {
-		int in = perm_in_group(c, st->st_gid);
-
-		if (in > 0)
-			bits = (m >> 3) & 7;
-		else if (in == 0)
-			bits = m & 7;
-		else
-			bits = (m >> 3) & m & 7; /* unknown: whichever class it is must allow */
-	}
-	if ((mask & ~bits) == 0)
-		return 0;
-
-	/* generic_permission(): what capabilities override. */
-	if (S_ISDIR(m)) {
-		if (!(mask & PERM_MAY_WRITE) && perm_capable(c, PERM_CAP_DAC_READ_SEARCH))
-			return 0;
-		return perm_capable(c, PERM_CAP_DAC_OVERRIDE) ? 0 : -EACCES;
-	}
-	if (mask == PERM_MAY_READ && perm_capable(c, PERM_CAP_DAC_READ_SEARCH))
-		return 0;
-	/* Execute is overridable only when somebody may execute. */
-	if ((!(mask & PERM_MAY_EXEC) || (m & (S_IXUSR | S_IXGRP | S_IXOTH))) &&
-	    perm_capable(c, PERM_CAP_DAC_OVERRIDE))
-		return 0;
-	return -EACCES;
+	return perm_caps(c) & (1ull << cap);
 }
 
 static bool in_group_or_fsetid(struct perm_caller *c, gid_t gid)
@@ -225,11 +188,4 @@ mode_t perm_write_kills(struct perm_caller *c, const struct stat *st)
 	if (perm_capable(c, PERM_CAP_FSETID))
 		return 0;
 	return perm_kill_bits(c, st);
-}
-
-mode_t perm_chmod_mode(struct perm_caller *c, mode_t mode, gid_t gid)
-{
-	if ((mode & S_ISGID) && !in_group_or_fsetid(c, gid))
-		mode &= ~(mode_t)S_ISGID;
-	return mode;
 }

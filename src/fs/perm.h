@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fs/perm — permission decisions the daemon takes for a caller, by the
- * rules the kernel's VFS applies on tmpfs:
- *  - generic_permission(): owner, group or other bits, then
- *    CAP_DAC_READ_SEARCH / CAP_DAC_OVERRIDE (ACCESS and OPEN on a mount
- *    without default_permissions, where the kernel asks the daemon);
- *  - the set-user-ID / set-group-ID bits that a write, truncate or chown
- *    removes (setattr_should_drop_suidgid()) and that chmod drops
- *    (setattr_prepare()): with FUSE_HANDLE_KILLPRIV_V2 removing them is the
- *    daemon's job.
+ * fs/perm — the set-user-ID / set-group-ID bits that a write, truncate or
+ * chown removes (setattr_should_drop_suidgid(), the rules the kernel's VFS
+ * applies on tmpfs): with FUSE_HANDLE_KILLPRIV_V2 removing them is the
+ * daemon's job. Every permission check proper is the kernel's
+ * (default_permissions is always on).
  *
  * Who is asking: the request's uid, gid and pid (a thread id), and, read
  * lazily and only when a decision needs it, that thread's
@@ -18,8 +14,11 @@
  * capabilities only when the caller is in the daemon's user namespace
  * (capabilities of a child namespace do not apply here). Anything that
  * cannot be established fails closed: no capabilities, and a group
- * membership that is unknown (perm_check() then needs both the group and
- * the other bits; perm_kill_bits() treats the caller as a non-member).
+ * membership that is unknown (perm_kill_bits() then treats the caller as a
+ * non-member).
+ *
+ * The one reader of a caller's status in the daemon: fs/caller takes the
+ * capabilities and groups of a binding's caller from perm_caller_load().
  *
  * No locking: a struct perm_caller belongs to one request.
  */
@@ -36,20 +35,12 @@
 #define PERM_MAX_GROUPS 1024
 
 /* Capability numbers (linux/capability.h). */
-#define PERM_CAP_DAC_OVERRIDE 1
-#define PERM_CAP_DAC_READ_SEARCH 2
 #define PERM_CAP_FSETID 4
-
-/* The mask of perm_check(), as access(2): R_OK, W_OK, X_OK. */
-#define PERM_MAY_EXEC 1
-#define PERM_MAY_WRITE 2
-#define PERM_MAY_READ 4
 
 struct perm_caller {
 	uid_t uid; /* fsuid of the request */
 	gid_t gid; /* fsgid of the request */
 	pid_t pid; /* thread id; 0: unknown (another pid namespace, or the kernel) */
-	bool use_caps; /* false: decide on the mode bits alone */
 	bool loaded;   /* the status was read (or tried) */
 	bool known;    /* ...and it was this caller's: caps and groups below are valid */
 	bool userns;   /* the caller is in the daemon's user namespace */
@@ -68,17 +59,24 @@ void perm_caller_init(struct perm_caller *c, uid_t uid, gid_t gid, pid_t pid);
  */
 int perm_parse_status(FILE *f, struct perm_caller *c);
 
+/*
+ * Read the caller's status and user namespace now; later calls (and the
+ * decisions below) reuse the first answer. Returns c->known: false when the
+ * pid is 0, the thread is gone, or its status is not this caller's.
+ */
+bool perm_caller_load(struct perm_caller *c);
+
+/*
+ * The effective capabilities that count here: CapEff when the status is
+ * the caller's and the caller is in the daemon's user namespace, else 0.
+ */
+uint64_t perm_caps(struct perm_caller *c);
+
 /* Is the caller in group gid (primary or supplementary)? 1 yes, 0 no, -1 unknown. */
 int perm_in_group(struct perm_caller *c, gid_t gid);
 
 /* Does the caller hold capability cap (effective, in the daemon's user namespace)? */
 bool perm_capable(struct perm_caller *c, int cap);
-
-/*
- * generic_permission() for an inode with st's type, mode, uid and gid.
- * mask: PERM_MAY_* bits (0 always passes). Returns 0 or -EACCES.
- */
-int perm_check(struct perm_caller *c, const struct stat *st, int mask);
 
 /*
  * The set-id bits that a write, truncate or chown by this caller removes
@@ -93,11 +91,5 @@ mode_t perm_kill_bits(struct perm_caller *c, const struct stat *st);
 /* What a write or truncate by this caller removes: perm_kill_bits(),
  * or nothing when the caller holds CAP_FSETID. */
 mode_t perm_write_kills(struct perm_caller *c, const struct stat *st);
-
-/*
- * chmod: the mode to set, with S_ISGID dropped when the caller is neither
- * in group gid (the file's group after the change) nor holds CAP_FSETID.
- */
-mode_t perm_chmod_mode(struct perm_caller *c, mode_t mode, gid_t gid);
 
 #endif

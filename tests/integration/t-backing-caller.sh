@@ -134,6 +134,17 @@ chmod 666 "$M/own2001"
 bind_errno "uid 2001 itself: its own file, its own region" OK "$M/own2001" "$U/own600.dat" \
 	"${AS_USER[@]}"
 rm -f "$M/nocap" "$M/withcap" "$M/own2001"
+# Supplementary groups count (read from the caller's status, as for set-id bits).
+printf 'group secret' >"$U/g3000.dat"
+chown 2001:3000 "$U/g3000.dat"
+chmod 660 "$U/g3000.dat"
+"${AS_USER2[@]}" touch "$M/own2002"
+bind_errno "uid 2002 without group 3000: a 0660 file of group 3000" EACCES "$M/own2002" \
+	"$U/g3000.dat" "${AS_USER2[@]}"
+bind_errno "uid 2002 in supplementary group 3000: the same file" OK "$M/own2002" \
+	"$U/g3000.dat" setpriv --reuid=2002 --regid=2002 --groups=3000
+check_eq "...shows it" "group secret" "$(cat "$M/own2002" 2>&1)"
+rm -f "$M/own2002"
 
 # Only the region's owner binds it (a stored binding is re-opened as the
 # owner): another user who may write the region gets EPERM.

@@ -9,8 +9,9 @@
 #   owner, by a member and a non-member of the file's group, by root; chown
 #   and chown(-1, -1); chmod g+s by a member and a non-member; a store
 #   through a shared mapping; a zero-length write.
-# - root and a root without capabilities on a mount without
-#   default_permissions (only the mounting uid gets in): root's writes keep
+# - root and a root without capabilities on a mount without allow_other
+#   (only the mounting uid gets in) and without the default_permissions
+#   option (always on all the same): root's writes keep
 #   the bits (CAP_FSETID), a capability-less root's write, truncate and
 #   O_TRUNC remove them, its chmod g+s of a file of a group it is not in
 #   drops S_ISGID.
@@ -126,7 +127,7 @@ user_steps()
 }
 
 # The steps as root and as a root without capabilities (mount without
-# default_permissions: nobody else gets in).
+# allow_other: nobody else gets in).
 root_steps()
 {
 	local d=$1 n
@@ -208,14 +209,14 @@ EOF
 check_eq "a capability-less root has no effective capabilities" "0000000000000000" \
 	"$(capless awk '/^CapEff:/ { print $2 }' /proc/self/status)"
 
-# 1. Users, allow_other (default_permissions).
+# 1. Users, allow_other.
 user_steps "$REF" >"$RFS_TMP/users.ref"
 rfs_mount "size=32M,mode=1777,allow_other"
 user_steps "$RFS_MNT" >"$RFS_TMP/users.got"
 compare "users" "$RFS_TMP/users.ref" "$RFS_TMP/users.got" "$RFS_TMP/users.want"
 rfs_umount
 
-# 2. Root only, no default_permissions.
+# 2. Root only, no default_permissions option given.
 root_steps "$REF" >"$RFS_TMP/root.ref"
 rfs_mount "size=32M,mode=1777"
 root_steps "$RFS_MNT" >"$RFS_TMP/root.got"

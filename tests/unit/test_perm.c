@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests for fs/perm: the /proc status parser and the decisions
- * (generic_permission(), the set-id rules) for callers whose status is
+ * (capabilities, groups, the set-id rules) for callers whose status is
  * given here instead of read from /proc: perm_caller with loaded set.
  */
 #include <errno.h>
@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -110,72 +112,65 @@ static void test_parse_many_groups(void **state)
 	free(text);
 }
 
-static void test_check_mode_bits(void **state)
+static void test_capable(void **state)
 {
-	gid_t g3000 = 3000;
 	struct perm_caller c;
-	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
-	struct stat f707 = node(S_IFREG | 0707, 2001, 3000);
-	struct stat f070 = node(S_IFREG | 0070, 2001, 3000);
 
 	(void)state;
-	caller(&c, 2001, 2001, 0, 0, NULL);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), 0);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_EXEC), -EACCES);
-	assert_int_equal(perm_check(&c, &f600, 0), 0);
-
-	/* A member of the group is held to the group bits, even if other may more. */
-	caller(&c, 2002, 2002, 0, 1, &g3000);
-	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), -EACCES);
-	assert_int_equal(perm_check(&c, &f070, PERM_MAY_READ | PERM_MAY_EXEC), 0);
-	caller(&c, 2002, 2002, 0, 0, NULL);
-	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), 0);
-
-	/* Unknown groups: both group and other must allow. */
-	caller(&c, 2002, 2002, 0, -1, NULL);
-	assert_int_equal(perm_check(&c, &f707, PERM_MAY_READ), -EACCES);
-	assert_int_equal(perm_check(&c, &f070, PERM_MAY_READ), -EACCES);
+	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
+	assert_true(perm_capable(&c, PERM_CAP_FSETID));
+	assert_false(perm_capable(&c, 1)); /* CAP_DAC_OVERRIDE: not held */
+	assert_int_equal(perm_caps(&c), CAP(PERM_CAP_FSETID));
+	/* Capabilities of another user namespace do not count here. */
+	c.userns = false;
+	assert_false(perm_capable(&c, PERM_CAP_FSETID));
+	assert_int_equal(perm_caps(&c), 0);
+	/* Nor do those of a status that was not the caller's. */
+	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
+	c.known = false;
+	assert_false(perm_capable(&c, PERM_CAP_FSETID));
+	assert_int_equal(perm_caps(&c), 0);
 }
 
-static void test_check_capabilities(void **state)
+/* CapEff of this thread, as the kernel shows it. */
+static uint64_t own_cap_eff(void)
+{
+	unsigned long long v = 0;
+	char line[256];
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* The real thing: this test's own thread, from /proc. */
+static void test_load_self(void **state)
 {
 	struct perm_caller c;
-	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
-	struct stat f601 = node(S_IFREG | 0601, 2001, 2001);
-	struct stat d700 = node(S_IFDIR | 0700, 2001, 2001);
+	pid_t tid = (pid_t)syscall(SYS_gettid);
 
 	(void)state;
-	/* root: R/W always, X on a file only when some x bit is set. */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE) | CAP(PERM_CAP_DAC_READ_SEARCH), 0, NULL);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), 0);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_EXEC), -EACCES);
-	assert_int_equal(perm_check(&c, &f601, PERM_MAY_EXEC), 0);
-	assert_int_equal(perm_check(&c, &d700, PERM_MAY_EXEC | PERM_MAY_WRITE), 0);
+	perm_caller_init(&c, geteuid(), getegid(), tid);
+	assert_true(perm_caller_load(&c));
+	assert_true(c.userns);
+	assert_int_equal(perm_caps(&c), own_cap_eff());
+	assert_int_equal(c.ngroups, getgroups(0, NULL));
+	/* Read once: a second call gives the first answer. */
+	assert_true(perm_caller_load(&c));
 
-	/* root without capabilities: the mode bits. */
-	caller(&c, 0, 0, 0, 0, NULL);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
-	assert_int_equal(perm_check(&c, &d700, PERM_MAY_EXEC), -EACCES);
+	/* Another identity than the status shows: not this caller's. */
+	perm_caller_init(&c, geteuid() + 1, getegid(), tid);
+	assert_false(perm_caller_load(&c));
+	assert_int_equal(perm_caps(&c), 0);
+	assert_int_equal(perm_in_group(&c, getegid() + 1), -1);
 
-	/* CAP_DAC_READ_SEARCH: read files, read and search directories. */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_READ_SEARCH), 0, NULL);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), 0);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ | PERM_MAY_WRITE), -EACCES);
-	assert_int_equal(perm_check(&c, &d700, PERM_MAY_READ | PERM_MAY_EXEC), 0);
-	assert_int_equal(perm_check(&c, &d700, PERM_MAY_WRITE), -EACCES);
-
-	/* Capabilities of another user namespace do not count here. */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
-	c.userns = false;
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
-	/* Nor do those of a status that was not the caller's. */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
-	c.known = false;
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
-	/* Nor any, when the request says they were dropped (access(2) by a non-root uid). */
-	caller(&c, 0, 0, CAP(PERM_CAP_DAC_OVERRIDE), 0, NULL);
-	c.use_caps = false;
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_WRITE), -EACCES);
+	/* A thread that does not exist. */
+	perm_caller_init(&c, geteuid(), getegid(), 0x3fffffff);
+	assert_false(perm_caller_load(&c));
 }
 
 static void test_kill_bits(void **state)
@@ -207,31 +202,15 @@ static void test_kill_bits(void **state)
 	assert_int_equal(perm_kill_bits(&c, &s2767), S_ISGID);
 }
 
-static void test_chmod_mode(void **state)
-{
-	gid_t g3000 = 3000;
-	struct perm_caller c;
-
-	(void)state;
-	caller(&c, 2001, 2001, 0, 0, NULL);
-	assert_int_equal(perm_chmod_mode(&c, 02777, 2001), 02777);
-	assert_int_equal(perm_chmod_mode(&c, 06777, 3000), 04777);
-	caller(&c, 2001, 2001, 0, 1, &g3000);
-	assert_int_equal(perm_chmod_mode(&c, 02777, 3000), 02777);
-	caller(&c, 0, 0, CAP(PERM_CAP_FSETID), 0, NULL);
-	assert_int_equal(perm_chmod_mode(&c, 02777, 3000), 02777);
-}
-
 static void test_unknown_caller_fails_closed(void **state)
 {
 	struct perm_caller c;
-	struct stat f600 = node(S_IFREG | 0600, 2001, 2001);
 	struct stat s2767 = node(S_IFREG | 02767, 2001, 3000);
 
 	(void)state;
 	/* pid 0 (another pid namespace): nothing can be read. */
 	perm_caller_init(&c, 0, 0, 0);
-	assert_int_equal(perm_check(&c, &f600, PERM_MAY_READ), -EACCES);
+	assert_false(perm_capable(&c, PERM_CAP_FSETID));
 	assert_int_equal(perm_in_group(&c, 3000), -1);
 	assert_int_equal(perm_kill_bits(&c, &s2767), S_ISGID);
 }
@@ -241,10 +220,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_status),
 		cmocka_unit_test(test_parse_many_groups),
-		cmocka_unit_test(test_check_mode_bits),
-		cmocka_unit_test(test_check_capabilities),
+		cmocka_unit_test(test_capable),
+		cmocka_unit_test(test_load_self),
 		cmocka_unit_test(test_kill_bits),
-		cmocka_unit_test(test_chmod_mode),
 		cmocka_unit_test(test_unknown_caller_fails_closed),
 	};
 
