@@ -294,7 +294,12 @@ static int open_backing(struct rfs *fs, struct caller *c, const char *path, int 
 
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", opath);
 		n = readlink(self, real, sizeof(real) - 1);
-		if (n > 0) {
+		/* A path that cannot be told (or was cut short) fails closed. */
+		if (n < 0) {
+			r = -errno;
+		} else if ((size_t)n >= sizeof(real) - 1) {
+			r = -ENAMETOOLONG;
+		} else {
 			real[n] = '\0';
 			if (inside(real, fs->store_dir))
 				r = -ELOOP;
