@@ -230,6 +230,45 @@ rfs_proc_alive()
 	[ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ]
 }
 
+# The daemon must refuse to mount: exit 1, one line "regionfs: ..."
+# containing each PATTERN, nothing mounted on MNT. RFS_REFUSED_PREFIX=(cmd
+# args --) wraps the daemon.
+#   rfs_expect_refused DESCRIPTION MNT OPTIONS PATTERN...
+RFS_REFUSED_PREFIX=()
+rfs_expect_refused()
+{
+	local desc=$1 mnt=$2 opts=$3 out pid st i pat
+	shift 3
+	"${RFS_REFUSED_PREFIX[@]}" "$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,$opts" "$mnt" \
+		</dev/null >"$RFS_TMP/refused.log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 600; i++)); do
+		rfs_proc_alive "$pid" || break
+		rfs_is_mounted "$mnt" && break
+		sleep 0.05
+	done
+	if rfs_is_mounted "$mnt"; then
+		fail "$desc: mounted anyway"
+		umount "$mnt" 2>/dev/null || umount -l "$mnt"
+	fi
+	if rfs_proc_alive "$pid"; then
+		fail "$desc: daemon still running"
+		kill -KILL "$pid"
+	fi
+	wait "$pid"
+	st=$?
+	out=$(cat "$RFS_TMP/refused.log")
+	check_eq "$desc: exit status 1" 1 "$st"
+	check_eq "$desc: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
+	for pat in "$@"; do
+		case $out in
+		"regionfs: "*"$pat"*) ok "$desc: message names '$pat'" ;;
+		*) fail "$desc: message '$(printf '%s' "$out" | head -c 600)' does not name '$pat'" ;;
+		esac
+	done
+	check_fails "$desc: nothing mounted" rfs_is_mounted "$mnt"
+}
+
 # Strip options tmpfs does not know, for RFS_TEST_TARGET=tmpfs.
 rfs_tmpfs_opts()
 {

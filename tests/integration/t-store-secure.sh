@@ -38,7 +38,6 @@ if rfs_is_tmpfs; then
 fi
 
 BAD_MNT=$RFS_TMP/badmnt
-BAD_PREFIX=() # a command prefix for the refused daemon
 mkdir "$BAD_MNT"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
@@ -61,37 +60,10 @@ dir_state()
 #   bad_store DESCRIPTION DIR OPTIONS_EXTRA PATTERN...
 bad_store()
 {
-	local desc=$1 dir=$2 extra=$3 before out pid st i pat
+	local desc=$1 dir=$2 extra=$3 before
 	shift 3
 	before=$(dir_state "$dir")
-	"${BAD_PREFIX[@]}" "$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,store=$dir${extra:+,$extra}" "$BAD_MNT" \
-		</dev/null >"$RFS_TMP/bad.log" 2>&1 &
-	pid=$!
-	for ((i = 0; i < 600; i++)); do
-		rfs_proc_alive "$pid" || break
-		rfs_is_mounted "$BAD_MNT" && break
-		sleep 0.05
-	done
-	if rfs_is_mounted "$BAD_MNT"; then
-		fail "$desc: mounted anyway"
-		umount "$BAD_MNT" 2>/dev/null || umount -l "$BAD_MNT"
-	fi
-	if rfs_proc_alive "$pid"; then
-		fail "$desc: daemon still running"
-		kill -KILL "$pid"
-	fi
-	wait "$pid"
-	st=$?
-	out=$(cat "$RFS_TMP/bad.log")
-	check_eq "$desc: exit status 1" 1 "$st"
-	check_eq "$desc: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
-	for pat in "$@"; do
-		case $out in
-		"regionfs: "*"$pat"*) ok "$desc: message names '$pat'" ;;
-		*) fail "$desc: message '$(printf '%s' "$out" | head -c 600)' does not name '$pat'" ;;
-		esac
-	done
-	check_fails "$desc: nothing mounted" rfs_is_mounted "$BAD_MNT"
+	rfs_expect_refused "$desc" "$BAD_MNT" "store=$dir${extra:+,$extra}" "$@"
 	check_eq "$desc: DIR unchanged" "$before" "$(dir_state "$dir")"
 }
 
@@ -268,14 +240,14 @@ check "remount: df counts the region" test "$(rfs_df used "$RFS_MNT")" -ge 10485
 rfs_umount
 check_eq "a fifo at the bottom of the store" planted "$(deep_py fifo "$D/root" 2>&1)"
 bad_store "a fifo $DEPTH directories deep" "$D" "" "$D/root/d/d/" "/.../d/d/d/" "d/d/fifo: not a directory or a regular file"
-check "its message is short" test "$(wc -c <"$RFS_TMP/bad.log")" -lt 2000
+check "its message is short" test "$(wc -c <"$RFS_TMP/refused.log")" -lt 2000
 check_eq "remove the fifo" removed "$(deep_py unfifo "$D/root" 2>&1)"
 # Every directory keeps an fd: a limit the daemon cannot raise (no
 # CAP_SYS_RESOURCE) below the tree's size is named.
-BAD_PREFIX=(prlimit --nofile=1000:1000 -- setpriv --bounding-set=-sys_resource --)
+RFS_REFUSED_PREFIX=(prlimit --nofile=1000:1000 -- setpriv --bounding-set=-sys_resource --)
 bad_store "$DEPTH directories, open-file limit 1000" "$D" "" "Too many open files" \
 	"RLIMIT_NOFILE is 1000"
-BAD_PREFIX=()
+RFS_REFUSED_PREFIX=()
 rfs_mount "size=64M,store=$D"
 check_eq "and the store loads again" "deep data end 1048576 1" "$(deep_py check "$RFS_MNT" 2>&1)"
 rfs_umount

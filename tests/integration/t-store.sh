@@ -456,35 +456,9 @@ rfs_umount
 #   bad_store DESCRIPTION DIR PATTERN [EXTRA_OPTIONS]
 bad_store()
 {
-	local desc=$1 dir=$2 pat=$3 extra=${4:-} before after out pid st i
+	local desc=$1 dir=$2 pat=$3 extra=${4:-} before after
 	before=$(tree_snap "$dir" dirtimes)
-	: >"$RFS_TMP/bad.log"
-	"$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,store=$dir${extra:+,$extra}" "$BAD_MNT" \
-		</dev/null >"$RFS_TMP/bad.log" 2>&1 &
-	pid=$!
-	for ((i = 0; i < 200; i++)); do
-		rfs_proc_alive "$pid" || break
-		rfs_is_mounted "$BAD_MNT" && break
-		sleep 0.05
-	done
-	if rfs_is_mounted "$BAD_MNT"; then
-		fail "$desc: mounted anyway"
-		umount "$BAD_MNT" 2>/dev/null || umount -l "$BAD_MNT"
-	fi
-	if rfs_proc_alive "$pid"; then
-		fail "$desc: daemon still running"
-		kill -KILL "$pid"
-	fi
-	wait "$pid"
-	st=$?
-	out=$(cat "$RFS_TMP/bad.log")
-	check_eq "$desc: exit status 1" 1 "$st"
-	check_eq "$desc: one line" 1 "$(printf '%s\n' "$out" | wc -l)"
-	case $out in
-	"regionfs: "*"$pat"*) ok "$desc: message names $pat" ;;
-	*) fail "$desc: message '$out' does not name '$pat'" ;;
-	esac
-	check_fails "$desc: nothing mounted" rfs_is_mounted "$BAD_MNT"
+	rfs_expect_refused "$desc" "$BAD_MNT" "store=$dir${extra:+,$extra}" "$pat"
 	after=$(tree_snap "$dir" dirtimes)
 	check_same_tree "$desc: DIR unchanged" "$before" "$after"
 }
