@@ -19,6 +19,10 @@ bool rfs_log_debug_enabled(void)
 	return debug_on;
 }
 
+/* fmt comes from fuse_log(): the format attribute lets clang's -Wformat=2 see that. */
+static void syslog_sink(enum fuse_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void syslog_sink(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	vsyslog((int)level, fmt, ap);
