@@ -34,6 +34,13 @@ void rfs_log_to_syslog(void)
 	fuse_set_log_func(syslog_sink);
 }
 
+void rfs_log_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void rfs_log(enum rfs_log_level level, const char *fmt, ...)
 {
 	static const enum fuse_log_level map[] = {
@@ -50,5 +57,6 @@ void rfs_log(enum rfs_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	rfs_log_printable(buf);
 	fuse_log(map[level], "regionfs: %s\n", buf);
 }

@@ -12,6 +12,28 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What is open, for a report of leaked fds. */
+static void print_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char link[64], target[PATH_MAX];
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n >= 0)
+			fprintf(stderr, "fuzz: fd %s -> %.*s\n", de->d_name, (int)n, target);
+	}
+	closedir(d);
+}
+
 void fuzz_fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -21,6 +43,7 @@ void fuzz_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	print_fds();
 	abort(); /* libFuzzer saves the input as a crash */
 }
 
@@ -48,7 +71,7 @@ uint32_t fuzz_u32(struct fuzz_in *in)
 
 unsigned fuzz_below(struct fuzz_in *in, unsigned n)
 {
-	return (n <= 256 ? fuzz_u8(in) : fuzz_u32(in)) % n;
+	return n ? (n <= 256 ? fuzz_u8(in) : fuzz_u32(in)) % n : 0;
 }
 
 size_t fuzz_bytes(struct fuzz_in *in, void *buf, size_t max)
@@ -74,11 +97,21 @@ unsigned fuzz_count_fds(void)
 
 	if (!d)
 		fuzz_fail("/proc/self/fd: %s", strerror(errno));
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
+	while ((de = readdir(d))) {
+		char link[64], target[32];
+		ssize_t len;
+
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+			continue;
+		/* Pipes are the sanitizers' (to llvm-symbolizer), never ours. */
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		len = readlink(link, target, sizeof(target));
+		if (len >= 5 && memcmp(target, "pipe:", 5) == 0)
+			continue;
+		n++;
+	}
 	closedir(d);
-	return n - 1; /* the directory stream's own fd */
+	return n;
 }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -28,13 +28,13 @@ struct fuzz_in {
 uint8_t fuzz_u8(struct fuzz_in *in);
 uint16_t fuzz_u16(struct fuzz_in *in);
 uint32_t fuzz_u32(struct fuzz_in *in);
-/* A number in [0, n) (n > 0). */
+/* A number in [0, n) (0 when n is 0). */
 unsigned fuzz_below(struct fuzz_in *in, unsigned n);
 /* Up to max bytes into buf (as many as are left); returns the count. */
 size_t fuzz_bytes(struct fuzz_in *in, void *buf, size_t max);
 bool fuzz_done(const struct fuzz_in *in);
 
-/* Open fds of this process (entries of /proc/self/fd, its own excepted). */
+/* Open fds of this process but pipes (the sanitizers' own) and the count's own. */
 unsigned fuzz_count_fds(void);
 
 /* rm -rf path (no symlink followed); true when it is gone. */

@@ -8,6 +8,10 @@ set -euo pipefail
 bin=$1 src=$2 name=$3
 secs=${RFS_FUZZ_SECONDS:-20}
 out=$(dirname "$bin")/fuzz-$name
+# Scratch trees (fuzz_store, fuzz_xattr) on tmpfs: several times faster than a disk.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	export TMPDIR=/dev/shm
+fi
 mkdir -p "$out/corpus"
 # Any sanitizer report stops the run (meson's defaults would let UBSan go on).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
