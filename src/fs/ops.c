@@ -764,3 +764,9 @@ const struct fuse_lowlevel_ops rfs_ops = {
 	.readdirplus = rfs_readdirplus,
 	.fsyncdir = rfs_fsyncdir,
 };
+
+/* The handlers' name policy, without a request: for tests/fuzz/fuzz_xattr.c. */
+int rfs_xattr_name_check(const char *name, bool writing)
+{
+	return xattr_name_check(name, writing);
+}

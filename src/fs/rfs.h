@@ -43,4 +43,11 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 /* Release a passthrough backing id (registry cookie_release hook). */
 void rfs_cookie_release(void *ctx, uint64_t cookie);
 
+/*
+ * The xattr handlers' name policy (ops.c), before the registry sees a
+ * name: 0 when it may go on; outside user.*: -EOPNOTSUPP (writing) or
+ * -ENODATA (reading); user.regionfs.* (the mount's own): -EPERM writing.
+ */
+int rfs_xattr_name_check(const char *name, bool writing);
+
 #endif

@@ -84,6 +84,15 @@ size_t fuzz_bytes(struct fuzz_in *in, void *buf, size_t max)
 	return n;
 }
 
+size_t fuzz_tail_bytes(struct fuzz_in *in, void *buf, size_t max)
+{
+	size_t n = max < in->left ? max : in->left;
+
+	memcpy(buf, in->p + in->left - n, n);
+	in->left -= n;
+	return n;
+}
+
 bool fuzz_done(const struct fuzz_in *in)
 {
 	return in->left == 0;

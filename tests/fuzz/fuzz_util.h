@@ -32,6 +32,10 @@ uint32_t fuzz_u32(struct fuzz_in *in);
 unsigned fuzz_below(struct fuzz_in *in, unsigned n);
 /* Up to max bytes into buf (as many as are left); returns the count. */
 size_t fuzz_bytes(struct fuzz_in *in, void *buf, size_t max);
+/* The same from the end of the input: for variable-length data, so that
+ * fixed-size records read from the front keep their places when a
+ * mutation changes a length. */
+size_t fuzz_tail_bytes(struct fuzz_in *in, void *buf, size_t max);
 bool fuzz_done(const struct fuzz_in *in);
 
 /* Open fds of this process but pipes (the sanitizers' own) and the count's own. */
