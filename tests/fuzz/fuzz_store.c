@@ -473,7 +473,13 @@ static void check_region(struct registry *reg, uint64_t ino, const struct stat *
 	if (registry_open(reg, ino, &r) < 0)
 		return; /* a binding that is not there (yet) may refuse */
 	n = region_read(r, buf, sizeof(buf), st->st_size > 8 ? (uint64_t)st->st_size - 8 : 0);
-	FUZZ_CHECK(n >= 0 || n == -ENXIO || n == -EIO || n == -EBADF || n == -EINVAL,
+	/*
+	 * -ESPIPE: the load bound the region to a fifo, which a live bind
+	 * refuses (corpus/store/regress-bound-to-fifo). RFS_FUZZ_KNOWN_FIFO=1
+	 * lets a long run go on past it while the load does not check types.
+	 */
+	FUZZ_CHECK(n >= 0 || n == -ENXIO || n == -EIO || n == -EBADF || n == -EINVAL ||
+			   (n == -ESPIPE && getenv("RFS_FUZZ_KNOWN_FIFO")),
 		   "read of a loaded region: %zd", n);
 	registry_release(reg, ino);
 }
