@@ -16,8 +16,9 @@
  * Any load result is acceptable (other changes decide which stores load);
  * what must hold: no crash, leak (memory or fd) or sanitizer report, a
  * one-line reason on failure, and on success a registry that matches the
- * disk (every name it shows is there with the same type) and answers
- * getattr, lookup, open/read and the xattr calls consistently.
+ * disk (every name it shows is there with the same type), answers
+ * getattr, lookup, open/read and the xattr calls consistently, and is the
+ * same when the store is loaded a second time (loading is not destructive).
  *
  * Safety: bindings and symlinks only ever name paths inside the scratch
  * directory, "/nonexistent-rfs-fuzz/...", relative names without "." or
@@ -395,6 +396,16 @@ static void make_store(struct fuzz_in *in)
 
 /* ---------------------------------------------------------------- checks */
 
+/* FNV-1a, to sum up a loaded namespace (order-independent: entries are added). */
+static uint64_t hash(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ull;
+	return h;
+}
+
 /* One line: the reason is logged, and names in it are users' names. */
 static bool printable(const char *s)
 {
@@ -428,10 +439,11 @@ static int collect(void *ctx, const char *name, const struct stat *st, uint64_t 
 	return 0;
 }
 
-static void check_xattrs(struct registry *reg, uint64_t ino)
+static uint64_t check_xattrs(struct registry *reg, uint64_t ino)
 {
 	ssize_t len = registry_listxattr(reg, ino, NULL, 0), vlen;
 	char *list, *value, *p;
+	uint64_t sum = 0;
 
 	FUZZ_CHECK(len >= 0 && len < (1 << 24), "listxattr size %zd", len);
 	list = malloc((size_t)len + 1);
@@ -451,13 +463,16 @@ static void check_xattrs(struct registry *reg, uint64_t ino)
 		FUZZ_CHECK(vlen >= 0 && vlen <= 65536 &&
 				   registry_getxattr(reg, ino, p, value, 65536) == vlen,
 			   "xattr '%s' listed but getxattr gives %zd", p, vlen);
+		sum += hash(hash(0xcbf29ce484222325ull, p, strlen(p) + 1), value, (size_t)vlen);
 	}
 	free(list);
 	free(value);
+	return sum;
 }
 
-static void check_region(struct registry *reg, uint64_t ino, const struct stat *st)
+static uint64_t check_region(struct registry *reg, uint64_t ino, const struct stat *st)
 {
+	uint64_t sum;
 	char path[PATH_MAX + 1];
 	struct region *r;
 	uint8_t buf[64];
@@ -470,8 +485,9 @@ static void check_region(struct registry *reg, uint64_t ino, const struct stat *
 			   "binding of %zd bytes", n);
 		stat_ok_bound++;
 	}
+	sum = hash(0xcbf29ce484222325ull, path, n > 0 ? (size_t)n : 0);
 	if (registry_open(reg, ino, &r) < 0)
-		return; /* a binding that is not there (yet) may refuse */
+		return sum; /* a binding that is not there (yet) may refuse */
 	n = region_read(r, buf, sizeof(buf), st->st_size > 8 ? (uint64_t)st->st_size - 8 : 0);
 	/*
 	 * -ESPIPE: the load bound the region to a fifo, which a live bind
@@ -482,14 +498,18 @@ static void check_region(struct registry *reg, uint64_t ino, const struct stat *
 			   (n == -ESPIPE && getenv("RFS_FUZZ_KNOWN_FIFO")),
 		   "read of a loaded region: %zd", n);
 	registry_release(reg, ino);
+	return sum;
 }
 
 /*
  * Walk the loaded namespace (an explicit stack: trees are small here, but
- * no recursion on data) and compare each directory with the disk.
+ * no recursion on data) and compare each directory with the disk. Returns
+ * a sum of what a client sees (paths, types, modes, owners, links, sizes,
+ * xattrs, bindings; not times): the same store must load the same.
  */
-static void check_loaded(struct registry *reg)
+static uint64_t check_loaded(struct registry *reg)
 {
+	uint64_t sum;
 	struct item {
 		uint64_t ino;
 		char path[PATH_MAX];
@@ -504,6 +524,7 @@ static void check_loaded(struct registry *reg)
 	registry_inodes(reg, &used, &max);
 	FUZZ_CHECK(used >= 1 && (!max || used <= max), "inodes %llu of %llu",
 		   (unsigned long long)used, (unsigned long long)max);
+	sum = check_xattrs(reg, REGISTRY_ROOT_INO) + (st.st_mode & 07777);
 	stack[top].ino = REGISTRY_ROOT_INO;
 	snprintf(stack[top++].path, sizeof(stack[0].path), "%s/root", store_dir);
 	while (top) {
@@ -513,7 +534,6 @@ static void check_loaded(struct registry *reg)
 
 		seen++;
 		FUZZ_CHECK(seen <= MAX_ENTRIES + 1, "more directories than were made");
-		check_xattrs(reg, it.ino);
 		r = registry_readdir(reg, it.ino, 0, false, collect, &ns);
 		FUZZ_CHECK(r == 0, "readdir of a loaded directory: %d", r);
 		for (i = 0; i < ns.n; i++) {
@@ -529,18 +549,26 @@ static void check_loaded(struct registry *reg)
 				   "'%s' loaded as mode %o, on disk %o", path, (unsigned)st.st_mode,
 				   (unsigned)disk.st_mode);
 			FUZZ_CHECK(st.st_nlink >= 1, "'%s' with no link", path);
+			{
+				uint64_t attrs[] = { st.st_mode, st.st_uid, st.st_gid, st.st_nlink,
+						     S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_size };
+
+				sum += hash(hash(0xcbf29ce484222325ull, path, strlen(path)), attrs,
+					    sizeof(attrs));
+			}
+			sum += check_xattrs(reg, st.st_ino);
 			if (S_ISDIR(st.st_mode)) {
 				FUZZ_CHECK(top < MAX_ENTRIES + 2, "stack");
 				stack[top].ino = st.st_ino;
 				snprintf(stack[top++].path, sizeof(stack[0].path), "%s", path);
 			} else {
-				check_region(reg, st.st_ino, &st);
-				check_xattrs(reg, st.st_ino);
+				sum += check_region(reg, st.st_ino, &st);
 			}
 			registry_forget(reg, st.st_ino, 1);
 		}
 		free(ns.name);
 	}
+	return sum;
 }
 
 
@@ -591,12 +619,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(err, 'x', sizeof(err));
 	r = registry_load(reg, store_dir, err, sizeof(err));
 	if (r == 0) {
-		uint64_t used, max;
+		uint64_t used, max, sum = check_loaded(reg);
 
-		check_loaded(reg);
 		registry_inodes(reg, &used, &max);
 		stat_ok++;
 		stat_ok_nodes += used;
+		/* Loading changed nothing a second load would see differently. */
+		registry_free(reg);
+		store_close(store);
+		if (store_open(limit, STORE_FORCE_MEMFD, &store) < 0 ||
+		    registry_new(store, &cfg, &reg) < 0)
+			fuzz_fail("store_open/registry_new");
+		r = registry_load(reg, store_dir, err, sizeof(err));
+		FUZZ_CHECK(r == 0, "a store that loaded once does not load again: %d: %s", r, err);
+		FUZZ_CHECK(check_loaded(reg) == sum, "the second load of a store differs");
 	} else {
 		stat_err[-r < 160 ? -r : 0]++;
 		FUZZ_CHECK(r > -4096, "registry_load returned %d", r);
