@@ -47,6 +47,8 @@
 
 #define MAX_ENTRIES 24
 #define MAX_DEPTH 6
+#define MAX_CHANGES 8 /* namespace changes after a successful load */
+#define MAX_DIRS (MAX_ENTRIES + 1 + MAX_CHANGES)
 #define MAX_OFFSET (128u * 1024u) /* sparse data: loading reserves the holes */
 #define NOWHERE "/nonexistent-rfs-fuzz"
 #define BACKING "user.regionfs.backing"
@@ -61,8 +63,16 @@ struct ent {
 };
 
 static struct ent ents[MAX_ENTRIES + 8];
+/*
+ * RFS_FUZZ_KNOWN_BINDINGS=1 lets a long run go on past two findings of
+ * issue 9 section 1 that other changes fix: a store binding is bound at
+ * load without the checks of a live bind (a fifo: regress-bound-to-fifo),
+ * and a binding that cannot be re-opened makes the whole store fail to
+ * load (regress-binding-gone). Never set in scripts/test.
+ */
+static bool known_bindings;
 /* RFS_FUZZ_STATS=1: how loads ended, printed at exit (is the fuzzer getting deep?). */
-static unsigned long stat_ok, stat_ok_nodes, stat_ok_bound, stat_err[160];
+static unsigned long stat_ok, stat_ok_nodes, stat_ok_bound, stat_err[160], stat_changes;
 static unsigned nents;
 static char base[PATH_MAX], store_dir[PATH_MAX];
 
@@ -491,15 +501,23 @@ static uint64_t check_region(struct registry *reg, uint64_t ino, const struct st
 	n = region_read(r, buf, sizeof(buf), st->st_size > 8 ? (uint64_t)st->st_size - 8 : 0);
 	/*
 	 * -ESPIPE: the load bound the region to a fifo, which a live bind
-	 * refuses (corpus/store/regress-bound-to-fifo). RFS_FUZZ_KNOWN_FIFO=1
-	 * lets a long run go on past it while the load does not check types.
+	 * refuses (corpus/store/regress-bound-to-fifo); see known_bindings.
 	 */
 	FUZZ_CHECK(n >= 0 || n == -ENXIO || n == -EIO || n == -EBADF || n == -EINVAL ||
-			   (n == -ESPIPE && getenv("RFS_FUZZ_KNOWN_FIFO")),
+			   (n == -ESPIPE && known_bindings),
 		   "read of a loaded region: %zd", n);
 	registry_release(reg, ino);
 	return sum;
 }
+
+/* Every name check_loaded() saw last: what the changes pick from. */
+struct loaded {
+	uint64_t parent, ino;
+	bool dir;
+	char name[RFS_NAME_MAX + 1];
+};
+static struct loaded loaded[4 * MAX_DIRS];
+static unsigned nloaded;
 
 /*
  * Walk the loaded namespace (an explicit stack: trees are small here, but
@@ -514,7 +532,7 @@ static uint64_t check_loaded(struct registry *reg)
 		uint64_t ino;
 		char path[PATH_MAX];
 	};
-	static struct item stack[MAX_ENTRIES + 2];
+	static struct item stack[MAX_DIRS + 1];
 	unsigned top = 0, seen = 0, i;
 	uint64_t used, max;
 	struct stat st;
@@ -524,6 +542,7 @@ static uint64_t check_loaded(struct registry *reg)
 	registry_inodes(reg, &used, &max);
 	FUZZ_CHECK(used >= 1 && (!max || used <= max), "inodes %llu of %llu",
 		   (unsigned long long)used, (unsigned long long)max);
+	nloaded = 0;
 	sum = check_xattrs(reg, REGISTRY_ROOT_INO) + (st.st_mode & 07777);
 	stack[top].ino = REGISTRY_ROOT_INO;
 	snprintf(stack[top++].path, sizeof(stack[0].path), "%s/root", store_dir);
@@ -533,7 +552,7 @@ static uint64_t check_loaded(struct registry *reg)
 		int r;
 
 		seen++;
-		FUZZ_CHECK(seen <= MAX_ENTRIES + 1, "more directories than were made");
+		FUZZ_CHECK(seen <= MAX_DIRS, "more directories than were made");
 		r = registry_readdir(reg, it.ino, 0, false, collect, &ns);
 		FUZZ_CHECK(r == 0, "readdir of a loaded directory: %d", r);
 		for (i = 0; i < ns.n; i++) {
@@ -550,15 +569,26 @@ static uint64_t check_loaded(struct registry *reg)
 				   (unsigned)disk.st_mode);
 			FUZZ_CHECK(st.st_nlink >= 1, "'%s' with no link", path);
 			{
+				/* A bound region's size is its file's: not the store's to keep. */
+				bool sized = S_ISREG(st.st_mode) &&
+					     registry_backing_path(reg, st.st_ino, NULL, 0) < 0;
 				uint64_t attrs[] = { st.st_mode, st.st_uid, st.st_gid, st.st_nlink,
-						     S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_size };
+						     sized ? (uint64_t)st.st_size : 0 };
 
 				sum += hash(hash(0xcbf29ce484222325ull, path, strlen(path)), attrs,
 					    sizeof(attrs));
 			}
 			sum += check_xattrs(reg, st.st_ino);
+			if (nloaded < sizeof(loaded) / sizeof(loaded[0])) {
+				struct loaded *l = &loaded[nloaded++];
+
+				l->parent = it.ino;
+				l->ino = st.st_ino;
+				l->dir = S_ISDIR(st.st_mode);
+				snprintf(l->name, sizeof(l->name), "%s", ns.name[i]);
+			}
 			if (S_ISDIR(st.st_mode)) {
-				FUZZ_CHECK(top < MAX_ENTRIES + 2, "stack");
+				FUZZ_CHECK(top < MAX_DIRS + 1, "stack");
 				stack[top].ino = st.st_ino;
 				snprintf(stack[top++].path, sizeof(stack[0].path), "%s", path);
 			} else {
@@ -572,10 +602,68 @@ static uint64_t check_loaded(struct registry *reg)
 }
 
 
+/*
+ * One change of a loaded namespace, as a client would make it: any result
+ * is fine, but the registry and the store must agree afterwards.
+ */
+static void change_one(struct fuzz_in *in, struct registry *reg)
+{
+	static const uid_t ids[] = { 0, 2001, 65534 };
+	const struct loaded *a = nloaded ? &loaded[fuzz_below(in, nloaded)] : NULL;
+	uint64_t dir = REGISTRY_ROOT_INO;
+	unsigned op = fuzz_u8(in) % 8, pick = fuzz_below(in, nloaded + 1), i;
+	struct registry_cred cred = { ids[fuzz_below(in, 3)], ids[fuzz_below(in, 3)] };
+	struct registry_setattr sa = { 0 };
+	char name[300], value[16];
+	struct stat st;
+	int r = -1;
+
+	for (i = 0; i < nloaded; i++) /* the pick-th directory, or the root */
+		if (loaded[i].dir && pick-- == 1)
+			dir = loaded[i].ino;
+	gen_name(in, name, sizeof(name));
+	switch (op) {
+	case 0:
+		r = registry_mkdir(reg, dir, name, fuzz_u16(in) & 07777, &cred, &st);
+		break;
+	case 1:
+		r = registry_create(reg, dir, name, fuzz_u16(in) & 07777, &cred, &st);
+		break;
+	case 2:
+		snprintf(value, sizeof(value), "user.m%u", fuzz_below(in, 4));
+		registry_setxattr(reg, a ? a->ino : REGISTRY_ROOT_INO, value, name, strlen(name), 0);
+		break;
+	case 3:
+		if (a)
+			registry_rename(reg, a->parent, a->name, dir, name,
+					(unsigned[]){ 0, RENAME_NOREPLACE, RENAME_EXCHANGE }[fuzz_below(in, 3)]);
+		break;
+	case 4:
+		if (a && !a->dir)
+			r = registry_link(reg, a->ino, dir, name, &st);
+		break;
+	case 5:
+		if (a)
+			(a->dir ? registry_rmdir : registry_unlink)(reg, a->parent, a->name);
+		break;
+	default:
+		sa.valid = REGISTRY_SET_MODE | (op == 7 ? REGISTRY_SET_SIZE : 0);
+		sa.mode = fuzz_u16(in) & 07777;
+		sa.size = fuzz_below(in, MAX_OFFSET);
+		if (a)
+			registry_setattr(reg, a->ino, &sa, &st);
+	}
+	if (r == 0)
+		registry_forget(reg, st.st_ino, 1);
+	stat_changes++;
+}
+
 static void print_stats(void)
 {
 	unsigned i;
 
+	fprintf(stderr, "fuzz_store: %lu namespace changes after a load succeeded\n",
+		stat_changes);
 	fprintf(stderr, "fuzz_store: %lu loads succeeded (%lu nodes in all, %lu bound regions)\n",
 		stat_ok, stat_ok_nodes, stat_ok_bound);
 	for (i = 0; i < 160; i++)
@@ -604,6 +692,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fds_before = fuzz_count_fds();
 		if (getenv("RFS_FUZZ_STATS"))
 			atexit(print_stats);
+		known_bindings = getenv("RFS_FUZZ_KNOWN_BINDINGS");
 	}
 	limit = (uint64_t)(1 + fuzz_u8(&in)) * 16384;
 	cfg.max_inodes = fuzz_u8(&in) & 0x80 ? fuzz_below(&in, 2 * MAX_ENTRIES) : 0;
@@ -624,15 +713,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		registry_inodes(reg, &used, &max);
 		stat_ok++;
 		stat_ok_nodes += used;
-		/* Loading changed nothing a second load would see differently. */
+		/* Then a few changes: each must reach the disk as the registry shows it. */
+		for (i = 0; i < MAX_CHANGES && !fuzz_done(&in); i++) {
+			change_one(&in, reg);
+			sum = check_loaded(reg);
+		}
+		/* A second load sees exactly what the registry showed. */
 		registry_free(reg);
 		store_close(store);
 		if (store_open(limit, STORE_FORCE_MEMFD, &store) < 0 ||
 		    registry_new(store, &cfg, &reg) < 0)
 			fuzz_fail("store_open/registry_new");
 		r = registry_load(reg, store_dir, err, sizeof(err));
-		FUZZ_CHECK(r == 0, "a store that loaded once does not load again: %d: %s", r, err);
-		FUZZ_CHECK(check_loaded(reg) == sum, "the second load of a store differs");
+		if (!(r < 0 && known_bindings && strstr(err, " bound to "))) {
+			FUZZ_CHECK(r == 0, "a store that loaded once does not load again: %d: %s", r,
+				   err);
+			FUZZ_CHECK(check_loaded(reg) == sum, "the second load of a store differs");
+		}
 	} else {
 		stat_err[-r < 160 ? -r : 0]++;
 		FUZZ_CHECK(r > -4096, "registry_load returned %d", r);
