@@ -16,9 +16,10 @@
  * Any load result is acceptable (other changes decide which stores load);
  * what must hold: no crash, leak (memory or fd) or sanitizer report, a
  * one-line reason on failure, and on success a registry that matches the
- * disk (every name it shows is there with the same type), answers
- * getattr, lookup, open/read and the xattr calls consistently, and is the
- * same when the store is loaded a second time (loading is not destructive).
+ * disk (every name it shows is there with the same type) and answers
+ * getattr, lookup, open/read and the xattr calls consistently; after up to
+ * MAX_CHANGES changes a client could make (each checked the same way), a
+ * second load of the store shows exactly what the registry showed.
  *
  * Safety: bindings and symlinks only ever name paths inside the scratch
  * directory, "/nonexistent-rfs-fuzz/...", relative names without "." or
