@@ -121,7 +121,15 @@ static int init_store(struct persist *p, char *err, size_t errlen)
 		return fail(err, errlen, -errno, "store %s/root: %s", p->dir, strerror(errno));
 	if (mkdirat(p->dirfd, "tmp", 0700) < 0 && errno != EEXIST)
 		return fail(err, errlen, -errno, "store %s/tmp: %s", p->dir, strerror(errno));
-	fd = openat(p->dirfd, "format.new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * format.new may be left by an interrupted initialization. Replace it,
+	 * never write through it: a symlink there would have root truncate and
+	 * write whatever it points to.
+	 */
+	if (unlinkat(p->dirfd, "format.new", 0) < 0 && errno != ENOENT)
+		return fail(err, errlen, -errno, "store %s/format.new: %s", p->dir, strerror(errno));
+	fd = openat(p->dirfd, "format.new", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "store %s/format.new: %s", p->dir, strerror(errno));
 	if (write(fd, FORMAT_LINE, strlen(FORMAT_LINE)) != (ssize_t)strlen(FORMAT_LINE) ||
