@@ -65,13 +65,17 @@ struct ent {
 
 static struct ent ents[MAX_ENTRIES + 8];
 /*
- * RFS_FUZZ_KNOWN_BINDINGS=1 lets a long run go on past two findings of
- * issue 9 section 1 that other changes fix: a store binding is bound at
- * load without the checks of a live bind (a fifo: regress-bound-to-fifo),
- * and a binding that cannot be re-opened makes the whole store fail to
- * load (regress-binding-gone). Never set in scripts/test.
+ * RFS_FUZZ_KNOWN_BINDINGS=1 lets a long run go on past findings of issue
+ * 9 section 1 that other changes fix: a store binding is bound at load
+ * without the checks of a live bind (a fifo: regress-bound-to-fifo; a file
+ * of the store itself, which a truncate then wrecks:
+ * regress-bound-into-store), and a binding that cannot be re-opened makes
+ * the whole store fail to load (regress-binding-gone). It accepts a
+ * second load that fails when the first had bound regions. Never set in
+ * scripts/test.
  */
 static bool known_bindings;
+static bool input_bound; /* this input's first load had a bound region */
 /* RFS_FUZZ_STATS=1: how loads ended, printed at exit (is the fuzzer getting deep?). */
 static unsigned long stat_ok, stat_ok_nodes, stat_ok_bound, stat_err[160], stat_changes;
 static unsigned nents;
@@ -495,6 +499,7 @@ static uint64_t check_region(struct registry *reg, uint64_t ino, const struct st
 		FUZZ_CHECK(n > 0 && (size_t)n < sizeof(path) && !memchr(path, '\0', (size_t)n),
 			   "binding of %zd bytes", n);
 		stat_ok_bound++;
+		input_bound = true;
 	}
 	sum = hash(0xcbf29ce484222325ull, path, n > 0 ? (size_t)n : 0);
 	if (registry_open(reg, ino, &r) < 0)
@@ -695,6 +700,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			atexit(print_stats);
 		known_bindings = getenv("RFS_FUZZ_KNOWN_BINDINGS");
 	}
+	input_bound = false;
 	limit = (uint64_t)(1 + fuzz_u8(&in)) * 16384;
 	cfg.max_inodes = fuzz_u8(&in) & 0x80 ? fuzz_below(&in, 2 * MAX_ENTRIES) : 0;
 	make_store(&in);
@@ -726,7 +732,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    registry_new(store, &cfg, &reg) < 0)
 			fuzz_fail("store_open/registry_new");
 		r = registry_load(reg, store_dir, err, sizeof(err));
-		if (!(r < 0 && known_bindings && strstr(err, " bound to "))) {
+		if (!(r < 0 && known_bindings && input_bound)) {
 			FUZZ_CHECK(r == 0, "a store that loaded once does not load again: %d: %s", r,
 				   err);
 			FUZZ_CHECK(check_loaded(reg) == sum, "the second load of a store differs");
