@@ -219,13 +219,25 @@ static void gen_xattrs(struct fuzz_in *in, const char *path)
 	}
 }
 
-static void set_meta(struct fuzz_in *in, const char *path, bool is_link)
+enum meta { META_FILE, META_LINK, META_STORE_DIR };
+
+/*
+ * Mode, owner, times. A directory of the store is mostly private (0700,
+ * set-id and sticky bits as drawn), as the daemon keeps them; the top bit
+ * of the drawn mode (unused otherwise) asks for any mode instead.
+ */
+static void set_meta(struct fuzz_in *in, const char *path, enum meta what)
 {
 	static const uid_t ids[] = { 0, 2001, 65534, 12345678 };
 	uint8_t sel = fuzz_u8(in);
 
-	if (!is_link)
-		fchmodat(AT_FDCWD, path, fuzz_u16(in) & 07777, 0);
+	if (what != META_LINK) {
+		uint16_t mode = fuzz_u16(in);
+
+		if (what == META_STORE_DIR && !(mode & 0x8000))
+			mode = (mode & 07000) | 0700;
+		fchmodat(AT_FDCWD, path, mode & 07777, 0);
+	}
 	if (sel & 1)
 		lchown(path, ids[(sel >> 1) & 3], ids[(sel >> 3) & 3]);
 	if (sel & 0x20) {
@@ -283,7 +295,7 @@ static void make_entry(struct fuzz_in *in)
 	case 1: /* a directory */
 		if (parent->depth >= MAX_DEPTH || mkdir(path, 0700) < 0)
 			return;
-		set_meta(in, path, false);
+		set_meta(in, path, parent->in_root ? META_STORE_DIR : META_FILE);
 		gen_xattrs(in, path);
 		add_ent(path, true, parent->in_root, parent->depth + 1);
 		return;
@@ -305,7 +317,7 @@ static void make_entry(struct fuzz_in *in)
 		gen_target(in, target, sizeof(target), false);
 		if (symlink(target, path) < 0)
 			return;
-		set_meta(in, path, true);
+		set_meta(in, path, META_LINK);
 		add_ent(path, false, parent->in_root, parent->depth);
 		return;
 	case 7: { /* another name of an existing non-directory */
@@ -326,7 +338,7 @@ static void make_entry(struct fuzz_in *in)
 			return;
 		break;
 	}
-	set_meta(in, path, false);
+	set_meta(in, path, META_FILE);
 	gen_xattrs(in, path);
 	add_ent(path, false, parent->in_root, parent->depth);
 }
@@ -384,7 +396,7 @@ static void make_store(struct fuzz_in *in)
 	default:
 		if (mkdir(path, 0755) < 0)
 			fuzz_fail("mkdir %s: %s", path, strerror(errno));
-		set_meta(in, path, false);
+		set_meta(in, path, META_STORE_DIR);
 		gen_xattrs(in, path);
 		add_ent(path, true, true, 0);
 	}
