@@ -6,7 +6,8 @@
  * MAX_ARGS, each its own allocation so an overread is caught), after
  * argv[0]. The parser must never crash or leak, must print nothing on
  * success and exactly one line on -EINVAL (nothing on stdout, ever), and
- * what it accepts must be a sane configuration.
+ * what it accepts must be a sane configuration. -h/--help and -V only set
+ * flags here (main() prints and exits), so every argument can be fuzzed.
  */
 #include <errno.h>
 #include <stdint.h>
