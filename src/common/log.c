@@ -19,6 +19,10 @@ bool rfs_log_debug_enabled(void)
 	return debug_on;
 }
 
+/* fmt comes from fuse_log(): the format attribute lets clang's -Wformat=2 see that. */
+static void syslog_sink(enum fuse_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void syslog_sink(enum fuse_log_level level, const char *fmt, va_list ap)
 {
 	vsyslog((int)level, fmt, ap);
@@ -28,6 +32,13 @@ void rfs_log_to_syslog(void)
 {
 	openlog("regionfs", LOG_PID, LOG_DAEMON);
 	fuse_set_log_func(syslog_sink);
+}
+
+void rfs_log_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
 }
 
 void rfs_log(enum rfs_log_level level, const char *fmt, ...)
@@ -46,5 +57,6 @@ void rfs_log(enum rfs_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	rfs_log_printable(buf);
 	fuse_log(map[level], "regionfs: %s\n", buf);
 }

@@ -29,7 +29,13 @@ bool rfs_log_debug_enabled(void);
 /* Send later messages to syslog (daemon mode) instead of stderr. */
 void rfs_log_to_syslog(void);
 
+/* Every message is one line: control characters in it (a newline in a
+ * user's file name) are written as '?'. */
 void rfs_log(enum rfs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Replace control characters (below 0x20, and 0x7f) in s by '?', in place:
+ * for messages that name user-chosen strings and must stay one line. */
+void rfs_log_printable(char *s);
 
 #define log_err(...) rfs_log(RFS_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) rfs_log(RFS_LOG_WARNING, __VA_ARGS__)

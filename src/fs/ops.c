@@ -57,7 +57,7 @@ static void reply_err(fuse_req_t req, int neg_errno)
  */
 static bool is_bound(struct rfs *fs, const struct stat *st)
 {
-	return S_ISREG(st->st_mode) && registry_backing_path(fs->reg, st->st_ino, NULL, 0) > 0;
+	return S_ISREG(st->st_mode) && registry_backing_path(fs->reg, st->st_ino, NULL, 0) >= 0;
 }
 
 static double attr_timeout(struct rfs *fs, const struct stat *st)
@@ -710,7 +710,7 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	/* Ours, listed where they apply: the mount's facts on the root, the binding on bound regions. */
 	static const char root_names[] = XATTR_DATAPATH "\0" XATTR_REQUESTS;
 	const char *extra = ino == REGISTRY_ROOT_INO ? root_names
-			    : registry_backing_path(fs->reg, ino, NULL, 0) > 0 ? XATTR_BACKING
+			    : registry_backing_path(fs->reg, ino, NULL, 0) >= 0 ? XATTR_BACKING
 									 : "";
 	size_t extra_len = ino == REGISTRY_ROOT_INO ? sizeof(root_names)
 			   : *extra		    ? strlen(extra) + 1
@@ -868,3 +868,9 @@ const struct fuse_lowlevel_ops rfs_ops = {
 	.readdirplus = rfs_readdirplus,
 	.fsyncdir = rfs_fsyncdir,
 };
+
+/* The handlers' name policy, without a request: for tests/fuzz/fuzz_xattr.c. */
+int rfs_xattr_name_check(const char *name, bool writing)
+{
+	return xattr_name_check(name, writing);
+}

@@ -252,21 +252,20 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
 		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
 			o.show_version = true;
 		} else if (strcmp(a, "-o") == 0) {
-			if (++i == argc)
-				return bad("option needs a value", "-o");
-			r = parse_list(argv[i], &o);
-			if (r < 0) {
-				rfs_options_free(&o);
-				return r;
+			if (++i == argc) {
+				r = bad("option needs a value", "-o");
+				goto err_free;
 			}
+			r = parse_list(argv[i], &o);
+			if (r < 0)
+				goto err_free;
 		} else if (strncmp(a, "-o", 2) == 0) {
 			r = parse_list(a + 2, &o);
-			if (r < 0) {
-				rfs_options_free(&o);
-				return r;
-			}
+			if (r < 0)
+				goto err_free;
 		} else if (a[0] == '-' && a[1]) {
-			return bad("unknown option", a);
+			r = bad("unknown option", a);
+			goto err_free;
 		} else if (!o.mountpoint) {
 			o.mountpoint = argv[i];
 		} else if (!o.source) {
@@ -274,16 +273,24 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
 			o.source = o.mountpoint;
 			o.mountpoint = argv[i];
 		} else {
-			return bad("unexpected argument", a);
+			r = bad("unexpected argument", a);
+			goto err_free;
 		}
 	}
 	/* The source ends up in comma-separated mount options: keep it one token. */
-	if (o.source && (strpbrk(o.source, ", \t\n\\") || !*o.source))
-		return bad("invalid source name", o.source);
+	if (o.source && (strpbrk(o.source, ", \t\n\\") || !*o.source)) {
+		r = bad("invalid source name", o.source);
+		goto err_free;
+	}
 	if (!o.mountpoint && !o.show_help && !o.show_version) {
 		fprintf(stderr, "regionfs: no mountpoint given (see --help)\n");
-		return -EINVAL;
+		r = -EINVAL;
+		goto err_free;
 	}
 	*ret = o;
 	return 0;
+
+err_free:
+	rfs_options_free(&o); /* store= may have been given before the bad argument */
+	return r;
 }

@@ -51,4 +51,11 @@ int rfs_open_binding(void *ctx, const char *region, const char *path, uid_t uid,
 /* Release a passthrough backing id (registry cookie_release hook). */
 void rfs_cookie_release(void *ctx, uint64_t cookie);
 
+/*
+ * The xattr handlers' name policy (ops.c), before the registry sees a
+ * name: 0 when it may go on; outside user.*: -EOPNOTSUPP (writing) or
+ * -ENODATA (reading); user.regionfs.* (the mount's own): -EPERM writing.
+ */
+int rfs_xattr_name_check(const char *name, bool writing);
+
 #endif

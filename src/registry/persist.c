@@ -40,6 +40,7 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	rfs_log_printable(err); /* names in the store are users' names: keep one line */
 	return r;
 }
 
@@ -147,7 +148,15 @@ static int init_store(struct persist *p, char *err, size_t errlen)
 		return fail(err, errlen, -errno, "store %s/root: %s", p->dir, strerror(errno));
 	if (mkdirat(p->dirfd, "tmp", 0700) < 0 && errno != EEXIST)
 		return fail(err, errlen, -errno, "store %s/tmp: %s", p->dir, strerror(errno));
-	fd = openat(p->dirfd, "format.new", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * format.new may be left by an interrupted initialization. Replace it,
+	 * never write through it: a symlink there would have root truncate and
+	 * write whatever it points to.
+	 */
+	if (unlinkat(p->dirfd, "format.new", 0) < 0 && errno != ENOENT)
+		return fail(err, errlen, -errno, "store %s/format.new: %s", p->dir, strerror(errno));
+	fd = openat(p->dirfd, "format.new", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "store %s/format.new: %s", p->dir, strerror(errno));
 	if (write(fd, FORMAT_LINE, strlen(FORMAT_LINE)) != (ssize_t)strlen(FORMAT_LINE) ||
@@ -167,12 +176,15 @@ static int init_store(struct persist *p, char *err, size_t errlen)
 static int check_format(struct persist *p, char *err, size_t errlen)
 {
 	char buf[64] = "";
-	ssize_t n;
-	int fd = openat(p->dirfd, "format", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	ssize_t n = -1;
+	/* Non-blocking: a fifo named format must not hang the start. */
+	int fd = openat(p->dirfd, "format", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0)
 		return fail(err, errlen, -errno, "store %s/format: %s", p->dir, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0 || strcmp(buf, FORMAT_LINE) != 0)
 		return fail(err, errlen, -EINVAL,

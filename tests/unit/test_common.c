@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests for common/: rfs_parse_size(), rfs_parse_count() (size.h) and
- * the intrusive hash table (hmap.h).
+ * Unit tests for common/: rfs_parse_size(), rfs_parse_count() (size.h),
+ * the intrusive hash table (hmap.h) and one-line log messages (log.h).
  *
  * calloc is wrapped (-Wl,--wrap=calloc) so hmap_init() and the table's
  * growth can be made to fail on demand.
@@ -16,8 +16,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fuse_log.h>
 
 #include "common/hmap.h"
+#include "common/log.h"
 #include "common/macros.h"
 #include "common/size.h"
 
@@ -556,6 +558,35 @@ static void test_hmap_hash_u64_mixes(void **state)
 	assert_true(__builtin_popcountll(low_bits_seen) >= 8);
 }
 
+/* ---- log.h: one message, one line ---- */
+
+static void test_log_printable_replaces_control_chars(void **state)
+{
+	char s[] = "a\nb\tc\rd\x7f\x1b[1m\xc3\xa9 ok";
+
+	rfs_log_printable(s);
+	assert_string_equal(s, "a?b?c?d??[1m\xc3\xa9 ok"); /* UTF-8 stays */
+}
+
+static char logged[256];
+
+static void capture_log(enum fuse_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void capture_log(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsnprintf(logged, sizeof(logged), fmt, ap);
+}
+
+/* A user's name with a newline must not forge a second log line. */
+static void test_log_message_is_one_line(void **state)
+{
+	fuse_set_log_func(capture_log);
+	rfs_log(RFS_LOG_ERR, "store %s: corrupt", "x\nregionfs: forged line");
+	fuse_set_log_func(NULL);
+	assert_string_equal(logged, "regionfs: store x?regionfs: forged line: corrupt\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +622,8 @@ int main(void)
 					    reset_injection, reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_hash_u64_mixes, reset_injection,
 					    reset_injection),
+	    cmocka_unit_test(test_log_printable_replaces_control_chars),
+	    cmocka_unit_test(test_log_message_is_one_line),
 	};
 
 	/* Run a subset: CMOCKA_TEST_FILTER / CMOCKA_SKIP_FILTER="test_xattr_*" */
