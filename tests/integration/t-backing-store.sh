@@ -99,6 +99,9 @@ chmod 666 "$S/root/evil"
 : >"$S/root/rel"
 setfattr -n "$X" -v "rel/x.dat" "$S/root/rel"
 chown 2001:2001 "$S/root/rel"
+# An empty binding (no live bind makes one; fuzz_store found it half-handled).
+: >"$S/root/blank"
+setfattr -n "$X" -v "" "$S/root/blank"
 # (b) the user's own file becomes a symlink to root's file.
 "${AS_USER[@]}" rm "$U/own.dat"
 "${AS_USER[@]}" ln -s "$F/root600.dat" "$U/own.dat"
@@ -109,7 +112,7 @@ umount "$E"
 
 rfs_mount "size=1M,allow_other,store=$S"
 M=$RFS_MNT
-check_eq "the store loads with every name" "anon del dir evil late mine rel" \
+check_eq "the store loads with every name" "anon blank del dir evil late mine rel" \
 	"$(ls "$M" | tr '\n' ' ' | sed 's/ $//')"
 check_eq "the anonymous region is back" anon "$(cat "$M/anon" 2>&1)"
 check_eq "(a) a planted placeholder naming root's file: ENXIO for root" ENXIO "$(open_errno "$M/evil")"
@@ -123,6 +126,12 @@ check_eq "...keeps its owner" 2001 "$(stat -c %u "$M/mine")"
 check_eq "root's file was never touched" TOPSECRET "$(cat "$F/root600.dat")"
 check_eq "a relative path in a placeholder: ENXIO" ENXIO "$(open_errno "$M/rel")"
 check_eq "...getfattr shows it as it is" rel/x.dat "$(backing_of "$M/rel")"
+check_eq "an empty binding: ENXIO" ENXIO "$(open_errno "$M/blank")"
+check_eq "...listed as a binding" "$X" \
+	"$(python3 -c "import os, sys; print(' '.join(os.listxattr(sys.argv[1])))" "$M/blank")"
+check_eq "...getfattr gives it, empty" 0 \
+	"$(python3 -c "import os, sys; print(len(os.getxattr(sys.argv[1], sys.argv[2])))" "$M/blank" "$X")"
+check "...rm works" rm "$M/blank"
 check_eq "a deleted bound file: ENXIO" ENXIO "$(open_errno "$M/del")"
 check_eq "...getfattr still shows the path" "$F/del.dat" "$(backing_of "$M/del")"
 check_errno "...truncate" ENXIO "os.truncate(P('del'), 10)"
@@ -131,11 +140,11 @@ check_errno "...a new binding over it (EEXIST: it is bound)" EEXIST \
 check "...rm works" rm "$M/del"
 check_eq "a file on an ext4 not mounted yet: ENXIO" ENXIO "$(open_errno "$M/late")"
 check_eq "one info line per unbound region, naming it" \
-	"/del /dir/gone /evil /late /mine /rel" \
+	"/blank /del /dir/gone /evil /late /mine /rel" \
 	"$(sed -n 's/.*store: region \([^ ]*\) stays unbound from .*/\1/p' "$RFS_LOG" | sort | tr '\n' ' ' | sed 's/ $//')"
 grep -q "store: region /dir/gone stays unbound from $F/gone.dat for now (ENOENT as uid 0)" "$RFS_LOG" &&
 	ok "...with the path and the reason" || fail "...with the path and the reason: $(grep 'stays unbound' "$RFS_LOG" | head -n 3)"
-check_eq "...and no more lines after the failed opens (retries log at debug level)" 6 \
+check_eq "...and no more lines after the failed opens (retries log at debug level)" 7 \
 	"$(grep -c 'stays unbound' "$RFS_LOG")"
 
 # Retried at the next open, as the owner.
