@@ -269,6 +269,50 @@ rfs_expect_refused()
 	check_fails "$desc: nothing mounted" rfs_is_mounted "$mnt"
 }
 
+# The daemon must mount: MNT mounted with OPTIONS, then unmounted and the
+# daemon gone.
+#   rfs_expect_mounts DESCRIPTION MNT OPTIONS
+rfs_expect_mounts()
+{
+	local desc=$1 mnt=$2 opts=$3 pid i
+	"$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,$opts" "$mnt" </dev/null >"$RFS_TMP/mounts.log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 600; i++)); do
+		rfs_is_mounted "$mnt" && break
+		rfs_proc_alive "$pid" || break
+		sleep 0.05
+	done
+	if rfs_is_mounted "$mnt"; then
+		ok "$desc: mounts"
+		umount "$mnt"
+	else
+		fail "$desc: refused: $(cat "$RFS_TMP/mounts.log")"
+	fi
+	wait_until 10 eval '! rfs_proc_alive '"$pid" || kill -KILL "$pid"
+	wait "$pid"
+}
+
+# A test of a regionfs feature: against RFS_TEST_TARGET=tmpfs it has
+# nothing to compare, so it skips there (and only there).
+#   rfs_regionfs_only REASON
+rfs_regionfs_only()
+{
+	if [ "${RFS_TEST_TARGET:-regionfs}" = tmpfs ]; then
+		echo "SKIP: $1"
+		exit 77
+	fi
+}
+
+# Python for unprivileged users: PY, the system interpreter, and a copy of
+# rfscheck.py in RFS_TMP that any user can read.
+rfs_user_python()
+{
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=$(command -v python3)
+	cp "$RFS_LIB_DIR/rfscheck.py" "$RFS_TMP/"
+	chmod 644 "$RFS_TMP/rfscheck.py"
+}
+
 # Strip options tmpfs does not know, for RFS_TEST_TARGET=tmpfs.
 rfs_tmpfs_opts()
 {

@@ -11,10 +11,7 @@
 # Usage: t-backing-mem.sh DAEMON_BINARY DATAPATH PROGRAM
 
 . "$(dirname "$0")/lib.sh"
-if [ "${RFS_TEST_TARGET:-regionfs}" = tmpfs ]; then
-	echo "SKIP: file-backed regions are a regionfs feature"
-	exit 77
-fi
+rfs_regionfs_only "file-backed regions are a regionfs feature"
 rfs_init "$@"
 prog=${3:?program}
 case $prog in

@@ -21,10 +21,7 @@
 # Usage: t-backing-store.sh DAEMON_BINARY DATAPATH
 
 . "$(dirname "$0")/lib.sh"
-if [ "${RFS_TEST_TARGET:-regionfs}" = tmpfs ]; then
-	echo "SKIP: file-backed regions are a regionfs feature"
-	exit 77
-fi
+rfs_regionfs_only "file-backed regions are a regionfs feature"
 rfs_init "$@"
 X=user.regionfs.backing
 S=$RFS_TMP/store

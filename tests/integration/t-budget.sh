@@ -20,10 +20,7 @@
 rfs_init "$@"
 rfs_mount "size=8M,mode=1777,allow_other"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
-cp "$RFS_LIB_DIR/rfscheck.py" "$RFS_TMP/"
-chmod 644 "$RFS_TMP/rfscheck.py"
+rfs_user_python
 chmod 755 "$RFS_TMP"
 
 # as_user_py <<'EOF': a check script run as uid 2001.

@@ -13,12 +13,7 @@ rfs_init "$@"
 rfs_mount "size=32M,mode=1777,allow_other,default_permissions"
 M=$RFS_MNT
 
-# Python for the unprivileged user: the system interpreter and a copy of the
-# check module in a directory that user can read.
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
-cp "$RFS_LIB_DIR/rfscheck.py" "$RFS_TMP/"
-chmod 644 "$RFS_TMP/rfscheck.py"
+rfs_user_python
 
 as_nobody()
 {

@@ -39,10 +39,7 @@ fi
 
 BAD_MNT=$RFS_TMP/badmnt
 mkdir "$BAD_MNT"
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
-cp "$RFS_LIB_DIR/rfscheck.py" "$RFS_TMP/"
-chmod 644 "$RFS_TMP/rfscheck.py"
+rfs_user_python
 
 as_user()
 {
@@ -70,23 +67,7 @@ bad_store()
 # A store the daemon accepts: mounts on BAD_MNT, then unmounted.
 good_store()
 {
-	local desc=$1 dir=$2 out pid i
-	"$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,store=$dir" "$BAD_MNT" \
-		</dev/null >"$RFS_TMP/good.log" 2>&1 &
-	pid=$!
-	for ((i = 0; i < 600; i++)); do
-		rfs_is_mounted "$BAD_MNT" && break
-		rfs_proc_alive "$pid" || break
-		sleep 0.05
-	done
-	if rfs_is_mounted "$BAD_MNT"; then
-		ok "$desc: mounts"
-		umount "$BAD_MNT"
-	else
-		fail "$desc: refused: $(cat "$RFS_TMP/good.log")"
-	fi
-	wait_until 10 eval '! rfs_proc_alive '"$pid" || kill -KILL "$pid"
-	wait "$pid"
+	rfs_expect_mounts "$1" "$BAD_MNT" "store=$2"
 }
 
 # ------------------------------------------------------------ private
