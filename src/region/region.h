@@ -127,6 +127,18 @@ uint64_t store_meta(struct region_store *store);
 void store_set_fd_budget(struct region_store *store, unsigned long n);
 
 /*
+ * An fd the daemon is about to keep for good outside the store (a
+ * directory of a persistent store): fd itself when, with it, the reserve
+ * and slack more fds stay free under RLIMIT_NOFILE; else it is closed and
+ * -EMFILE returned. A directory made through the mount asks for some slack
+ * and one loaded asks for none: a store the running daemon filled always
+ * loads again under the same limit.
+ */
+int store_fd_keep(const struct region_store *store, int fd, unsigned slack);
+/* The slack a new directory leaves for the load's own few fds and more. */
+#define STORE_FD_KEEP_SLACK 16
+
+/*
  * A new empty region (size 0) in the store.
  * Errors: -ENOMEM, -ENOSPC (tmpfs inodes), -EMFILE / -ENFILE (fd limits: every
  * cached fd pinned, or every memfd holding one), or the errno of openat() /

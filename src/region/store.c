@@ -120,7 +120,13 @@ static unsigned long default_fd_budget(const struct region_store *store)
  * fd_limit - n - 1 free: refuse it when that eats into the reserve. */
 static int check_fd_reserve(const struct region_store *store, int fd)
 {
-	if (fd >= 0 && store->fd_limit && (rlim_t)fd + STORE_FD_RESERVE >= store->fd_limit) {
+	return store_fd_keep(store, fd, 0);
+}
+
+int store_fd_keep(const struct region_store *store, int fd, unsigned slack)
+{
+	if (fd >= 0 && store->fd_limit &&
+	    (rlim_t)fd + STORE_FD_RESERVE + slack >= store->fd_limit) {
 		close(fd);
 		return -EMFILE;
 	}

@@ -44,12 +44,14 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 	return r;
 }
 
-/* A stream over directory name in dirfd ("." for dirfd itself); NULL with errno. */
+/*
+ * A stream over directory name in dirfd ("." for dirfd itself); NULL with
+ * errno. Always a new open file, never a dup: listing must not move the
+ * offset of an fd someone else keeps.
+ */
 static DIR *open_dir_at(int dirfd, const char *name)
 {
-	int fd = strcmp(name, ".") == 0
-			 ? dup(dirfd)
-			 : openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d;
 
 	if (fd < 0)
@@ -459,15 +461,17 @@ int persist_link(int fd, int ndirfd, const char *nname)
  * The walk is breadth-first over a queue of directories, with at most one
  * directory stream open at a time: how deep the tree is (a user makes it,
  * through the mount) costs neither stack nor open streams. A queued
- * directory keeps an fd of its own until it is listed, besides the one the
- * dir() callback keeps: at most the widest level's directories at once.
+ * directory is listed later through the fd the dir() callback keeps (the
+ * walk opens "." on it then): no fd of the walk's own per queued directory,
+ * so a load needs no more fds than the running daemon had for the same
+ * tree (one per directory), however wide a level is.
  * Paths exist only for error messages, built from the queue's parent links.
  */
 struct pending {
 	struct pending *next;	/* queue order, also the list of all of them */
 	struct pending *parent; /* NULL: DIR/root */
 	void *node;
-	int fd; /* the walk's own, to list it; -1 once listed */
+	int fd; /* borrowed: the dir() callback's (or the caller's rootfd) */
 	char name[];
 };
 
@@ -697,16 +701,14 @@ out_close:
 	return r;
 }
 
-/* Queue a directory whose node exists: fd (the walk's own) is taken. */
+/* Queue a directory whose node exists; fd stays its keeper's. */
 static int enqueue(struct walk *w, struct pending *parent, const char *name, int fd, void *node)
 {
 	size_t len = parent ? strlen(name) : 0;
 	struct pending *q = malloc(sizeof(*q) + len + 1);
 
-	if (!q) {
-		close(fd);
+	if (!q)
 		return -ENOMEM;
-	}
 	q->next = NULL;
 	q->parent = parent;
 	q->node = node;
@@ -721,36 +723,33 @@ static int enqueue(struct walk *w, struct pending *parent, const char *name, int
 	return 0;
 }
 
-/* A subdirectory: its node (dir() gets an fd of its own), attributes, a place in the queue. */
+/*
+ * A subdirectory: its node (dir() takes the fd and keeps it open until the
+ * walk ends, which reads through it), attributes, a place in the queue.
+ */
 static int walk_subdir(struct walk *w, struct pending *dir, const char *name,
 		       const struct stat *st)
 {
 	void *child = NULL;
-	int fd, cfd, r;
+	int fd, r;
 
 	fd = openat(dir->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return open_failed(w, dir, name);
-	cfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (cfd < 0) {
-		r = open_failed(w, dir, name);
-		close(fd);
-		return r;
+	r = w->v->dir(w->v->ctx, dir->node, name, fd, st, &child);
+	if (r == -EMFILE) {
+		errno = EMFILE; /* the limit, named as for the walk's own opens */
+		return open_failed(w, dir, name);
 	}
-	r = w->v->dir(w->v->ctx, dir->node, name, cfd, st, &child);
-	if (r < 0) {
-		close(fd);
+	if (r < 0)
 		return fail_at(w, dir, name, r, "%s", strerror(-r));
-	}
 	r = load_xattrs(w, fd, child, dir, name);
-	if (r < 0) {
-		close(fd);
+	if (r < 0)
 		return r;
-	}
 	return enqueue(w, dir, name, fd, child);
 }
 
-/* Every entry of one queued directory; then its fd is closed. */
+/* Every entry of one queued directory. */
 static int walk_dir(struct walk *w, struct pending *dir)
 {
 	DIR *d = open_dir_at(dir->fd, ".");
@@ -775,8 +774,6 @@ static int walk_dir(struct walk *w, struct pending *dir)
 			break;
 	}
 	closedir(d);
-	close(dir->fd);
-	dir->fd = -1;
 	return r;
 }
 
@@ -786,23 +783,18 @@ int persist_walk(struct persist *p, int rootfd, void *root_node,
 	struct walk w = { .p = p, .v = v, .err = err, .errlen = errlen };
 	struct pending *q;
 	size_t i;
-	int fd, r;
+	int r;
 
 	r = hmap_init(&w.seen);
 	if (r < 0)
 		return r;
 	r = load_xattrs(&w, rootfd, root_node, NULL, NULL);
-	if (r == 0) {
-		fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-		r = fd < 0 ? fail_at(&w, NULL, NULL, -errno, "%s", strerror(errno))
-			   : enqueue(&w, NULL, "", fd, root_node);
-	}
+	if (r == 0)
+		r = enqueue(&w, NULL, "", rootfd, root_node);
 	for (q = w.head; r == 0 && q; q = q->next)
 		r = walk_dir(&w, q);
 	while ((q = w.head)) {
 		w.head = q->next;
-		if (q->fd >= 0)
-			close(q->fd);
 		free(q);
 	}
 	for (i = 0; i <= w.seen.mask; i++)

@@ -101,16 +101,19 @@ int persist_link(int fd, int ndirfd, const char *nname);
  * The tree as stored, for loading: persist_walk() calls back for every
  * directory and every name of a region, parents before children. For a
  * second name of a hard-linked file, file() is called with the first name's
- * node and fd -1. The callbacks take ownership of the fds they are given
- * (fds of their own: the walk reads attributes through its own).
+ * node and fd -1. The callbacks take ownership of the fds they are given:
+ * file() gets one of its own (the walk reads attributes through another);
+ * dir() must keep its fd open until persist_walk() returns, unless it
+ * fails (then it may close it; the walk stops there) (the walk reads the directory's attributes and, later, lists it
+ * through that fd: a load needs no more fds than the tree's directories).
+ * rootfd is the caller's, read the same way.
  * On an unexpected entry (a symlink, fifo, ... or an unreadable binding)
  * the walk stops with -EINVAL and names the file in err (a path too long
  * to show whole shows its start and its end).
  * Any depth: breadth-first, no recursion, one directory stream open at a
  * time. Besides the fds it hands to the callbacks (which the registry
- * keeps: one per directory and per region), it holds one per directory
- * queued but not yet listed (at most a level's worth). -EMFILE names
- * RLIMIT_NOFILE in err.
+ * keeps: one per directory and per region), it holds a few at a time.
+ * -EMFILE names RLIMIT_NOFILE in err.
  */
 struct persist_visitor {
 	void *ctx;

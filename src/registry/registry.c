@@ -596,6 +596,15 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 				  : persist_create(reg->persist, dir->pfd, name, mode, uid, gid, &fd);
 		if (r < 0)
 			goto out_enospc;
+		/* A directory keeps its fd: never into the reserve, nor the load's slack. */
+		if (S_ISDIR(mode)) {
+			fd = store_fd_keep(reg->store, fd, STORE_FD_KEEP_SLACK);
+			if (fd < 0) {
+				r = fd;
+				persist_rmdir(dir->pfd, name);
+				goto out_enospc;
+			}
+		}
 	}
 	r = node_new(reg, mode, uid, gid, fd, &n);
 	if (r == 0) {
@@ -1477,6 +1486,10 @@ static int load_dir(void *ctx, void *parent, const char *name, int fd, const str
 	struct node *dir = parent, *n;
 	int r;
 
+	/* Within the same limit as a directory made through the mount, less its slack. */
+	fd = store_fd_keep(reg->store, fd, 0);
+	if (fd < 0)
+		return fd;
 	r = node_new(reg, S_IFDIR | (st->st_mode & 07777), st->st_uid, st->st_gid, fd, &n);
 	if (r < 0) {
 		close(fd);

@@ -365,4 +365,34 @@ check "after the failures, a grow that fits works" truncate -s 4M "$M/r"
 rfs_umount
 umount "$RFS_TMP/e24" "$RFS_TMP/e24b"
 
+# ------------------------------------------------------------ a wide tree
+
+# Each directory keeps an open file in the daemon; uid 2001 makes as many
+# sibling directories as the open-file limit lets it (then ENOSPC). The
+# next start must load them all: a load that held more fds per directory
+# than the running daemon did (it once held two) refused the whole store.
+W=$RFS_TMP/wide
+mkdir "$W"
+RFS_DAEMON_PREFIX=(prlimit --nofile=400:400 --)
+rfs_mount "size=1M,mode=1777,allow_other,store=$W"
+M=$RFS_MNT
+echo region >"$M/region"
+# shellcheck disable=SC2016
+as_user sh -c 'i=0; while mkdir "$1/d$i" 2>/dev/null; do i=$((i + 1)); done; mkdir "$1/d$i"' \
+	sh "$M" 2>"$RFS_TMP/wide.err"
+made=$(find "$M" -mindepth 1 -maxdepth 1 -type d | wc -l)
+echo "# uid 2001 made $made directories under RLIMIT_NOFILE 400"
+check_eq "uid 2001's mkdirs end with ENOSPC" "No space left on device" \
+	"$(sed 's/.*: //' "$RFS_TMP/wide.err")"
+check "...after more than 250 directories" test "$made" -gt 250
+rfs_umount
+rfs_mount "size=1M,mode=1777,allow_other,store=$W"
+M=$RFS_MNT
+check_eq "the store loads again under the same limit, with every directory" "$made" \
+	"$(find "$M" -mindepth 1 -maxdepth 1 -type d | wc -l)"
+check_eq "...and the region" region "$(cat "$M/region")"
+check "...and uid 2001 removes them" as_user sh -c "rmdir '$M'/d*"
+rfs_umount
+RFS_DAEMON_PREFIX=()
+
 rfs_done

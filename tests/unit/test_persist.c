@@ -6,9 +6,12 @@
  *   others can enter or write, or that another user owns, is refused with
  *   -EPERM and a line naming the fix; a symlink as DIR is -ELOOP; leftovers
  *   of another user do not count as an interrupted initialization.
- * - The walk has no recursion: a 20,000-deep tree loads in a thread with a
+ * - The walk has no recursion: a 10,000- to 20,000-deep tree (what the
+ *   open-file limit allows: one fd per directory) loads in a thread with a
  *   64 KiB stack; an error at the bottom names the file with an elided
  *   path; every fd the walk opens is closed or handed over.
+ * - A wide tree (3,000 sibling directories) loads with one fd per directory
+ *   and a few more: the walk keeps none of its own per queued directory.
  * The ownership checks need root (chown); as another user they are skipped.
  */
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +33,14 @@
 
 #include "registry/persist.h"
 
-#define DEEP 20000
+/*
+ * The deep walk keeps one fd per directory (as the registry does): as deep
+ * as the open-file limit lets it, up to 20,000, and never less than the
+ * 10,000 a store must load.
+ */
+#define DEEP_MAX 20000
+#define DEEP_MIN 10000
+static unsigned deep;
 
 static char top[256];
 
@@ -161,6 +172,7 @@ static void test_owner_refused(void **state)
 struct counts {
 	unsigned dirs, files, deepest;
 	bool fifo_seen;
+	int *kept; /* dir() keeps its fds until the walk ends, as the registry does */
 };
 
 /* A node is its depth (root 0), as a pointer. */
@@ -171,7 +183,9 @@ static int v_dir(void *ctx, void *parent, const char *name, int fd, const struct
 
 	(void)name;
 	(void)st;
-	close(fd);
+	c->kept = realloc(c->kept, (c->dirs + 1) * sizeof(*c->kept));
+	assert_non_null(c->kept);
+	c->kept[c->dirs] = fd;
 	c->dirs++;
 	*ret_node = (void *)((uintptr_t)parent + 1);
 	return 0;
@@ -233,6 +247,10 @@ static void *walk_thread(void *arg)
 		close(rootfd);
 	}
 	persist_close(p);
+	for (unsigned i = 0; i < job->counts.dirs; i++)
+		close(job->counts.kept[i]);
+	free(job->counts.kept);
+	job->counts.kept = NULL;
 	return NULL;
 }
 
@@ -271,10 +289,10 @@ static void test_deep_walk(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_int_equal(open_store(dir, err, sizeof(err)), 0);
 
-	/* DEEP nested directories under DIR/root, a file at the bottom. */
+	/* deep nested directories under DIR/root, a file at the bottom. */
 	fd = open(sub("s/root"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	for (int i = 0; i < DEEP; i++) {
+	for (int i = 0; i < (int)deep; i++) {
 		assert_int_equal(mkdirat(fd, "d", 0755), 0);
 		nfd = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		assert_true(nfd >= 0);
@@ -290,9 +308,9 @@ static void test_deep_walk(void **state)
 	walk_small_stack(&job);
 	if (job.r)
 		fail_msg("walk: %d %s", job.r, job.err);
-	assert_int_equal(job.counts.dirs, DEEP);
+	assert_int_equal(job.counts.dirs, deep);
 	assert_int_equal(job.counts.files, 1);
-	assert_int_equal(job.counts.deepest, DEEP);
+	assert_int_equal(job.counts.deepest, deep);
 	assert_int_equal(open_fds(), fds);
 
 	/* A fifo at the bottom: refused, named, the path elided in its middle. */
@@ -310,6 +328,49 @@ static void test_deep_walk(void **state)
 	close(fd);
 }
 
+/*
+ * A wide tree: WIDE sibling directories, under an open-file limit that has
+ * room for one fd per directory (what the registry keeps for them, and what
+ * the running daemon had) and a few more. A walk that held an fd of its
+ * own per directory waiting to be listed failed here with EMFILE: one user
+ * with enough mkdirs made the store unloadable.
+ */
+#define WIDE 3000
+#define WALK_SPARE_FDS 16
+
+static void test_wide_walk(void **state)
+{
+	struct walk_job job = {0};
+	struct rlimit old, tight;
+	char dir[512], err[1024], name[32];
+	int fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", sub("s"));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(open_store(dir, err, sizeof(err)), 0);
+	fd = open(sub("s/root"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	for (int i = 0; i < WIDE; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		assert_int_equal(mkdirat(fd, name, 0755), 0);
+	}
+	assert_int_equal(mkdirat(fd, "d7/sub", 0755), 0);
+	close(fd);
+
+	/* The fds open now, the kept ones, the store's few and the walk's few. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = open_fds() + WIDE + 1 + WALK_SPARE_FDS;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	job.dir = dir;
+	walk_small_stack(&job);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (job.r)
+		fail_msg("walk of %d sibling directories: %d %s", WIDE, job.r, job.err);
+	assert_int_equal(job.counts.dirs, WIDE + 1);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -317,7 +378,22 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_walk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wide_walk, setup, teardown),
 	};
+	struct rlimit rl;
+
+	/* Whatever the hard limit allows (raising it needs CAP_SYS_RESOURCE). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	deep = rl.rlim_cur > DEEP_MAX + 1024 ? DEEP_MAX : (unsigned)rl.rlim_cur - 1024;
+	if (rl.rlim_cur < DEEP_MIN + 1024) {
+		fprintf(stderr, "test_persist: RLIMIT_NOFILE hard limit %llu is too low for a "
+				"%d-deep store (needs %d)\n",
+			(unsigned long long)rl.rlim_max, DEEP_MIN, DEEP_MIN + 1024);
+		return 1;
+	}
 
 	return cmocka_run_group_tests_name("persist", tests, NULL, NULL);
 }
