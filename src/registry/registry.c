@@ -791,13 +791,47 @@ out_unlock:
 	return r;
 }
 
+/* What the journal records of a setattr: owner, mode, a directory's times. */
+#define JOURNAL_ATTRS                                                                       \
+	(REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID | REGISTRY_SET_ATIME |     \
+	 REGISTRY_SET_MTIME)
+
+/* Put the node's store file back as the node still is (what sa changed of it). */
+static void setattr_undo_journal(struct registry *reg, const struct node *n,
+				 const struct registry_setattr *sa)
+{
+	struct journal_node jn = registry_journal_node(n);
+	struct registry_setattr back = {
+		.valid = sa->valid & JOURNAL_ATTRS,
+		.mode = n->mode & 07777,
+		.uid = n->uid,
+		.gid = n->gid,
+		.atime = n->atime,
+		.mtime = n->mtime,
+	};
+
+	journal_set_attrs(reg->journal, &jn, is_dir(n), &back, n->mode);
+}
+
+/*
+ * Whole or not at all. The steps that can fail come first, each one undone
+ * when a later one fails: the journal's owner and mode (set back to the
+ * node's, which changes last), then the region's size and times. A shrink
+ * cannot be undone (the data past the new end is gone), so it is the last
+ * step that can fail: the times go before it once, to find out whether
+ * they can be set, and again after it, since a truncate sets mtime itself.
+ * A grow can be undone (truncated back), so it goes before the times.
+ * Nothing is written into the node until every step is done.
+ */
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
 		     struct stat *ret)
 {
 	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+	bool retried = false, journaled = false, timed = false, grown = false, shrink = false;
 	struct registry_setattr killed;
 	struct journal_node jn;
-	bool retried = false;
+	struct stat old;
+	bool times;
 	struct node *n;
 	int r = 0;
 
@@ -822,7 +856,6 @@ again:
 		}
 		sa = &killed;
 	}
-	/* The size first: it is the only change that can fail. */
 	if (sa->valid & REGISTRY_SET_SIZE) {
 		if (!n->region) {
 			r = -EISDIR;
@@ -836,43 +869,90 @@ again:
 			retried = true;
 			goto again;
 		}
-		r = region_resize(n->region, sa->size);
+	}
+	if (sa->valid & REGISTRY_SET_ATIME)
+		t[0] = sa->atime;
+	if (sa->valid & REGISTRY_SET_MTIME)
+		t[1] = sa->mtime;
+	times = n->region && (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME));
+	/*
+	 * A resize sets mtime to now itself (ftruncate(2) does, even to the
+	 * same size): a truncate's "mtime now" and nothing else needs no call.
+	 */
+	if (times && (sa->valid & REGISTRY_SET_SIZE) && t[0].tv_nsec == UTIME_OMIT &&
+	    t[1].tv_nsec == UTIME_NOW)
+		times = false;
+	if (times && (sa->valid & REGISTRY_SET_SIZE)) {
+		/* Size and times: what undoing the one after the other needs. */
+		r = region_stat(n->region, &old);
 		if (r < 0)
 			goto out_unlock;
+		shrink = sa->size < (uint64_t)old.st_size;
 	}
-	jn = registry_journal_node(n);
-	r = journal_set_attrs(reg->journal, &jn, is_dir(n), sa,
-			      sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode);
-	if (r < 0)
-		goto out_unlock;
+
+	if (sa->valid & JOURNAL_ATTRS) {
+		jn = registry_journal_node(n);
+		journaled = true; /* a failure may have done part of it */
+		r = journal_set_attrs(reg->journal, &jn, is_dir(n), sa,
+				      sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode);
+		if (r < 0)
+			goto err_undo;
+	}
+	if (times && shrink) {
+		r = region_set_times(n->region, t);
+		if (r < 0)
+			goto err_undo;
+		timed = true;
+	}
+	if (sa->valid & REGISTRY_SET_SIZE) {
+		r = region_resize(n->region, sa->size);
+		if (r < 0)
+			goto err_undo;
+		grown = times && !shrink; /* undone only if the times then fail */
+	}
+	if (times) {
+		r = region_set_times(n->region, t);
+		/*
+		 * After a shrink, the same call on the same file as just
+		 * before: should it still fail, the rest is done and stays.
+		 */
+		if (r < 0 && !shrink)
+			goto err_undo;
+	}
+
 	if (sa->valid & REGISTRY_SET_MODE)
 		n->mode = (n->mode & S_IFMT) | (sa->mode & 07777);
 	if (sa->valid & REGISTRY_SET_UID)
 		n->uid = sa->uid;
 	if (sa->valid & REGISTRY_SET_GID)
 		n->gid = sa->gid;
-	if (sa->valid & REGISTRY_SET_ATIME)
-		t[0] = sa->atime;
-	if (sa->valid & REGISTRY_SET_MTIME)
-		t[1] = sa->mtime;
-	if (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME)) {
-		if (n->region) {
-			r = region_set_times(n->region, t);
-			if (r < 0)
-				goto out_unlock;
-		} else {
-			struct timespec cur;
+	if (!n->region && (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME))) {
+		struct timespec cur;
 
-			now(&cur);
-			if (t[0].tv_nsec != UTIME_OMIT)
-				n->atime = t[0].tv_nsec == UTIME_NOW ? cur : t[0];
-			if (t[1].tv_nsec != UTIME_OMIT)
-				n->mtime = t[1].tv_nsec == UTIME_NOW ? cur : t[1];
-		}
+		now(&cur);
+		if (t[0].tv_nsec != UTIME_OMIT)
+			n->atime = t[0].tv_nsec == UTIME_NOW ? cur : t[0];
+		if (t[1].tv_nsec != UTIME_OMIT)
+			n->mtime = t[1].tv_nsec == UTIME_NOW ? cur : t[1];
 	}
 	if (sa->valid)
 		now(&n->ctime);
-	fill_stat(n, ret);
+	if (r == 0)
+		fill_stat(n, ret);
+	goto out_unlock;
+
+err_undo:
+	/* Best effort, in reverse: each undo sets what was there before. */
+	if (grown && region_resize(n->region, (uint64_t)old.st_size) < 0)
+		log_debug("inode %llu: size not set back after a failed setattr",
+			  (unsigned long long)ino);
+	if (timed || grown) { /* truncating back set mtime too */
+		struct timespec back[2] = { old.st_atim, old.st_mtim };
+
+		region_set_times(n->region, back);
+	}
+	if (journaled)
+		setattr_undo_journal(reg, n, sa);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	return r;

@@ -184,9 +184,18 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const char *newname,
 		  struct stat *ret);
 
-/* chmod/chown/truncate/utimens. Size changes resize the region (errors of
+/*
+ * chmod/chown/truncate/utimens. Size changes resize the region (errors of
  * region_resize); size on a directory: -EISDIR; on an unbound region whose
- * retry failed (registry_open()): -ENXIO. */
+ * retry failed (registry_open()): -ENXIO; errors of the journal (the
+ * store's fchown/fchmod/futimens) and of region_set_times().
+ * Applied whole or not at all: on failure the node, its store file and its
+ * region are as they were (undone best effort: an undo that fails in turn
+ * is not reported). One exception: a shrink cannot be undone, so the times
+ * are tried before it and set again after it (a truncate sets mtime); if
+ * that second, same call fails, the error is returned and everything else
+ * stays applied.
+ */
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
 		     struct stat *ret);
 

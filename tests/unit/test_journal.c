@@ -802,6 +802,194 @@ static void test_bind_fails(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* setattr: whole or not at all                                        */
+/* ------------------------------------------------------------------ */
+
+static void set_size(uint64_t ino, uint64_t size)
+{
+	struct registry_setattr sa = { .valid = REGISTRY_SET_SIZE, .size = size };
+	struct stat st;
+
+	assert_int_equal(registry_setattr(reg, ino, &sa, &st), 0);
+	assert_int_equal(st.st_size, (off_t)size);
+}
+
+/* A region of 100 bytes, mode 0644, mtime 1000 s: what a failed setattr must leave. */
+static uint64_t region_before(const char *name)
+{
+	struct registry_setattr sa = {
+		.valid = REGISTRY_SET_ATIME | REGISTRY_SET_MTIME,
+		.atime = { .tv_sec = 500 },
+		.mtime = { .tv_sec = 1000 },
+	};
+	struct stat st;
+	uint64_t a = mk(ROOT, name);
+
+	set_size(a, 100);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	return a;
+}
+
+static void assert_before(uint64_t a, const char *name)
+{
+	struct stat st = attr_of(a);
+
+	assert_int_equal(st.st_size, 100);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_atim.tv_sec, 500);
+	assert_int_equal(st.st_mtim.tv_sec, 1000);
+	if (name) {
+		assert_int_equal(lstat(in_store(name), &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0644);
+		assert_int_equal(st.st_size, 100);
+		assert_int_equal(st.st_mtim.tv_sec, 1000);
+	}
+}
+
+static void test_setattr_whole_or_nothing(void **state)
+{
+	static const struct {
+		enum call c;
+		int skip, err;
+		uint64_t size;
+	} cases[] = {
+		/* The store's owner or mode, with a grow and with a shrink. */
+		{ C_FCHOWN, 0, EDQUOT, 8192 },
+		{ C_FCHMOD, 0, EIO, 8192 },
+		{ C_FCHOWN, 0, EDQUOT, 10 },
+		/* The size, after the owner and mode (and the times of a shrink) were set. */
+		{ C_FTRUNCATE, 0, EIO, 8192 },
+		{ C_FTRUNCATE, 0, EIO, 10 },
+		/* The times: after a grow, and before a shrink. */
+		{ C_FUTIMENS, 0, EIO, 8192 },
+		{ C_FUTIMENS, 0, EIO, 10 },
+	};
+	struct registry_setattr sa = {
+		.valid = REGISTRY_SET_SIZE | REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID |
+			 REGISTRY_SET_MTIME | REGISTRY_SET_ATIME,
+		.mode = 0600,
+		.uid = cred.uid,
+		.gid = cred.gid,
+		.atime = { .tv_sec = 2000 },
+		.mtime = { .tv_sec = 3000 },
+	};
+	struct stat st;
+	uint64_t a;
+
+	(void)state;
+	a = region_before("a");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sa.size = cases[i].size;
+		fail_once(cases[i].c, cases[i].skip, cases[i].err);
+		if (registry_setattr(reg, a, &sa, &st) != -cases[i].err)
+			fail_msg("case %zu: not -%d", i, cases[i].err);
+		assert_hit(cases[i].c);
+		assert_before(a, "a");
+	}
+
+	/* Without a failure: all of it. */
+	sa.size = 10;
+	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(st.st_size, 10);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_mtim.tv_sec, 3000);
+	assert_int_equal(st.st_atim.tv_sec, 2000);
+
+	/* A truncate's "mtime now": the resize sets it, no futimens of its own. */
+	sa.valid = REGISTRY_SET_SIZE | REGISTRY_SET_MTIME;
+	sa.mtime.tv_nsec = UTIME_NOW;
+	sa.size = 5;
+	fail_once(C_FUTIMENS, 0, EIO);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(inj[C_FUTIMENS].hits, 0);
+	fail_once(C_FUTIMENS, 0, 0);
+	assert_int_equal(st.st_size, 5);
+	assert_true(st.st_mtim.tv_sec > 3000);
+}
+
+/* The one exception (registry.h): the times after a shrink fail, the rest stays. */
+static void test_setattr_shrink_then_times_fail(void **state)
+{
+	struct registry_setattr sa = {
+		.valid = REGISTRY_SET_SIZE | REGISTRY_SET_MODE | REGISTRY_SET_MTIME,
+		.size = 10,
+		.mode = 0600,
+		.mtime = { .tv_sec = 3000 },
+	};
+	struct stat st;
+	uint64_t a;
+
+	(void)state;
+	a = region_before("a");
+	fail_once(C_FUTIMENS, 1, EIO);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EIO);
+	assert_hit(C_FUTIMENS);
+	st = attr_of(a);
+	assert_int_equal(st.st_size, 10);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(lstat(in_store("a"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+/* A directory: the store's times and owner, undone together. */
+static void test_setattr_dir_whole_or_nothing(void **state)
+{
+	struct registry_setattr sa = {
+		.valid = REGISTRY_SET_MODE | REGISTRY_SET_MTIME,
+		.mode = 0700,
+		.mtime = { .tv_sec = 3000 },
+	};
+	struct stat st, before;
+	uint64_t d;
+
+	(void)state;
+	d = mkd(ROOT, "d");
+	assert_int_equal(lstat(in_store("d"), &before), 0);
+	fail_once(C_FUTIMENS, 0, EIO);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st), -EIO);
+	assert_hit(C_FUTIMENS);
+	assert_int_equal(attr_of(d).st_mode & 07777, 0755);
+	assert_int_equal(lstat(in_store("d"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	assert_int_equal(st.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 3000);
+	assert_int_equal(st.st_mode & 07777, 0700);
+}
+
+/* Memory only (no journal): a failing region step still leaves nothing done. */
+static void test_setattr_memory_only(void **state)
+{
+	struct registry_config cfg = { .root_mode = 0755 };
+	struct registry_setattr sa = {
+		.valid = REGISTRY_SET_SIZE | REGISTRY_SET_MODE | REGISTRY_SET_MTIME,
+		.size = 8192,
+		.mode = 0600,
+		.mtime = { .tv_sec = 3000 },
+	};
+	struct stat st;
+	uint64_t a;
+
+	(void)state;
+	close_reg();
+	assert_int_equal(store_open(64 * MiB, STORE_FORCE_MEMFD, &store), 0);
+	assert_int_equal(registry_new(store, &cfg, &reg), 0);
+	a = region_before("a");
+	fail_once(C_FUTIMENS, 0, EIO);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EIO);
+	assert_hit(C_FUTIMENS);
+	assert_before(a, NULL);
+	sa.size = 10;
+	fail_once(C_FTRUNCATE, 0, EIO);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EIO);
+	assert_before(a, NULL);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(st.st_size, 10);
+	assert_int_equal(st.st_mtim.tv_sec, 3000);
+	assert_false(stored("a")); /* nothing went to the store */
+}
+
+/* ------------------------------------------------------------------ */
 /* The loader                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -938,6 +1126,10 @@ int main(void)
 		T(test_fsyncdir_fails),
 		T(test_chown_fails),
 		T(test_bind_fails),
+		T(test_setattr_whole_or_nothing),
+		T(test_setattr_shrink_then_times_fail),
+		T(test_setattr_dir_whole_or_nothing),
+		T(test_setattr_memory_only),
 		T(test_load_syscall_fails),
 		T(test_init_fails),
 		T(test_load_nomem_sweep),
