@@ -10,12 +10,17 @@
  *                       there, nowhere else in registry/.
  *
  * registry.c calls every operation unconditionally (it never asks which
- * store it has), always under the registry lock, and always *before* it
- * changes its own nodes: when the journal refuses, the namespace is left as
- * it was. When the registry then fails itself (out of memory), it undoes
- * the journal's change with the inverse operation (remove after create,
- * link or mkdir, ...), best effort. The loader (load.c) makes the
- * registry's journal persist_journal() of the store it opens.
+ * store it has), always under the registry lock (the lock order of
+ * registry.h is unchanged: a journal takes no lock of its own; pinning a
+ * region's fd takes the region store's fd_lock, below the registry lock),
+ * and always before it commits the change to its nodes: when the journal
+ * refuses, the namespace is left as it was (a rename allocates its new
+ * entry first and drops it again). When the registry then fails itself
+ * (out of memory, or a later step of a setattr), it undoes the journal's
+ * change with the inverse operation (remove after create, mkdir or link;
+ * the old value after set_xattr or set_attrs; unbind after bind), best
+ * effort. The loader (load.c) makes the registry's journal
+ * persist_journal() of the store it opens.
  *
  * Handles: a journal hands out ints (the store's fds), -1 for none. A
  * directory node keeps the handle of its store directory, a bound region
