@@ -993,11 +993,16 @@ static void test_setattr_memory_only(void **state)
 /* The loader                                                          */
 /* ------------------------------------------------------------------ */
 
-/* A store holding a bit of everything: d/, d/e/, a (with an xattr), d/b (a link of a). */
+/*
+ * A store holding a bit of everything: d/, d/e/, a (with an xattr), d/b (a
+ * link of a), u (bound to a file that is gone by the load: unbound).
+ */
 static void fill_store(void)
 {
+	const struct registry_cred binder = { .uid = cred.uid, .gid = cred.gid };
 	struct stat st;
-	uint64_t a, d;
+	uint64_t a, d, u;
+	int fd;
 
 	d = mkd(ROOT, "d");
 	mkd(d, "e");
@@ -1005,11 +1010,16 @@ static void fill_store(void)
 	assert_int_equal(registry_setxattr(reg, a, "user.k", "v", 1, 0), 0);
 	assert_int_equal(registry_setxattr(reg, d, "user.dk", "dv", 2, 0), 0);
 	assert_int_equal(registry_link(reg, a, d, "b", &st), 0);
+	u = mk(ROOT, "u");
+	fd = user_file();
+	assert_int_equal(registry_bind(reg, u, fd, bound_file, &binder, 0, true), 0);
 	close_reg();
+	assert_int_equal(unlink(bound_file), 0);
 }
 
 static void assert_filled(void)
 {
+	struct region *region;
 	struct stat sa, sb, sd;
 	char buf[4];
 
@@ -1022,6 +1032,10 @@ static void assert_filled(void)
 	assert_int_equal(sd.st_nlink, 3);
 	assert_int_equal(registry_getxattr(reg, sa.st_ino, "user.k", buf, sizeof(buf)), 1);
 	assert_int_equal(registry_getxattr(reg, sd.st_ino, "user.dk", buf, sizeof(buf)), 2);
+	assert_int_equal(lookup(ROOT, "u", &sa), 0);
+	assert_int_equal(registry_backing_path(reg, sa.st_ino, NULL, 0),
+			 (ssize_t)strlen(bound_file));
+	assert_int_equal(registry_open(reg, sa.st_ino, &region), -ENXIO);
 }
 
 static void test_load_syscall_fails(void **state)
