@@ -18,10 +18,15 @@
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "region/region.h"
+#include "registry/journal.h"
 
 #define FORMAT_LINE "regionfs-store 1\n"
 
+static const struct journal_ops jnl_ops;
+
 struct persist {
+	struct journal journal; /* persist_journal() */
 	char *dir;
 	int dirfd;
 	int lockfd;
@@ -259,6 +264,7 @@ int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return fail(err, errlen, -ENOMEM, "store %s: out of memory", dir);
+	p->journal.ops = &jnl_ops;
 	p->dirfd = p->lockfd = p->tmpfd = -1;
 	p->dir = strdup(dir);
 	if (!p->dir) {
@@ -346,19 +352,26 @@ bool persist_created(const struct persist *p)
 	return p->created;
 }
 
-const char *persist_dir(const struct persist *p)
-{
-	return p->dir;
-}
-
-int persist_root(struct persist *p, int *ret_fd)
+int persist_root(struct persist *p, int *ret_fd, struct stat *ret_st)
 {
 	int fd = openat(p->dirfd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, ret_st) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
 	*ret_fd = fd;
 	return 0;
+}
+
+void persist_close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 static void proc_fd_path(char *buf, size_t len, int fd)
@@ -374,7 +387,7 @@ static int set_owner_mode(int fd, mode_t mode, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int persist_create(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
+static int persist_create(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
 		   gid_t gid, int *ret_fd)
 {
 	char self[64];
@@ -400,7 +413,7 @@ err_close:
 	return r;
 }
 
-int persist_mkdir(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
+static int persist_mkdir(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
 		  gid_t gid, int *ret_fd)
 {
 	char tmp[64];
@@ -432,27 +445,198 @@ err_rmdir:
 	return r;
 }
 
-int persist_unlink(int dirfd, const char *name)
+/* ------------------------------------------------------------ the journal */
+
+static struct persist *of_journal(struct journal *j)
 {
-	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+	return container_of(j, struct persist, journal);
 }
 
-int persist_rmdir(int dirfd, const char *name)
+static int jnl_create(struct journal *j, int dirfd, const char *name, mode_t mode, uid_t uid,
+			gid_t gid, int *ret_fd)
 {
-	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+	return persist_create(of_journal(j), dirfd, name, mode, uid, gid, ret_fd);
 }
 
-int persist_rename(int dirfd, const char *name, int ndirfd, const char *nname, unsigned flags)
+static int jnl_mkdir(struct journal *j, int dirfd, const char *name, mode_t mode, uid_t uid,
+		       gid_t gid, int *ret_fd)
 {
+	return persist_mkdir(of_journal(j), dirfd, name, mode, uid, gid, ret_fd);
+}
+
+static int jnl_remove(struct journal *j, int dirfd, const char *name, bool dir)
+{
+	(void)j;
+	/* An open region's store file lives on without a name until the
+	 * daemon closes it (or crashes): nothing to keep elsewhere. */
+	return unlinkat(dirfd, name, dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+}
+
+static int jnl_rename(struct journal *j, int dirfd, const char *name, int ndirfd,
+			const char *nname, unsigned flags)
+{
+	(void)j;
 	return renameat2(dirfd, name, ndirfd, nname, flags) < 0 ? -errno : 0;
 }
 
-int persist_link(int fd, int ndirfd, const char *nname)
+/*
+ * The fd that carries a node's metadata: its own, or its region's backing
+ * fd (the region's store file), pinned until node_fd_put().
+ */
+static int node_fd_get(const struct journal_node *n)
+{
+	if (n->fd >= 0)
+		return n->fd;
+	return n->region ? region_fd_get(n->region) : -EBADF;
+}
+
+static void node_fd_put(const struct journal_node *n, int fd)
+{
+	if (fd >= 0 && n->fd < 0)
+		region_fd_put(n->region);
+}
+
+static int jnl_link(struct journal *j, const struct journal_node *n, int ndirfd,
+		      const char *nname)
 {
 	char self[64];
+	int fd = node_fd_get(n), r;
 
+	(void)j;
+	if (fd < 0)
+		return fd;
 	proc_fd_path(self, sizeof(self), fd);
-	return linkat(AT_FDCWD, self, ndirfd, nname, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	r = linkat(AT_FDCWD, self, ndirfd, nname, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	node_fd_put(n, fd);
+	return r;
+}
+
+static int jnl_set_attrs(struct journal *j, const struct journal_node *n, bool dir,
+			   const struct registry_setattr *sa, mode_t mode)
+{
+	int fd = node_fd_get(n), r = 0;
+
+	(void)j;
+	if (fd < 0)
+		return fd;
+	if ((sa->valid & (REGISTRY_SET_UID | REGISTRY_SET_GID)) &&
+	    fchown(fd, sa->valid & REGISTRY_SET_UID ? sa->uid : (uid_t)-1,
+		   sa->valid & REGISTRY_SET_GID ? sa->gid : (gid_t)-1) < 0) {
+		r = -errno;
+		goto out_put;
+	}
+	/* After chown, which clears set-id bits: the mode the node will have. */
+	if ((sa->valid & (REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID)) &&
+	    fchmod(fd, mode & 07777) < 0) {
+		r = -errno;
+		goto out_put;
+	}
+	if (dir && (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME))) {
+		struct timespec t[2] = {
+			sa->valid & REGISTRY_SET_ATIME ? sa->atime
+						       : (struct timespec){ .tv_nsec = UTIME_OMIT },
+			sa->valid & REGISTRY_SET_MTIME ? sa->mtime
+						       : (struct timespec){ .tv_nsec = UTIME_OMIT },
+		};
+
+		if (futimens(fd, t) < 0)
+			r = -errno;
+	}
+out_put:
+	node_fd_put(n, fd);
+	return r;
+}
+
+static int jnl_set_xattr(struct journal *j, const struct journal_node *n, const char *name,
+			   const void *value, size_t size)
+{
+	int fd = node_fd_get(n), r;
+
+	(void)j;
+	if (fd < 0)
+		return fd;
+	r = fsetxattr(fd, name, value, size, 0) < 0 ? -errno : 0;
+	node_fd_put(n, fd);
+	return r;
+}
+
+static int jnl_remove_xattr(struct journal *j, const struct journal_node *n, const char *name)
+{
+	int fd = node_fd_get(n), r;
+
+	(void)j;
+	if (fd < 0)
+		return fd;
+	r = fremovexattr(fd, name) < 0 && errno != ENODATA ? -errno : 0;
+	node_fd_put(n, fd);
+	return r;
+}
+
+/* The region's store file becomes the placeholder that records the binding. */
+static int jnl_bind(struct journal *j, const struct journal_node *n, const char *path,
+		      int *ret_fd)
+{
+	int fd = node_fd_get(n), meta, r = 0;
+
+	(void)j;
+	if (fd < 0)
+		return fd;
+	meta = dup(fd);
+	if (meta < 0)
+		r = -errno;
+	node_fd_put(n, fd);
+	if (r == 0 && fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0) {
+		r = -errno;
+		close(meta);
+	}
+	if (r == 0)
+		*ret_fd = meta;
+	return r;
+}
+
+static void jnl_unbind(struct journal *j, int fd)
+{
+	(void)j;
+	fremovexattr(fd, PERSIST_BACKING_XATTR);
+	close(fd);
+}
+
+static int jnl_sync_dir(struct journal *j, int dirfd)
+{
+	(void)j;
+	return dirfd >= 0 && fsync(dirfd) < 0 ? -errno : 0;
+}
+
+static void jnl_close(struct journal *j, int fd)
+{
+	(void)j;
+	persist_close_fd(fd);
+}
+
+static void jnl_free(struct journal *j)
+{
+	persist_close(of_journal(j));
+}
+
+static const struct journal_ops jnl_ops = {
+	.create = jnl_create,
+	.mkdir = jnl_mkdir,
+	.remove = jnl_remove,
+	.rename = jnl_rename,
+	.link = jnl_link,
+	.set_attrs = jnl_set_attrs,
+	.set_xattr = jnl_set_xattr,
+	.remove_xattr = jnl_remove_xattr,
+	.bind = jnl_bind,
+	.unbind = jnl_unbind,
+	.sync_dir = jnl_sync_dir,
+	.close = jnl_close,
+	.free = jnl_free,
+};
+
+struct journal *persist_journal(struct persist *p)
+{
+	return &p->journal;
 }
 
 /* ------------------------------------------------------------ loading */

@@ -66,6 +66,7 @@
 #define PERSIST_BACKING_XATTR "user.regionfs.backing"
 
 struct persist;
+struct journal;
 
 /*
  * Open (and if empty, initialize) the store in dir, taking its lock. On
@@ -75,27 +76,30 @@ struct persist;
  * daemon holds the lock), -EINVAL (not a regionfs store, or corrupt).
  */
 int persist_open(const char *dir, struct persist **ret, char *err, size_t errlen);
+/* Close the store (drops its lock); the same as journal_free() of its journal. */
 void persist_close(struct persist *p);
-const char *persist_dir(const struct persist *p);
 /* Was the store initialized (empty directory) by this persist_open()? */
 bool persist_created(const struct persist *p);
 
-/* A new fd (O_RDONLY) of DIR/root. */
-int persist_root(struct persist *p, int *ret_fd);
+/* A new fd (O_RDONLY) of DIR/root, and its attributes. */
+int persist_root(struct persist *p, int *ret_fd, struct stat *ret_st);
+/* Close an fd the walk or the journal handed out (-1: nothing). */
+void persist_close_fd(int fd);
 
-/* A new region file named name in dirfd, with mode and owner, appearing
- * atomically; *ret_fd is open O_RDWR. Errors: -EEXIST, errors of the fs. */
-int persist_create(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
-		   gid_t gid, int *ret_fd);
-/* A new directory, appearing atomically with its mode and owner; *ret_fd
- * is open O_RDONLY. */
-int persist_mkdir(struct persist *p, int dirfd, const char *name, mode_t mode, uid_t uid,
-		  gid_t gid, int *ret_fd);
-int persist_unlink(int dirfd, const char *name);
-int persist_rmdir(int dirfd, const char *name);
-int persist_rename(int dirfd, const char *name, int ndirfd, const char *nname, unsigned flags);
-/* A new name for the file open as fd. */
-int persist_link(int fd, int ndirfd, const char *nname);
+/*
+ * The store as the registry's journal (journal.h): every change of the
+ * namespace as one system call on DIR's file system (see Crash safety).
+ * create: a file finished in DIR/tmp as O_TMPFILE with its mode and owner,
+ * then linkat()ed; mkdir: a directory finished in DIR/tmp, then renamed
+ * with RENAME_NOREPLACE; the handles are the new file's or directory's fd
+ * (the region file open O_RDWR, the directory O_RDONLY); remove: unlinkat;
+ * rename: renameat2 with the caller's flags; link: linkat of the region's
+ * file by its fd; set_attrs: fchown, fchmod (and futimens of a directory);
+ * set_xattr/remove_xattr: the file's own user.* xattrs; bind: a dup of the
+ * region's file carrying PERSIST_BACKING_XATTR; sync_dir: fsync.
+ * The journal belongs to p: journal_free() of it is persist_close(p).
+ */
+struct journal *persist_journal(struct persist *p);
 
 /*
  * The tree as stored, for loading: persist_walk() calls back for every

@@ -1,104 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The namespace: nodes, names, counts, orphans, limits. What it changes is
+ * recorded first in its journal (journal.h), which is the only place that
+ * knows whether and how a store keeps it; loading a store is load.c.
+ */
 #include "registry/registry.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/xattr.h>
 
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/macros.h"
-#include "registry/persist.h"
+#include "registry/journal.h"
+#include "registry/registry_impl.h"
 #include "registry/xattr.h"
-
-/* tmpfs reports a directory's size as 20 bytes per entry; tools only compare it with 0. */
-#define BOGO_DIRENT_SIZE 20u
-
-/* Positions 1 and 2 of a directory stream are "." and ".."; entries follow. */
-#define DIRENT_FIRST_SEQ 3u
-
-struct dentry;
-
-struct node {
-	struct hmap_node ino_hn;
-	uint64_t ino;
-	mode_t mode; /* type and permission bits */
-	uid_t uid;
-	gid_t gid;
-	uint64_t nlink;   /* regions: names; directories: 2 + subdirectories, 0 once removed */
-	uint64_t nlookup; /* references held by the kernel */
-	uint64_t nopen;   /* open files (regions) */
-	struct timespec atime, mtime, ctime; /* regions: only ctime is used (metadata changes) */
-	struct xattr_list xattrs;
-	struct region *region; /* regions only */
-	uint64_t cookie;       /* the data-path layer's, see registry_attach_cookie() */
-	/*
-	 * A binding loaded from the store that could not be re-opened: its
-	 * path (the region itself is empty and never serves data: opening
-	 * it retries the binding, see rebind()). NULL otherwise.
-	 */
-	char *unbound;
-	/*
-	 * With a persistent store: a directory's store directory; a bound
-	 * region's placeholder file. -1 otherwise (an anonymous region's
-	 * store file is its region fd).
-	 */
-	int pfd;
-
-	/* Directories only. */
-	struct node *parent;
-	struct hmap entries; /* name -> dentry */
-	struct dentry *head, *tail; /* creation order, seq increasing */
-	uint64_t next_seq;
-	/*
-	 * Readdir resume hint: cursor_entry is the last entry whose seq is <=
-	 * cursor_off (NULL: none, start at head). A stream that asks for
-	 * cursor_off again continues in O(1) instead of scanning from the head.
-	 */
-	uint64_t cursor_off;
-	struct dentry *cursor_entry;
-};
-
-struct dentry {
-	struct hmap_node hn;
-	struct dentry *prev, *next;
-	uint64_t seq;
-	struct node *node;
-	size_t len;
-	char name[];
-};
-
-struct registry {
-	pthread_mutex_t lock;
-	struct region_store *store;
-	struct hmap inodes; /* ino -> node */
-	uint64_t next_ino;
-	uint64_t max_inodes;
-	/*
-	 * Names of regions past their first. Each counts as an inode against
-	 * max_inodes, as tmpfs charges a hard link (a name is memory the daemon
-	 * keeps until it is removed, like a node).
-	 */
-	uint64_t links;
-	struct node *root;
-	void (*cookie_release)(void *ctx, uint64_t cookie);
-	void *cookie_ctx;
-	int (*open_binding)(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
-			    int *ret_fd);
-	void *open_binding_ctx;
-	struct persist *persist; /* NULL: memory only */
-	/* Nodes freed since the last malloc_trim(), and whether one is due. */
-	uint64_t frees;
-	bool trim_due;
-};
 
 /*
  * Memory comes back. glibc keeps freed chunks in its arenas (one per thread
@@ -134,12 +55,6 @@ static int check_name(const char *name, size_t *ret_len)
 		return -ENOENT;
 	*ret_len = len;
 	return 0;
-}
-
-/* Nodes and extra names: what max_inodes bounds. */
-static uint64_t inodes_in_use(const struct registry *reg)
-{
-	return reg->inodes.count + reg->links;
 }
 
 static struct node *node_get(struct registry *reg, uint64_t ino)
@@ -200,7 +115,7 @@ static int entry_get(struct registry *reg, uint64_t parent, const char *name, si
 	return 0;
 }
 
-static int dentry_add(struct node *dir, const char *name, size_t len, struct node *target)
+int registry_dentry_add(struct node *dir, const char *name, size_t len, struct node *target)
 {
 	struct dentry *d = malloc(sizeof(*d) + len + 1);
 
@@ -246,7 +161,7 @@ static void node_release_cookie(struct registry *reg, struct node *n)
 	n->cookie = 0;
 }
 
-static void node_destroy(struct registry *reg, struct node *n)
+void registry_node_destroy(struct registry *reg, struct node *n)
 {
 	hmap_remove(&reg->inodes, &n->ino_hn);
 	if (!is_dir(n) && n->nlink > 1)
@@ -258,8 +173,7 @@ static void node_destroy(struct registry *reg, struct node *n)
 	free(n->unbound);
 	if (n->region)
 		region_free(n->region);
-	if (n->pfd >= 0)
-		close(n->pfd);
+	journal_close(reg->journal, n->pfd);
 	if (is_dir(n)) {
 		while (n->head)
 			dentry_del(n, n->head);
@@ -273,7 +187,7 @@ static void node_destroy(struct registry *reg, struct node *n)
 static void node_maybe_destroy(struct registry *reg, struct node *n)
 {
 	if (n->nlink == 0 && n->nlookup == 0 && n->nopen == 0 && n != reg->root) {
-		node_destroy(reg, n);
+		registry_node_destroy(reg, n);
 		hmap_shrink(&reg->inodes);
 		reg->frees++;
 		if (reg->frees >= TRIM_EVERY_FREES ||
@@ -295,18 +209,13 @@ static void unlock_and_trim(struct registry *reg)
 		malloc_trim(0);
 }
 
-/*
- * A new node. A region adopts fd (a store file) when fd >= 0, else gets a
- * new region; a directory keeps fd as its store directory (-1: none).
- * fd is taken on success only.
- */
-static int node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, int fd,
-		    struct node **ret)
+int registry_node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, int fd,
+		      struct node **ret)
 {
 	struct node *n;
 	int r;
 
-	if (reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes)
+	if (reg->max_inodes && registry_inodes_in_use(reg) >= reg->max_inodes)
 		return -ENOSPC;
 	n = calloc(1, sizeof(*n));
 	if (!n)
@@ -339,24 +248,6 @@ static int node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, int
 err_free:
 	free(n);
 	return r;
-}
-
-/*
- * The fd that carries a node's metadata in the persistent store: for a
- * region without one of its own, its backing fd, pinned until
- * node_pfd_put(n, fd) (which ignores a failed get's fd < 0).
- */
-static int node_pfd_get(const struct node *n)
-{
-	if (is_dir(n) || n->pfd >= 0)
-		return n->pfd;
-	return region_fd_get(n->region);
-}
-
-static void node_pfd_put(const struct node *n, int fd)
-{
-	if (fd >= 0 && !is_dir(n) && n->pfd < 0)
-		region_fd_put(n->region);
 }
 
 static void fill_stat(struct node *n, struct stat *st)
@@ -410,6 +301,7 @@ int registry_new(struct region_store *store, const struct registry_config *cfg,
 	if (!reg)
 		return -ENOMEM;
 	reg->store = store;
+	reg->journal = &journal_none;
 	reg->max_inodes = cfg->max_inodes;
 	reg->cookie_release = cfg->cookie_release;
 	reg->cookie_ctx = cfg->cookie_ctx;
@@ -419,7 +311,7 @@ int registry_new(struct region_store *store, const struct registry_config *cfg,
 	r = hmap_init(&reg->inodes);
 	if (r < 0)
 		goto err_free;
-	r = node_new(reg, S_IFDIR | (cfg->root_mode & 07777), cred.uid, cred.gid, -1, &reg->root);
+	r = registry_node_new(reg, S_IFDIR | (cfg->root_mode & 07777), cred.uid, cred.gid, -1, &reg->root);
 	if (r < 0)
 		goto err_hmap;
 	reg->root->parent = reg->root;
@@ -443,9 +335,9 @@ void registry_free(struct registry *reg)
 	/* Removing a node never resizes the table, so bucket indices stay valid. */
 	for (i = 0; i <= reg->inodes.mask; i++)
 		while (reg->inodes.buckets[i])
-			node_destroy(reg, container_of(reg->inodes.buckets[i], struct node, ino_hn));
+			registry_node_destroy(reg, container_of(reg->inodes.buckets[i], struct node, ino_hn));
 	hmap_destroy(&reg->inodes);
-	persist_close(reg->persist);
+	journal_free(reg->journal);
 	pthread_mutex_destroy(&reg->lock);
 	free(reg);
 }
@@ -590,38 +482,31 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 		if (S_ISDIR(mode))
 			mode |= S_ISGID;
 	}
-	if (reg->persist) {
-		/* The store first: if it says no, nothing changed. */
-		r = S_ISDIR(mode) ? persist_mkdir(reg->persist, dir->pfd, name, mode, uid, gid, &fd)
-				  : persist_create(reg->persist, dir->pfd, name, mode, uid, gid, &fd);
-		if (r < 0)
+	/* The journal first: if it says no, nothing changed. */
+	r = journal_create(reg->journal, S_ISDIR(mode), dir->pfd, name, mode, uid, gid, &fd);
+	if (r < 0)
+		goto out_enospc;
+	/* A directory keeps its fd: never into the reserve, nor the load's slack. */
+	if (S_ISDIR(mode) && fd >= 0) {
+		fd = store_fd_keep(reg->store, fd, STORE_FD_KEEP_SLACK);
+		if (fd < 0) {
+			r = fd;
+			journal_remove(reg->journal, dir->pfd, name, true);
 			goto out_enospc;
-		/* A directory keeps its fd: never into the reserve, nor the load's slack. */
-		if (S_ISDIR(mode)) {
-			fd = store_fd_keep(reg->store, fd, STORE_FD_KEEP_SLACK);
-			if (fd < 0) {
-				r = fd;
-				persist_rmdir(dir->pfd, name);
-				goto out_enospc;
-			}
 		}
 	}
-	r = node_new(reg, mode, uid, gid, fd, &n);
+	r = registry_node_new(reg, mode, uid, gid, fd, &n);
 	if (r == 0) {
-		r = dentry_add(dir, name, len, n);
+		r = registry_dentry_add(dir, name, len, n);
 		if (r < 0) {
 			n->nlink = 0;
-			node_destroy(reg, n); /* closes fd */
+			registry_node_destroy(reg, n); /* closes fd */
 			fd = -1;
 		}
 	}
 	if (r < 0) {
-		if (fd >= 0) {
-			(S_ISDIR(mode) ? persist_rmdir : persist_unlink)(dir->pfd, name);
-			close(fd);
-		} else if (reg->persist) {
-			(S_ISDIR(mode) ? persist_rmdir : persist_unlink)(dir->pfd, name);
-		}
+		journal_remove(reg->journal, dir->pfd, name, S_ISDIR(mode));
+		journal_close(reg->journal, fd);
 		goto out_enospc;
 	}
 	if (is_dir(n)) {
@@ -707,13 +592,9 @@ static int remove_entry(struct registry *reg, uint64_t parent, const char *name,
 		r = -ENOTEMPTY;
 		goto out_unlock;
 	}
-	if (reg->persist) {
-		/* An open region's store file lives on without a name until we
-		 * close it (or crash): nothing to keep elsewhere. */
-		r = want_dir ? persist_rmdir(dir->pfd, name) : persist_unlink(dir->pfd, name);
-		if (r < 0)
-			goto out_unlock;
-	}
+	r = journal_remove(reg->journal, dir->pfd, name, want_dir);
+	if (r < 0)
+		goto out_unlock;
 	drop_name(reg, dir, d);
 	dir_touch(dir);
 out_unlock:
@@ -803,11 +684,9 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 			r = -EINVAL;
 			goto out_unlock;
 		}
-		if (reg->persist) {
-			r = persist_rename(dir->pfd, name, ndir->pfd, newname, flags);
-			if (r < 0)
-				goto out_unlock;
-		}
+		r = journal_rename(reg->journal, dir->pfd, name, ndir->pfd, newname, flags);
+		if (r < 0)
+			goto out_unlock;
 		r = rename_exchange(dir, d, ndir, nd);
 		if (r == 0) {
 			dir_touch(dir);
@@ -842,15 +721,13 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 		}
 	}
 	/* Add the new name before dropping anything, so ENOMEM changes nothing. */
-	r = dentry_add(ndir, newname, nlen, n);
+	r = registry_dentry_add(ndir, newname, nlen, n);
 	if (r < 0)
 		goto out_unlock;
-	if (reg->persist) {
-		r = persist_rename(dir->pfd, name, ndir->pfd, newname, flags);
-		if (r < 0) {
-			dentry_del(ndir, ndir->tail); /* the entry just added */
-			goto out_unlock;
-		}
+	r = journal_rename(reg->journal, dir->pfd, name, ndir->pfd, newname, flags);
+	if (r < 0) {
+		dentry_del(ndir, ndir->tail); /* the entry just added */
+		goto out_unlock;
 	}
 	if (nd)
 		drop_name(reg, ndir, nd);
@@ -868,6 +745,7 @@ out_unlock:
 int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const char *newname,
 		  struct stat *ret)
 {
+	struct journal_node jn;
 	struct node *n, *ndir;
 	size_t len;
 	int r;
@@ -893,7 +771,7 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 		goto out_unlock;
 	}
 	/* A hard link costs an inode, as on tmpfs (EMLINK: FUSE's nlink is 32 bits). */
-	if (n->nlink && reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes) {
+	if (n->nlink && reg->max_inodes && registry_inodes_in_use(reg) >= reg->max_inodes) {
 		r = -ENOSPC;
 		goto out_unlock;
 	}
@@ -901,18 +779,13 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 		r = -EMLINK;
 		goto out_unlock;
 	}
-	if (reg->persist) {
-		int fd = node_pfd_get(n);
-
-		r = fd < 0 ? fd : persist_link(fd, ndir->pfd, newname);
-		node_pfd_put(n, fd);
-		if (r < 0)
-			goto out_unlock;
-	}
-	r = dentry_add(ndir, newname, len, n);
+	jn = registry_journal_node(n);
+	r = journal_link(reg->journal, &jn, ndir->pfd, newname);
+	if (r < 0)
+		goto out_unlock;
+	r = registry_dentry_add(ndir, newname, len, n);
 	if (r < 0) {
-		if (reg->persist)
-			persist_unlink(ndir->pfd, newname);
+		journal_remove(reg->journal, ndir->pfd, newname, false);
 		goto out_unlock;
 	}
 	if (n->nlink)
@@ -927,48 +800,47 @@ out_unlock:
 	return r;
 }
 
-/* Owner, mode and (directories') times on the node's store file. Region
- * times live in the region's own file already. */
-static int persist_attrs(const struct node *n, const struct registry_setattr *sa)
+/* What the journal records of a setattr: owner, mode, a directory's times. */
+#define JOURNAL_ATTRS                                                                       \
+	(REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID | REGISTRY_SET_ATIME |     \
+	 REGISTRY_SET_MTIME)
+
+/* Put the node's store file back as the node still is (what sa changed of it). */
+static void setattr_undo_journal(struct registry *reg, const struct node *n,
+				 const struct registry_setattr *sa)
 {
-	int fd = node_pfd_get(n), r = 0;
+	struct journal_node jn = registry_journal_node(n);
+	struct registry_setattr back = {
+		.valid = sa->valid & JOURNAL_ATTRS,
+		.mode = n->mode & 07777,
+		.uid = n->uid,
+		.gid = n->gid,
+		.atime = n->atime,
+		.mtime = n->mtime,
+	};
 
-	if (fd < 0)
-		return fd;
-	if ((sa->valid & (REGISTRY_SET_UID | REGISTRY_SET_GID)) &&
-	    fchown(fd, sa->valid & REGISTRY_SET_UID ? sa->uid : (uid_t)-1,
-		   sa->valid & REGISTRY_SET_GID ? sa->gid : (gid_t)-1) < 0) {
-		r = -errno;
-		goto out_put;
-	}
-	/* After chown, which clears set-id bits: the mode the node will have. */
-	if ((sa->valid & (REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID)) &&
-	    fchmod(fd, (sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode) & 07777) < 0) {
-		r = -errno;
-		goto out_put;
-	}
-	if (is_dir(n) && (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME))) {
-		struct timespec t[2] = {
-			sa->valid & REGISTRY_SET_ATIME ? sa->atime
-						       : (struct timespec){ .tv_nsec = UTIME_OMIT },
-			sa->valid & REGISTRY_SET_MTIME ? sa->mtime
-						       : (struct timespec){ .tv_nsec = UTIME_OMIT },
-		};
-
-		if (futimens(fd, t) < 0)
-			r = -errno;
-	}
-out_put:
-	node_pfd_put(n, fd);
-	return r;
+	journal_set_attrs(reg->journal, &jn, is_dir(n), &back, n->mode);
 }
 
+/*
+ * Whole or not at all. The steps that can fail come first, each one undone
+ * when a later one fails: the journal's owner and mode (set back to the
+ * node's, which changes last), then the region's size and times. A shrink
+ * cannot be undone (the data past the new end is gone), so it is the last
+ * step that can fail: the times go before it once, to find out whether
+ * they can be set, and again after it, since a truncate sets mtime itself.
+ * A grow can be undone (truncated back), so it goes before the times.
+ * Nothing is written into the node until every step is done.
+ */
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
 		     struct stat *ret)
 {
 	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
+	bool retried = false, journaled = false, timed = false, grown = false, shrink = false;
 	struct registry_setattr killed;
-	bool retried = false;
+	struct journal_node jn;
+	struct stat old;
+	bool times;
 	struct node *n;
 	int r = 0;
 
@@ -993,7 +865,6 @@ again:
 		}
 		sa = &killed;
 	}
-	/* The size first: it is the only change that can fail. */
 	if (sa->valid & REGISTRY_SET_SIZE) {
 		if (!n->region) {
 			r = -EISDIR;
@@ -1007,43 +878,90 @@ again:
 			retried = true;
 			goto again;
 		}
+	}
+	if (sa->valid & REGISTRY_SET_ATIME)
+		t[0] = sa->atime;
+	if (sa->valid & REGISTRY_SET_MTIME)
+		t[1] = sa->mtime;
+	times = n->region && (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME));
+	/*
+	 * A resize sets mtime to now itself (ftruncate(2) does, even to the
+	 * same size): a truncate's "mtime now" and nothing else needs no call.
+	 */
+	if (times && (sa->valid & REGISTRY_SET_SIZE) && t[0].tv_nsec == UTIME_OMIT &&
+	    t[1].tv_nsec == UTIME_NOW)
+		times = false;
+	if (times && (sa->valid & REGISTRY_SET_SIZE)) {
+		/* Size and times: what undoing the one after the other needs. */
+		r = region_stat(n->region, &old);
+		if (r < 0)
+			goto out_unlock;
+		shrink = sa->size < (uint64_t)old.st_size;
+	}
+
+	if (sa->valid & JOURNAL_ATTRS) {
+		jn = registry_journal_node(n);
+		journaled = true; /* a failure may have done part of it */
+		r = journal_set_attrs(reg->journal, &jn, is_dir(n), sa,
+				      sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode);
+		if (r < 0)
+			goto err_undo;
+	}
+	if (times && shrink) {
+		r = region_set_times(n->region, t);
+		if (r < 0)
+			goto err_undo;
+		timed = true;
+	}
+	if (sa->valid & REGISTRY_SET_SIZE) {
 		r = region_resize(n->region, sa->size);
 		if (r < 0)
-			goto out_unlock;
+			goto err_undo;
+		grown = times && !shrink; /* undone only if the times then fail */
 	}
-	if (reg->persist) {
-		r = persist_attrs(n, sa);
-		if (r < 0)
-			goto out_unlock;
+	if (times) {
+		r = region_set_times(n->region, t);
+		/*
+		 * After a shrink, the same call on the same file as just
+		 * before: should it still fail, the rest is done and stays.
+		 */
+		if (r < 0 && !shrink)
+			goto err_undo;
 	}
+
 	if (sa->valid & REGISTRY_SET_MODE)
 		n->mode = (n->mode & S_IFMT) | (sa->mode & 07777);
 	if (sa->valid & REGISTRY_SET_UID)
 		n->uid = sa->uid;
 	if (sa->valid & REGISTRY_SET_GID)
 		n->gid = sa->gid;
-	if (sa->valid & REGISTRY_SET_ATIME)
-		t[0] = sa->atime;
-	if (sa->valid & REGISTRY_SET_MTIME)
-		t[1] = sa->mtime;
-	if (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME)) {
-		if (n->region) {
-			r = region_set_times(n->region, t);
-			if (r < 0)
-				goto out_unlock;
-		} else {
-			struct timespec cur;
+	if (!n->region && (sa->valid & (REGISTRY_SET_ATIME | REGISTRY_SET_MTIME))) {
+		struct timespec cur;
 
-			now(&cur);
-			if (t[0].tv_nsec != UTIME_OMIT)
-				n->atime = t[0].tv_nsec == UTIME_NOW ? cur : t[0];
-			if (t[1].tv_nsec != UTIME_OMIT)
-				n->mtime = t[1].tv_nsec == UTIME_NOW ? cur : t[1];
-		}
+		now(&cur);
+		if (t[0].tv_nsec != UTIME_OMIT)
+			n->atime = t[0].tv_nsec == UTIME_NOW ? cur : t[0];
+		if (t[1].tv_nsec != UTIME_OMIT)
+			n->mtime = t[1].tv_nsec == UTIME_NOW ? cur : t[1];
 	}
 	if (sa->valid)
 		now(&n->ctime);
-	fill_stat(n, ret);
+	if (r == 0)
+		fill_stat(n, ret);
+	goto out_unlock;
+
+err_undo:
+	/* Best effort, in reverse: each undo sets what was there before. */
+	if (grown && region_resize(n->region, (uint64_t)old.st_size) < 0)
+		log_debug("inode %llu: size not set back after a failed setattr",
+			  (unsigned long long)ino);
+	if (timed || grown) { /* truncating back set mtime too */
+		struct timespec back[2] = { old.st_atim, old.st_mtim };
+
+		region_set_times(n->region, back);
+	}
+	if (journaled)
+		setattr_undo_journal(reg, n, sa);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	return r;
@@ -1130,8 +1048,9 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
 		  const struct registry_cred *binder, uint64_t cookie, bool count_opens)
 {
+	struct journal_node jn;
 	struct node *n;
-	int meta = -1, r;
+	int meta, r;
 
 	pthread_mutex_lock(&reg->lock);
 	r = region_of(reg, ino, &n);
@@ -1163,37 +1082,20 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
 	}
 	if (r < 0)
 		goto out_unlock;
-	if (reg->persist) {
-		int store_fd = region_fd_get(n->region);
-
-		/* The store file becomes the placeholder that records the binding. */
-		if (store_fd < 0) {
-			r = store_fd;
-			goto out_close;
-		}
-		meta = dup(store_fd);
-		r = meta < 0 ? -errno : 0;
-		region_fd_put(n->region);
-		if (r == 0 && fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0)
-			r = -errno;
-		if (r < 0)
-			goto out_close;
-	}
+	jn = registry_journal_node(n);
+	r = journal_bind(reg->journal, &jn, path, &meta);
+	if (r < 0)
+		goto out_unlock;
 	r = region_bind_file(n->region, fd, path, binder->uid, binder->gid);
 	if (r < 0) {
-		if (meta >= 0)
-			fremovexattr(meta, PERSIST_BACKING_XATTR);
-		goto out_close;
+		journal_unbind(reg->journal, meta);
+		goto out_unlock;
 	}
 	n->pfd = meta;
-	meta = -1;
 	node_release_cookie(reg, n);
 	n->cookie = cookie;
 	now(&n->ctime);
 	log_debug("inode %llu bound to %s", (unsigned long long)ino, path);
-out_close:
-	if (meta >= 0)
-		close(meta);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
 	return r;
@@ -1318,10 +1220,10 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 		      size_t size, int flags)
 {
 	struct node *n = lock_node(reg, ino);
-	ssize_t old_len, delta;
-	size_t cost_before;
+	struct journal_node jn;
 	int64_t charged = 0, settle;
-	char *old = NULL;
+	size_t cost_before;
+	ssize_t delta;
 	int r;
 
 	if (!n)
@@ -1336,32 +1238,27 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 			goto out_unlock;
 		charged = delta;
 	}
-	old_len = xattr_get(&n->xattrs, name, NULL, 0);
-	if (reg->persist && old_len > 0) {
-		old = malloc((size_t)old_len);
-		if (!old || xattr_get(&n->xattrs, name, old, (size_t)old_len) != old_len) {
-			r = -ENOMEM;
-			goto out_settle;
-		}
-	}
+	/*
+	 * The journal first: if it refuses, nothing changed. The list can then
+	 * fail only for memory: the journal gets the old value back (the list
+	 * still holds it), so both agree.
+	 */
+	jn = registry_journal_node(n);
+	r = journal_set_xattr(reg->journal, &jn, name, value, size);
+	if (r < 0)
+		goto out_settle;
 	r = xattr_set(&n->xattrs, name, value, size, flags);
-	if (r == 0 && reg->persist) {
-		int fd = node_pfd_get(n);
+	if (r < 0) {
+		size_t old_size;
+		const void *old = xattr_value(&n->xattrs, name, &old_size);
 
-		r = fd;
-		if (fd >= 0)
-			r = fsetxattr(fd, name, value, size, 0) < 0 ? -errno : 0;
-		node_pfd_put(n, fd);
-		if (r < 0) {
-			/* The store refused: put the old value back, so both agree. */
-			if (old_len >= 0)
-				xattr_set(&n->xattrs, name, old, (size_t)old_len, 0);
-			else
-				xattr_remove(&n->xattrs, name, NULL);
-		}
+		if (old)
+			journal_set_xattr(reg->journal, &jn, name, old, old_size);
+		else
+			journal_remove_xattr(reg->journal, &jn, name);
+		goto out_settle;
 	}
-	if (r == 0)
-		now(&n->ctime);
+	now(&n->ctime);
 out_settle:
 	/* Charge what the list costs now: failed steps may have undone the change. */
 	settle = (int64_t)n->xattrs.cost - (int64_t)cost_before - charged;
@@ -1371,7 +1268,6 @@ out_settle:
 		store_charge_meta_over(reg->store, (uint64_t)settle);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
-	free(old);
 	return r;
 }
 
@@ -1409,13 +1305,10 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 	if (!n)
 		return -ENOENT;
 	r = xattr_get(&n->xattrs, name, NULL, 0) < 0 ? -ENODATA : 0;
-	if (r == 0 && reg->persist) {
-		int fd = node_pfd_get(n);
+	if (r == 0) {
+		struct journal_node jn = registry_journal_node(n);
 
-		r = fd;
-		if (fd >= 0)
-			r = fremovexattr(fd, name) < 0 && errno != ENODATA ? -errno : 0;
-		node_pfd_put(n, fd);
+		r = journal_remove_xattr(reg->journal, &jn, name);
 	}
 	if (r == 0)
 		r = xattr_remove(&n->xattrs, name, &cost);
@@ -1430,7 +1323,7 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 void registry_inodes(struct registry *reg, uint64_t *ret_used, uint64_t *ret_max)
 {
 	pthread_mutex_lock(&reg->lock);
-	*ret_used = inodes_in_use(reg);
+	*ret_used = registry_inodes_in_use(reg);
 	*ret_max = reg->max_inodes;
 	pthread_mutex_unlock(&reg->lock);
 }
@@ -1462,224 +1355,8 @@ int registry_fsyncdir(struct registry *reg, uint64_t ino)
 
 	if (!n)
 		return -ENOENT;
-	if (reg->persist && is_dir(n) && n->pfd >= 0 && fsync(n->pfd) < 0)
-		r = -errno;
+	if (is_dir(n))
+		r = journal_sync_dir(reg->journal, n->pfd);
 	pthread_mutex_unlock(&reg->lock);
-	return r;
-}
-
-/* ------------------------------------------------------------ loading a store */
-
-static void node_set_stat(struct node *n, const struct stat *st)
-{
-	n->uid = st->st_uid;
-	n->gid = st->st_gid;
-	n->atime = st->st_atim;
-	n->mtime = st->st_mtim;
-	n->ctime = st->st_ctim;
-}
-
-static int load_dir(void *ctx, void *parent, const char *name, int fd, const struct stat *st,
-		    void **ret_node)
-{
-	struct registry *reg = ctx;
-	struct node *dir = parent, *n;
-	int r;
-
-	/* Within the same limit as a directory made through the mount, less its slack. */
-	fd = store_fd_keep(reg->store, fd, 0);
-	if (fd < 0)
-		return fd;
-	r = node_new(reg, S_IFDIR | (st->st_mode & 07777), st->st_uid, st->st_gid, fd, &n);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	r = dentry_add(dir, name, strlen(name), n);
-	if (r < 0) {
-		n->nlink = 0;
-		node_destroy(reg, n);
-		return r;
-	}
-	node_set_stat(n, st);
-	n->parent = dir;
-	dir->nlink++;
-	*ret_node = n;
-	return 0;
-}
-
-/*
- * The path of name in dir as the mount shows it, for messages (registry
- * lock held). Directories know their parent, not their name: scanned.
- */
-static void node_path(struct node *dir, const char *name, char *buf, size_t size)
-{
-	struct node *n = dir;
-	size_t len = strlen(name) + 1;
-
-	/* Built from the end; a path too long for buf keeps its tail. */
-	if (len >= size)
-		len = size - 1;
-	buf[size - 1] = '\0';
-	memcpy(buf + size - 1 - len, "/", 1);
-	memcpy(buf + size - len, name, len - 1);
-	while (n->parent != n && len < size - 1) {
-		struct dentry *d;
-		size_t dl;
-
-		for (d = n->parent->head; d && d->node != n; d = d->next)
-			;
-		if (!d)
-			break;
-		dl = d->len + 1;
-		if (len + dl > size - 1)
-			break;
-		len += dl;
-		buf[size - 1 - len] = '/';
-		memcpy(buf + size - len, d->name, d->len);
-		n = n->parent;
-	}
-	memmove(buf, buf + size - 1 - len, len + 1);
-}
-
-/*
- * A bound region: a placeholder in the store (fd, kept for its metadata),
- * the data in the user's file, re-opened as the region's owner with every
- * check of a live bind (open_binding). A binding that cannot be had now
- * leaves the region unbound, not the store unloadable: one user's deleted
- * file or a file system not mounted yet must not lock everyone out.
- */
-static int load_bound(struct registry *reg, struct node *dir, const char *name, int fd,
-		      const char *backing, struct node *n)
-{
-	char where[PATH_MAX];
-	int bfd = -1, r = -ENXIO;
-
-	node_path(dir, name, where, sizeof(where));
-	if (reg->open_binding)
-		r = reg->open_binding(reg->open_binding_ctx, where, backing, n->uid, n->gid, &bfd);
-	if (r == 0) {
-		r = region_bind_file(n->region, bfd, backing, n->uid, n->gid);
-		if (r < 0)
-			close(bfd);
-	}
-	if (r < 0) {
-		n->unbound = strdup(backing);
-		if (!n->unbound)
-			return -ENOMEM;
-	}
-	n->pfd = fd;
-	return 0;
-}
-
-static int load_file(void *ctx, void *parent, const char *name, int fd, const struct stat *st,
-		     const char *backing, void *node, void **ret_node)
-{
-	struct registry *reg = ctx;
-	struct node *dir = parent, *n = node;
-	int r;
-
-	if (n) {
-		/* Another name of a region already loaded: a hard link. */
-		r = dentry_add(dir, name, strlen(name), n);
-		if (r == 0) {
-			n->nlink++;
-			reg->links++;
-		}
-		*ret_node = n;
-		return r;
-	}
-	r = node_new(reg, S_IFREG | (st->st_mode & 07777), st->st_uid, st->st_gid,
-		     backing ? -1 : fd, &n);
-	if (r < 0) {
-		close(fd);
-		return r == -EMFILE || r == -ENFILE ? -ENOSPC : r;
-	}
-	if (backing) {
-		r = load_bound(reg, dir, name, fd, backing, n);
-		if (r < 0) {
-			close(fd);
-			goto err_destroy;
-		}
-	}
-	r = dentry_add(dir, name, strlen(name), n);
-	if (r < 0)
-		goto err_destroy;
-	node_set_stat(n, st);
-	*ret_node = n;
-	return 0;
-
-err_destroy:
-	n->nlink = 0;
-	node_destroy(reg, n);
-	return r;
-}
-
-static int load_xattr(void *ctx, void *node, const char *name, const void *value, size_t size)
-{
-	struct registry *reg = ctx;
-	struct node *n = node;
-	size_t cost_before = n->xattrs.cost;
-	int r = xattr_set(&n->xattrs, name, value, size, 0);
-
-	/* Charged even past the limit: what the store holds is the user's. */
-	if (r == 0 && n->xattrs.cost > cost_before)
-		store_charge_meta_over(reg->store, n->xattrs.cost - cost_before);
-	return r;
-}
-
-int registry_load(struct registry *reg, const char *dir, char *err, size_t errlen)
-{
-	static const struct persist_visitor visitor = {
-		.dir = load_dir,
-		.file = load_file,
-		.xattr = load_xattr,
-	};
-	struct persist_visitor v = visitor;
-	struct stat st;
-	int rootfd, r;
-
-	err[0] = '\0';
-	r = persist_open(dir, &reg->persist, err, errlen);
-	if (r < 0)
-		return r;
-	r = persist_root(reg->persist, &rootfd);
-	if (r < 0) {
-		snprintf(err, errlen, "store %s/root: %s", dir, strerror(-r));
-		return r;
-	}
-	reg->root->pfd = rootfd;
-	if (fstat(rootfd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "store %s/root: %s", dir, strerror(errno));
-		return r;
-	}
-	if (persist_created(reg->persist)) {
-		/* A new store: the root as the options say. */
-		struct registry_setattr sa = {
-			.valid = REGISTRY_SET_MODE | REGISTRY_SET_UID | REGISTRY_SET_GID,
-			.mode = reg->root->mode & 07777,
-			.uid = reg->root->uid,
-			.gid = reg->root->gid,
-		};
-
-		r = persist_attrs(reg->root, &sa);
-		if (r < 0) {
-			snprintf(err, errlen, "store %s/root: %s", dir, strerror(-r));
-			return r;
-		}
-	} else {
-		reg->root->mode = S_IFDIR | (st.st_mode & 07777);
-		node_set_stat(reg->root, &st);
-	}
-	v.ctx = reg;
-	pthread_mutex_lock(&reg->lock);
-	r = persist_walk(reg->persist, rootfd, reg->root, &v, err, errlen);
-	pthread_mutex_unlock(&reg->lock);
-	if (r == -ENOSPC && reg->max_inodes && inodes_in_use(reg) >= reg->max_inodes)
-		snprintf(err, errlen, "store %s holds more than nr_inodes=%llu regions, "
-			 "directories and hard links", dir, (unsigned long long)reg->max_inodes);
-	if (r == 0)
-		log_debug("store %s: %zu regions and directories loaded", dir, reg->inodes.count);
 	return r;
 }

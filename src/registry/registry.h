@@ -23,6 +23,11 @@
  * called from any thread. A region pointer from registry_open() stays valid
  * until the matching registry_release().
  *
+ * Where it lives: registry.c keeps the namespace in memory and records
+ * every change first in its journal (journal.h: nothing for a memory-only
+ * mount, the store's files for -o store=DIR, persist.h), under the
+ * registry lock; load.c loads a store (registry_load()).
+ *
  * Limits: names are at most RFS_NAME_MAX bytes (else -ENAMETOOLONG); at
  * most max_inodes nodes (directories and regions, root included, orphans
  * too) and names of regions past their first (hard links, each an inode as
@@ -179,9 +184,18 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const char *newname,
 		  struct stat *ret);
 
-/* chmod/chown/truncate/utimens. Size changes resize the region (errors of
+/*
+ * chmod/chown/truncate/utimens. Size changes resize the region (errors of
  * region_resize); size on a directory: -EISDIR; on an unbound region whose
- * retry failed (registry_open()): -ENXIO. */
+ * retry failed (registry_open()): -ENXIO; errors of the journal (the
+ * store's fchown/fchmod/futimens) and of region_set_times().
+ * Applied whole or not at all: on failure the node, its store file and its
+ * region are as they were (undone best effort: an undo that fails in turn
+ * is not reported). One exception: a shrink cannot be undone, so the times
+ * are tried before it and set again after it (a truncate sets mtime); if
+ * that second, same call fails, the error is returned and everything else
+ * stays applied.
+ */
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
 		     struct stat *ret);
 
@@ -266,9 +280,10 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name);
  * Persistent store (-o store=DIR): open DIR (initializing it when empty),
  * take its lock, and load every directory, region (data, mode, owner,
  * times, xattrs, hard links) and binding into this registry, which must be
- * new (only the root). From then on every change is mirrored into DIR, see
- * persist.h. The region store must count reservations itself
- * (STORE_FORCE_MEMFD): region data lives in DIR's files.
+ * new (only the root). From then on every change is mirrored into DIR
+ * (the registry's journal is the store's, see journal.h and persist.h).
+ * The region store must count reservations itself (STORE_FORCE_MEMFD):
+ * region data lives in DIR's files.
  * On failure writes a one-line reason naming the bad file into err; the
  * registry must then be freed. Errors: -EBUSY (another daemon has the
  * store), -EINVAL (not a regionfs store, corrupt), -ENOSPC/-EFBIG (does

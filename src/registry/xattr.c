@@ -139,6 +139,16 @@ ssize_t xattr_get(const struct xattr_list *l, const char *name, void *buf, size_
 	return (ssize_t)(*pp)->value_len;
 }
 
+const void *xattr_value(const struct xattr_list *l, const char *name, size_t *ret_size)
+{
+	struct xattr **pp = find((struct xattr_list *)l, name, strlen(name));
+
+	if (!pp)
+		return NULL;
+	*ret_size = (*pp)->value_len;
+	return (*pp)->value;
+}
+
 ssize_t xattr_list_names(const struct xattr_list *l, char *buf, size_t size)
 {
 	const struct xattr *x;

@@ -46,6 +46,8 @@ int xattr_check_set(const struct xattr_list *l, const char *name, size_t size, i
  */
 int xattr_set(struct xattr_list *l, const char *name, const void *value, size_t size, int flags);
 ssize_t xattr_get(const struct xattr_list *l, const char *name, void *buf, size_t size);
+/* The value of name, valid until the list changes, and its size; NULL if absent. */
+const void *xattr_value(const struct xattr_list *l, const char *name, size_t *ret_size);
 ssize_t xattr_list_names(const struct xattr_list *l, char *buf, size_t size);
 /* Remove name; *ret_cost (may be NULL): the cost it had. */
 int xattr_remove(struct xattr_list *l, const char *name, size_t *ret_cost);

@@ -235,13 +235,14 @@ static void *walk_thread(void *arg)
 	struct walk_job *job = arg;
 	struct persist_visitor v = visitor;
 	struct persist *p = NULL;
+	struct stat st;
 	int rootfd;
 
 	v.ctx = &job->counts;
 	job->err[0] = '\0';
 	job->r = persist_open(job->dir, &p, job->err, sizeof(job->err));
 	if (job->r == 0)
-		job->r = persist_root(p, &rootfd);
+		job->r = persist_root(p, &rootfd, &st);
 	if (job->r == 0) {
 		job->r = persist_walk(p, rootfd, (void *)0, &v, job->err, sizeof(job->err));
 		close(rootfd);
