@@ -11,18 +11,6 @@
 #include "common/macros.h"
 #include "common/size.h"
 
-const char *rfs_datapath_name(enum rfs_datapath dp)
-{
-	switch (dp) {
-	case RFS_DATAPATH_PASSTHROUGH:
-		return "passthrough";
-	case RFS_DATAPATH_CACHE:
-		return "cache";
-	default:
-		return "auto";
-	}
-}
-
 void rfs_options_usage(const char *prog)
 {
 	printf("usage: %s [-f] [-d] [-o OPTION[,OPTION...]] [SOURCE] MOUNTPOINT\n"
