@@ -107,7 +107,7 @@ static bool is_ignored_flag(const char *opt)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(ignored); i++)
 		if (strcmp(opt, ignored[i]) == 0)
 			return true;
 	return strncmp(opt, "x-", 2) == 0; /* userspace-only fstab options */

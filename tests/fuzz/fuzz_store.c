@@ -595,7 +595,7 @@ static uint64_t check_loaded(struct registry *reg)
 					    sizeof(attrs));
 			}
 			sum += check_xattrs(reg, st.st_ino);
-			if (nloaded < sizeof(loaded) / sizeof(loaded[0])) {
+			if (nloaded < ARRAY_SIZE(loaded)) {
 				struct loaded *l = &loaded[nloaded++];
 
 				l->parent = it.ino;
