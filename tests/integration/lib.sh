@@ -29,9 +29,9 @@
 #                            output makes the "no error/warning" check fail.
 #   RFS_KEEP_TMP=1           keep the temp dir (daemon logs) after the test.
 #
-# Rules (STYLE.md): private temp mountpoint, own mount namespace, daemon in
-# the foreground with its log captured, readiness by polling mountinfo (never
-# a blind sleep), teardown that always runs, daemon must exit 0 after umount
+# Rules: private temp mountpoint, own mount namespace, daemon in the
+# foreground with its log captured, readiness by polling mountinfo (never a
+# blind sleep), teardown that always runs, daemon must exit 0 after umount
 # and print no "error"/"warning".
 
 set -u
