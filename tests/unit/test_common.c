@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -513,6 +514,64 @@ static void test_hmap_shrink(void **state)
 	hmap_destroy(&map);
 }
 
+/*
+ * hmap_pop() empties a table: every node once, with long chains and empty
+ * buckets, while other nodes are removed meanwhile; removing a popped node
+ * again changes nothing; the emptied table takes new nodes.
+ */
+static void test_hmap_pop_empties(void **state)
+{
+	enum { N = 3000 };
+	struct hmap map;
+	static struct item items[N];
+	static bool removed[N];
+	struct hmap_node *n;
+	size_t i, at = 0, popped = 0, nremoved = 0, count;
+
+	(void)state;
+	assert_int_equal(hmap_init(&map), 0);
+	assert_null(hmap_pop(&map, &at));
+	for (i = 0; i < N; i++) {
+		items[i].key = i;
+		items[i].seen = 0;
+		hmap_insert(&map, &items[i].node, hmap_hash_u64(i % 7)); /* 7 chains */
+	}
+	for (i = 0; i < N; i += 10) {
+		hmap_remove(&map, &items[i].node);
+		removed[i] = true;
+		nremoved++;
+	}
+	at = 0;
+	while ((n = hmap_pop(&map, &at))) {
+		struct item *it = container_of(n, struct item, node);
+		size_t k = it->key + 5;
+
+		assert_false(removed[it->key]);
+		assert_null(n->next);
+		it->seen++;
+		popped++;
+		if (k < N && !items[k].seen && !removed[k]) {
+			hmap_remove(&map, &items[k].node); /* not popped yet: never will be */
+			removed[k] = true;
+			nremoved++;
+		}
+		count = map.count;
+		hmap_remove(&map, n); /* popped already: nothing to do */
+		assert_int_equal(map.count, count);
+		assert_int_equal(popped + nremoved + map.count, N);
+	}
+	assert_int_equal(map.count, 0);
+	assert_null(hmap_pop(&map, &at));
+	for (i = 0; i < N; i++)
+		assert_int_equal(items[i].seen, removed[i] ? 0 : 1);
+	assert_true(popped > 0 && nremoved > N / 10);
+	for (i = 0; i < 7; i++)
+		assert_null(hmap_first_with_hash(&map, hmap_hash_u64(i)));
+	hmap_insert(&map, &items[0].node, hmap_hash_u64(0));
+	assert_ptr_equal(find_item(&map, 0, hmap_hash_u64(0)), &items[0]);
+	hmap_destroy(&map);
+}
+
 static void test_hmap_hash_bytes_deterministic_and_spread(void **state)
 {
 	char buf[32];
@@ -618,6 +677,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hmap_reuse_after_remove_all, reset_injection,
 					    reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_shrink, reset_injection, reset_injection),
+	    cmocka_unit_test_setup_teardown(test_hmap_pop_empties, reset_injection, reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_hash_bytes_deterministic_and_spread,
 					    reset_injection, reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_hash_u64_mixes, reset_injection,
