@@ -32,7 +32,6 @@
 #define XATTR_RFS_PREFIX "user.regionfs."
 #define XATTR_DATAPATH "user.regionfs.datapath"
 #define XATTR_REQUESTS "user.regionfs.requests"
-#define XATTR_BACKING "user.regionfs.backing"
 
 /* Largest reply we build for readdir: the kernel asks for one page at a time. */
 #define READDIR_BUF_MAX (128u * 1024u)
@@ -681,7 +680,7 @@ static void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 {
 	int r;
 
-	if (strcmp(name, XATTR_BACKING) == 0) {
+	if (strcmp(name, RFS_XATTR_BACKING) == 0) {
 		r = (flags & XATTR_REPLACE) ? -ENODATA : rfs_bind(req_rfs(req), req, ino, value, size);
 		if (r < 0)
 			log_debug("binding inode %llu to '%.*s': %s", (unsigned long long)ino,
@@ -726,7 +725,7 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 			return;
 		}
 	}
-	if (strcmp(name, XATTR_BACKING) == 0) {
+	if (strcmp(name, RFS_XATTR_BACKING) == 0) {
 		r = registry_backing_path(fs->reg, ino, buf, size);
 		if (r == -EISDIR)
 			r = -ENODATA;
@@ -743,7 +742,7 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	/* Ours, listed where they apply: the mount's facts on the root, the binding on bound regions. */
 	static const char root_names[] = XATTR_DATAPATH "\0" XATTR_REQUESTS;
 	const char *extra = ino == REGISTRY_ROOT_INO ? root_names
-			    : registry_backing_path(fs->reg, ino, NULL, 0) >= 0 ? XATTR_BACKING
+			    : registry_backing_path(fs->reg, ino, NULL, 0) >= 0 ? RFS_XATTR_BACKING
 									 : "";
 	size_t extra_len = ino == REGISTRY_ROOT_INO ? sizeof(root_names)
 			   : *extra		    ? strlen(extra) + 1
