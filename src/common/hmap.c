@@ -77,6 +77,22 @@ void hmap_remove(struct hmap *map, struct hmap_node *node)
 	}
 }
 
+struct hmap_node *hmap_pop(struct hmap *map, size_t *at)
+{
+	struct hmap_node *n;
+
+	for (; *at <= map->mask; (*at)++) {
+		n = map->buckets[*at];
+		if (n) {
+			map->buckets[*at] = n->next;
+			n->next = NULL;
+			map->count--;
+			return n;
+		}
+	}
+	return NULL;
+}
+
 void hmap_shrink(struct hmap *map)
 {
 	size_t nbuckets = map->mask + 1;

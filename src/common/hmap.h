@@ -2,10 +2,10 @@
 /*
  * An intrusive chained hash table keyed by a 64-bit hash. The caller embeds
  * a struct hmap_node in its object, computes the hash, and compares keys
- * itself while walking a bucket (hmap_for_each_hash). The table grows by
- * doubling so lookups stay O(1) at any size. It shrinks only when asked
- * (hmap_shrink()), never below its initial size: removing never resizes,
- * so a walk over the buckets may remove the nodes it visits.
+ * itself while walking a bucket (hmap_for_each_hash). An insert into a full
+ * table doubles it, so lookups stay O(1) at any size; a removal never
+ * resizes it; hmap_shrink() gives buckets back when asked, never below the
+ * initial 16.
  *
  * Not thread-safe: the owner's lock protects it.
  */
@@ -32,7 +32,17 @@ void hmap_destroy(struct hmap *map);
 /* Insert (duplicates allowed; the caller checks first). Growing may fail
  * silently under memory pressure: the table then just stays denser. */
 void hmap_insert(struct hmap *map, struct hmap_node *node, uint64_t hash);
+/* A node that is not in the table (any more) is left alone. */
 void hmap_remove(struct hmap *map, struct hmap_node *node);
+/*
+ * Take the nodes out one by one, to empty the table before hmap_destroy():
+ *	size_t at = 0;
+ *	while ((n = hmap_pop(map, &at)))
+ *		free(container_of(n, struct thing, hn));
+ * at is where the scan of the buckets stands (start at 0). Meanwhile the
+ * table may only lose nodes (hmap_remove()). NULL once it is empty.
+ */
+struct hmap_node *hmap_pop(struct hmap *map, size_t *at);
 /*
  * Give memory back after removals: halve the table while it is less than a
  * quarter full (it then stays at most half full, so an insert right after
@@ -62,7 +72,8 @@ static inline struct hmap_node *hmap_next_with_hash(const struct hmap_node *prev
 #define hmap_for_each_hash(pos, map, h)                                                            \
 	for ((pos) = hmap_first_with_hash((map), (h)); (pos); (pos) = hmap_next_with_hash(pos))
 
-/* Visit every node; the callback must not modify the table. */
+/* Visit every node. The body must not insert or remove (removing pos would
+ * end the walk of its bucket): hmap_pop() empties a table. */
 #define hmap_for_each(pos, map, i)                                                                 \
 	for ((i) = 0; (i) <= (map)->mask; (i)++)                                                   \
 		for ((pos) = (map)->buckets[i]; (pos); (pos) = (pos)->next)

@@ -27,4 +27,11 @@
 /* Longest name of one path component, as on every Linux filesystem. */
 #define RFS_NAME_MAX 255u
 
+/*
+ * The extended attribute that binds a region to a file: the name users set
+ * on the mount (fs/bind.c) and the name a store keeps the binding under
+ * (registry/persist.c).
+ */
+#define RFS_XATTR_BACKING "user.regionfs.backing"
+
 #endif

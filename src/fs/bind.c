@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/macros.h"
 #include "fs/caller.h"
 
 #define MAX_SYMLINKS 40 /* as the kernel's path walk */
@@ -141,7 +142,7 @@ static bool pseudo_fs(int fd)
 
 	if (fstatfs(fd, &sfs) < 0)
 		return true; /* cannot tell: refuse */
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(types); i++)
 		if ((unsigned long)sfs.f_type == types[i])
 			return true;
 	return false;

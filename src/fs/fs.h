@@ -53,7 +53,6 @@ struct rfs_options {
 int rfs_options_parse(int argc, char **argv, struct rfs_options *ret);
 void rfs_options_free(struct rfs_options *o);
 void rfs_options_usage(const char *prog);
-const char *rfs_datapath_name(enum rfs_datapath dp);
 
 /* Mount, serve until unmounted or signalled, clean up. Returns the exit
  * status (0, or 1 after printing why). */

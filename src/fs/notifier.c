@@ -11,10 +11,12 @@
 
 #include <fuse_lowlevel.h>
 
+#include "common/list.h"
 #include "common/log.h"
+#include "common/macros.h"
 
 struct note {
-	struct note *next;
+	struct list_node link; /* in the notifier's queue, oldest first */
 	uint64_t seq;
 	uint64_t parent;
 	char name[];
@@ -27,7 +29,7 @@ struct notifier {
 	pthread_cond_t wake;
 	pthread_cond_t sent; /* sent_seq moved */
 	uint64_t queued_seq, sent_seq;
-	struct note *head, **tail;
+	struct list_node queue;
 	bool stop;
 };
 
@@ -37,16 +39,16 @@ static void *notifier_main(void *arg)
 
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
+		struct list_node *first;
 		struct note *note;
 
-		while (!n->head && !n->stop)
+		while (list_empty(&n->queue) && !n->stop)
 			pthread_cond_wait(&n->wake, &n->lock);
-		note = n->head;
-		if (!note)
+		first = list_first(&n->queue);
+		if (!first)
 			break; /* stopping, and all sent */
-		n->head = note->next;
-		if (!n->head)
-			n->tail = &n->head;
+		note = container_of(first, struct note, link);
+		list_del(&note->link);
 		pthread_mutex_unlock(&n->lock);
 		/* ENOENT: the kernel had no such entry cached; nothing to do. */
 		fuse_lowlevel_notify_inval_entry(n->se, note->parent, note->name,
@@ -69,7 +71,7 @@ int notifier_start(struct fuse_session *se, struct notifier **ret)
 	if (!n)
 		return -ENOMEM;
 	n->se = se;
-	n->tail = &n->head;
+	list_init(&n->queue);
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
 	pthread_cond_init(&n->sent, NULL);
@@ -98,13 +100,11 @@ void notifier_inval_entry(struct notifier *n, uint64_t parent, const char *name)
 		log_debug("no memory to queue an entry invalidation of %s", name);
 		return;
 	}
-	note->next = NULL;
 	note->parent = parent;
 	memcpy(note->name, name, len + 1);
 	pthread_mutex_lock(&n->lock);
 	note->seq = ++n->queued_seq;
-	*n->tail = note;
-	n->tail = &note->next;
+	list_add_tail(&n->queue, &note->link);
 	pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
 }

@@ -32,7 +32,6 @@
 #define XATTR_RFS_PREFIX "user.regionfs."
 #define XATTR_DATAPATH "user.regionfs.datapath"
 #define XATTR_REQUESTS "user.regionfs.requests"
-#define XATTR_BACKING "user.regionfs.backing"
 
 /* Largest reply we build for readdir: the kernel asks for one page at a time. */
 #define READDIR_BUF_MAX (128u * 1024u)
@@ -154,8 +153,9 @@ static void rfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (r < 0)
-		return reply_err(req, r);
-	reply_entry(req, &st);
+		reply_err(req, r);
+	else
+		reply_entry(req, &st);
 }
 
 static void rfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -181,8 +181,9 @@ static void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	int r = registry_getattr(fs->reg, ino, &st);
 
 	if (r < 0)
-		return reply_err(req, r);
-	fuse_reply_attr(req, &st, attr_timeout(fs, &st));
+		reply_err(req, r);
+	else
+		fuse_reply_attr(req, &st, attr_timeout(fs, &st));
 }
 
 static void caller_of(fuse_req_t req, struct perm_caller *ret)
@@ -234,8 +235,10 @@ static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 
 	if (kill) {
 		r = registry_getattr(fs->reg, ino, &cur);
-		if (r < 0)
-			return reply_err(req, r);
+		if (r < 0) {
+			reply_err(req, r);
+			return;
+		}
 		caller_of(req, &who);
 		sa.valid |= kill_flags(perm_kill_bits(&who, &cur));
 	}
@@ -253,8 +256,10 @@ static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		sa.gid = attr->st_gid;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		if (attr->st_size < 0)
-			return reply_err(req, -EINVAL);
+		if (attr->st_size < 0) {
+			reply_err(req, -EINVAL);
+			return;
+		}
 		sa.valid |= REGISTRY_SET_SIZE;
 		sa.size = (uint64_t)attr->st_size;
 	}
@@ -273,7 +278,8 @@ static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	r = registry_setattr(fs->reg, ino, &sa, &st);
 	if (r < 0) {
 		log_debug("setattr of inode %llu: %s", (unsigned long long)ino, strerror(-r));
-		return reply_err(req, r);
+		reply_err(req, r);
+		return;
 	}
 	fuse_reply_attr(req, &st, attr_timeout(fs, &st));
 }
@@ -295,12 +301,15 @@ static void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int r;
 
 	/* Regions only: no devices, fifos or sockets in a region namespace. */
-	if (!S_ISREG(mode))
-		return reply_err(req, -EPERM);
+	if (!S_ISREG(mode)) {
+		reply_err(req, -EPERM);
+		return;
+	}
 	r = registry_create(fs->reg, parent, name, mode, &cred, &st);
 	if (r < 0)
-		return reply_err(req, r);
-	reply_entry(req, &st);
+		reply_err(req, r);
+	else
+		reply_entry(req, &st);
 }
 
 static void rfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -311,8 +320,9 @@ static void rfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int r = registry_mkdir(fs->reg, parent, name, mode, &cred, &st);
 
 	if (r < 0)
-		return reply_err(req, r);
-	reply_entry(req, &st);
+		reply_err(req, r);
+	else
+		reply_entry(req, &st);
 }
 
 static void rfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -342,8 +352,9 @@ static void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 	int r = registry_link(req_rfs(req)->reg, ino, newparent, newname, &st);
 
 	if (r < 0)
-		return reply_err(req, r);
-	reply_entry(req, &st);
+		reply_err(req, r);
+	else
+		reply_entry(req, &st);
 }
 
 /*
@@ -479,12 +490,15 @@ static void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (r == 0)
 		r = registry_open(fs->reg, ino, &region);
-	if (r < 0)
-		return reply_err(req, r);
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
 	r = open_common(fs, ino, region, fi);
 	if (r < 0) {
 		registry_release(fs->reg, ino);
-		return reply_err(req, r);
+		reply_err(req, r);
+		return;
 	}
 	if (fuse_reply_open(req, fi) < 0)
 		registry_release(fs->reg, ino); /* interrupted: no RELEASE will come */
@@ -500,11 +514,15 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	struct stat st;
 	int r;
 
-	if (!S_ISREG(mode) && (mode & S_IFMT))
-		return reply_err(req, -EPERM);
+	if (!S_ISREG(mode) && (mode & S_IFMT)) {
+		reply_err(req, -EPERM);
+		return;
+	}
 	r = registry_create(fs->reg, parent, name, mode, &cred, &st);
-	if (r < 0)
-		return reply_err(req, r);
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
 	fill_entry(&e, &st, fs->timeout); /* new: anonymous */
 	r = registry_open(fs->reg, e.ino, &region);
 	if (r == 0) {
@@ -516,7 +534,8 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		/* Undo the create: the kernel will not know the name exists. */
 		registry_unlink(fs->reg, parent, name);
 		registry_forget(fs->reg, e.ino, 1);
-		return reply_err(req, r);
+		reply_err(req, r);
+		return;
 	}
 	if (fuse_reply_create(req, &e, fi) < 0) {
 		registry_release(fs->reg, e.ino);
@@ -537,11 +556,12 @@ static void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct region *region;
 	int r = registry_region(req_rfs(req)->reg, ino, &region);
 
-	if (r < 0)
-		return reply_err(req, r);
-	r = region_fd_get(region);
-	if (r < 0)
-		return reply_err(req, r);
+	if (r == 0)
+		r = region_fd_get(region);
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
 	/* Straight from the backing fd: a read inside the region never fails. */
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = r;
@@ -558,14 +578,17 @@ static void rfs_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t s
 	ssize_t n;
 	int r = registry_region(req_rfs(req)->reg, ino, &region);
 
-	if (r < 0)
-		return reply_err(req, r);
-	if (off < 0)
-		return reply_err(req, -EINVAL);
+	if (r == 0 && off < 0)
+		r = -EINVAL;
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
 	n = region_write(region, data, size, (uint64_t)off);
 	if (n < 0)
-		return reply_err(req, (int)n);
-	fuse_reply_write(req, (size_t)n);
+		reply_err(req, (int)n);
+	else
+		fuse_reply_write(req, (size_t)n);
 }
 
 static void rfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -600,8 +623,10 @@ static void rfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv = { 0 };
 	int r = store_used(fs->store, &used);
 
-	if (r < 0)
-		return reply_err(req, r);
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
 	registry_inodes(fs->reg, &inodes, &max_inodes);
 	sv.f_bsize = RFS_PAGE_SIZE;
 	sv.f_frsize = RFS_PAGE_SIZE;
@@ -640,8 +665,10 @@ static int xattr_name_check(const char *name, bool writing)
 
 static void reply_xattr_size(fuse_req_t req, size_t size, ssize_t r, const void *buf)
 {
-	if (r < 0)
-		return reply_err(req, (int)r);
+	if (r < 0) {
+		reply_err(req, (int)r);
+		return;
+	}
 	if (size == 0)
 		fuse_reply_xattr(req, (size_t)r);
 	else
@@ -653,16 +680,16 @@ static void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 {
 	int r;
 
-	if (strcmp(name, XATTR_BACKING) == 0) {
+	if (strcmp(name, RFS_XATTR_BACKING) == 0) {
 		r = (flags & XATTR_REPLACE) ? -ENODATA : rfs_bind(req_rfs(req), req, ino, value, size);
 		if (r < 0)
 			log_debug("binding inode %llu to '%.*s': %s", (unsigned long long)ino,
 				  (int)size, value, strerror(-r));
-		return reply_err(req, r);
+	} else {
+		r = xattr_name_check(name, true);
+		if (r == 0)
+			r = registry_setxattr(req_rfs(req)->reg, ino, name, value, size, flags);
 	}
-	r = xattr_name_check(name, true);
-	if (r == 0)
-		r = registry_setxattr(req_rfs(req)->reg, ino, name, value, size, flags);
 	reply_err(req, r);
 }
 
@@ -682,18 +709,23 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 
 		r = (ssize_t)strlen(v);
 		if (size && size < (size_t)r)
-			return reply_err(req, -ERANGE);
-		return reply_xattr_size(req, size, r, v);
+			r = -ERANGE;
+		reply_xattr_size(req, size, r, v);
+		return;
 	}
 	r = xattr_name_check(name, false);
-	if (r < 0)
-		return reply_err(req, (int)r);
+	if (r < 0) {
+		reply_err(req, (int)r);
+		return;
+	}
 	if (size) {
 		buf = malloc(size);
-		if (!buf)
-			return reply_err(req, -ENOMEM);
+		if (!buf) {
+			reply_err(req, -ENOMEM);
+			return;
+		}
 	}
-	if (strcmp(name, XATTR_BACKING) == 0) {
+	if (strcmp(name, RFS_XATTR_BACKING) == 0) {
 		r = registry_backing_path(fs->reg, ino, buf, size);
 		if (r == -EISDIR)
 			r = -ENODATA;
@@ -710,7 +742,7 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	/* Ours, listed where they apply: the mount's facts on the root, the binding on bound regions. */
 	static const char root_names[] = XATTR_DATAPATH "\0" XATTR_REQUESTS;
 	const char *extra = ino == REGISTRY_ROOT_INO ? root_names
-			    : registry_backing_path(fs->reg, ino, NULL, 0) >= 0 ? XATTR_BACKING
+			    : registry_backing_path(fs->reg, ino, NULL, 0) >= 0 ? RFS_XATTR_BACKING
 									 : "";
 	size_t extra_len = ino == REGISTRY_ROOT_INO ? sizeof(root_names)
 			   : *extra		    ? strlen(extra) + 1
@@ -720,8 +752,10 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 	if (size) {
 		buf = malloc(size);
-		if (!buf)
-			return reply_err(req, -ENOMEM);
+		if (!buf) {
+			reply_err(req, -ENOMEM);
+			return;
+		}
 	}
 	r = registry_listxattr(fs->reg, ino, buf, size);
 	if (r >= 0 && size) {
@@ -753,13 +787,17 @@ static void rfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 
 	/* Directory streams need no state here (positions are stable): when
 	 * the kernel allows it, one ENOSYS ends OPENDIR round trips for good. */
-	if (fs->no_opendir)
-		return reply_err(req, -ENOSYS);
+	if (fs->no_opendir) {
+		reply_err(req, -ENOSYS);
+		return;
+	}
 	r = registry_getattr(fs->reg, ino, &st);
 	if (r == 0 && !S_ISDIR(st.st_mode))
 		r = -ENOTDIR;
-	if (r < 0)
-		return reply_err(req, r);
+	if (r < 0) {
+		reply_err(req, r);
+		return;
+	}
 	fi->fh = 0;
 	fuse_reply_open(req, fi);
 }
@@ -806,11 +844,15 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 	};
 	int r;
 
-	if (off < 0)
-		return reply_err(req, -EINVAL);
+	if (off < 0) {
+		reply_err(req, -EINVAL);
+		return;
+	}
 	db.buf = malloc(db.size);
-	if (!db.buf)
-		return reply_err(req, -ENOMEM);
+	if (!db.buf) {
+		reply_err(req, -ENOMEM);
+		return;
+	}
 	r = registry_readdir(fs->reg, ino, (uint64_t)off, plus, dirbuf_fill, &db);
 	if (r < 0)
 		reply_err(req, r);

@@ -11,18 +11,6 @@
 #include "common/macros.h"
 #include "common/size.h"
 
-const char *rfs_datapath_name(enum rfs_datapath dp)
-{
-	switch (dp) {
-	case RFS_DATAPATH_PASSTHROUGH:
-		return "passthrough";
-	case RFS_DATAPATH_CACHE:
-		return "cache";
-	default:
-		return "auto";
-	}
-}
-
 void rfs_options_usage(const char *prog)
 {
 	printf("usage: %s [-f] [-d] [-o OPTION[,OPTION...]] [SOURCE] MOUNTPOINT\n"
@@ -119,7 +107,7 @@ static bool is_ignored_flag(const char *opt)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(ignored); i++)
 		if (strcmp(opt, ignored[i]) == 0)
 			return true;
 	return strncmp(opt, "x-", 2) == 0; /* userspace-only fstab options */

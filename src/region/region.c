@@ -55,7 +55,8 @@ struct region {
 
 static void note_file(struct region *r, int fd);
 
-static bool charged(const struct region *r)
+/* Anonymous: in the store, whose limit its bytes are charged to (not bound to a file). */
+static bool is_anonymous(const struct region *r)
 {
 	return !r->path;
 }
@@ -189,7 +190,7 @@ void region_free(struct region *r)
 	 * stays where it is.
 	 */
 	store_fd_drop(r->store, &r->backing);
-	if (charged(r)) {
+	if (is_anonymous(r)) {
 		store_lock(r->store);
 		store_uncharge(r->store, r->reserved);
 		store_unlock(r->store);
@@ -271,7 +272,7 @@ static uint64_t give_back_locked(struct region *r, int fd, uint64_t from, uint64
 /* Move the reservation to new_reserved (not above r->reserved); store_lock() held. */
 static void set_reserved_locked(struct region *r, uint64_t new_reserved)
 {
-	if (charged(r) && r->reserved > new_reserved)
+	if (is_anonymous(r) && r->reserved > new_reserved)
 		store_uncharge(r->store, r->reserved - new_reserved);
 	r->reserved = new_reserved;
 }
@@ -295,7 +296,7 @@ static int reserve_locked(struct region *r, int fd, uint64_t size, uint64_t end,
 	if (to <= from)
 		return 0;
 	/* to > from >= r->reserved */
-	charge = charged(r) ? to - r->reserved : 0;
+	charge = is_anonymous(r) ? to - r->reserved : 0;
 
 	store_lock(r->store);
 	ret = store_charge(r->store, charge);
@@ -304,7 +305,7 @@ static int reserve_locked(struct region *r, int fd, uint64_t size, uint64_t end,
 	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) < 0) {
 		ret = -errno;
 		/* A user's file on a file system without fallocate: sparse, as any file there. */
-		if (!charged(r) && (ret == -EOPNOTSUPP || ret == -ENOSYS))
+		if (!is_anonymous(r) && (ret == -EOPNOTSUPP || ret == -ENOSYS))
 			ret = 0;
 		else
 			goto err_give_back;
@@ -372,7 +373,7 @@ static int shrink_locked(struct region *r, int fd, uint64_t new_size)
 	 */
 	if (r->reserved > keep) {
 		store_lock(r->store);
-		if (charged(r))
+		if (is_anonymous(r))
 			store_uncharge(r->store, r->reserved - keep);
 		r->reserved = keep;
 		store_unlock(r->store);
@@ -383,7 +384,7 @@ static int shrink_locked(struct region *r, int fd, uint64_t new_size)
 /* The store limit is page-aligned and below INT64_MAX, so this check also keeps sizes in off_t. */
 static int check_size(const struct region *r, uint64_t size)
 {
-	if (!charged(r))
+	if (!is_anonymous(r))
 		return size > (uint64_t)INT64_MAX ? -EFBIG : 0;
 	return size > store_limit(r->store) ? -EFBIG : 0;
 }

@@ -50,9 +50,11 @@ struct region_store {
 /*
  * A private tmpfs, mounted nowhere: only this fd reaches it, so no other
  * process can see or fill it, and it must never appear under our own FUSE
- * mount (DESIGN.md). size= makes the kernel enforce the quota even for
- * passthrough writes that never reach the daemon. nr_inodes=0 (unlimited)
- * because the registry limits the number of regions itself.
+ * mount (a system call of the daemon on its own mount is a request that a
+ * daemon thread must answer: it can deadlock). size= makes the kernel
+ * enforce the quota even for passthrough writes that never reach the
+ * daemon. nr_inodes=0 (unlimited) because the registry limits the number
+ * of regions itself.
  */
 static int tmpfs_mount(uint64_t limit, int *ret_mntfd)
 {

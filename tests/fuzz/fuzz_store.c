@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -466,7 +467,7 @@ static uint64_t check_xattrs(struct registry *reg, uint64_t ino)
 
 	FUZZ_CHECK(len >= 0 && len < (1 << 24), "listxattr size %zd", len);
 	list = malloc((size_t)len + 1);
-	value = malloc(65536);
+	value = malloc(XATTR_SIZE_MAX);
 	if (!list || !value)
 		abort();
 	FUZZ_CHECK(registry_listxattr(reg, ino, list, (size_t)len) == len, "listxattr changed");
@@ -479,8 +480,8 @@ static uint64_t check_xattrs(struct registry *reg, uint64_t ino)
 		FUZZ_CHECK(strncmp(p, "user.", 5) == 0 && strncmp(p, "user.regionfs.", 14) != 0,
 			   "loaded xattr '%s'", p);
 		vlen = registry_getxattr(reg, ino, p, NULL, 0);
-		FUZZ_CHECK(vlen >= 0 && vlen <= 65536 &&
-				   registry_getxattr(reg, ino, p, value, 65536) == vlen,
+		FUZZ_CHECK(vlen >= 0 && vlen <= XATTR_SIZE_MAX &&
+				   registry_getxattr(reg, ino, p, value, XATTR_SIZE_MAX) == vlen,
 			   "xattr '%s' listed but getxattr gives %zd", p, vlen);
 		sum += hash(hash(0xcbf29ce484222325ull, p, strlen(p) + 1), value, (size_t)vlen);
 	}
@@ -492,7 +493,7 @@ static uint64_t check_xattrs(struct registry *reg, uint64_t ino)
 static uint64_t check_region(struct registry *reg, uint64_t ino, const struct stat *st)
 {
 	uint64_t sum;
-	static char path[65536 + 1]; /* a recorded binding: up to an xattr's size */
+	static char path[XATTR_SIZE_MAX + 1]; /* a recorded binding: up to an xattr's size */
 	struct region *r;
 	uint8_t buf[64];
 	ssize_t n;
@@ -595,7 +596,7 @@ static uint64_t check_loaded(struct registry *reg)
 					    sizeof(attrs));
 			}
 			sum += check_xattrs(reg, st.st_ino);
-			if (nloaded < sizeof(loaded) / sizeof(loaded[0])) {
+			if (nloaded < ARRAY_SIZE(loaded)) {
 				struct loaded *l = &loaded[nloaded++];
 
 				l->parent = it.ino;

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@
 #define MAX_OPS 48
 #define MAX_ATTRS 64
 #define NNODES 4
-#define VALUE_MAX 65536u
+#define VALUE_MAX XATTR_SIZE_MAX /* the kernel's limit, which the registry keeps */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -75,6 +75,8 @@ import sys
 import time
 import traceback
 
+from rfscheck import excess_inodes
+
 PAGE = 4096
 MAXPAGES = 12
 NWORKERS = 2
@@ -855,20 +857,6 @@ def abort_and_unmount(mnt, dev):
             return
         if subprocess.run(["umount", mnt], stderr=subprocess.DEVNULL).returncode != 0:
             subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
-
-
-def reachable_inodes(top):
-    seen = set()
-    for d, dirs, files in os.walk(top):
-        seen.add(os.lstat(d).st_ino)
-        for n in files:
-            seen.add(os.lstat(os.path.join(d, n)).st_ino)
-    return len(seen)
-
-
-def excess_inodes(top):
-    sv = os.statvfs(top)
-    return sv.f_files - sv.f_ffree - reachable_inodes(top)
 
 
 # ------------------------------------------------------------------ the test

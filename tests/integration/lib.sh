@@ -29,9 +29,9 @@
 #                            output makes the "no error/warning" check fail.
 #   RFS_KEEP_TMP=1           keep the temp dir (daemon logs) after the test.
 #
-# Rules (STYLE.md): private temp mountpoint, own mount namespace, daemon in
-# the foreground with its log captured, readiness by polling mountinfo (never
-# a blind sleep), teardown that always runs, daemon must exit 0 after umount
+# Rules: private temp mountpoint, own mount namespace, daemon in the
+# foreground with its log captured, readiness by polling mountinfo (never a
+# blind sleep), teardown that always runs, daemon must exit 0 after umount
 # and print no "error"/"warning".
 
 set -u
@@ -230,6 +230,18 @@ rfs_proc_alive()
 	[ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ]
 }
 
+rfs_proc_gone()
+{
+	! rfs_proc_alive "$1"
+}
+
+# rfs_started_or_gone PID MNT: what a daemon start came to (for wait_until):
+# something is mounted on MNT, or the process PID is gone.
+rfs_started_or_gone()
+{
+	rfs_is_mounted "$2" || rfs_proc_gone "$1"
+}
+
 # The daemon must refuse to mount: exit 1, one line "regionfs: ..."
 # containing each PATTERN, nothing mounted on MNT. RFS_REFUSED_PREFIX=(cmd
 # args --) wraps the daemon.
@@ -237,16 +249,12 @@ rfs_proc_alive()
 RFS_REFUSED_PREFIX=()
 rfs_expect_refused()
 {
-	local desc=$1 mnt=$2 opts=$3 out pid st i pat
+	local desc=$1 mnt=$2 opts=$3 out pid st pat
 	shift 3
 	"${RFS_REFUSED_PREFIX[@]}" "$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,$opts" "$mnt" \
 		</dev/null >"$RFS_TMP/refused.log" 2>&1 &
 	pid=$!
-	for ((i = 0; i < 600; i++)); do
-		rfs_proc_alive "$pid" || break
-		rfs_is_mounted "$mnt" && break
-		sleep 0.05
-	done
+	wait_until 30 rfs_started_or_gone "$pid" "$mnt"
 	if rfs_is_mounted "$mnt"; then
 		fail "$desc: mounted anyway"
 		umount "$mnt" 2>/dev/null || umount -l "$mnt"
@@ -274,21 +282,17 @@ rfs_expect_refused()
 #   rfs_expect_mounts DESCRIPTION MNT OPTIONS
 rfs_expect_mounts()
 {
-	local desc=$1 mnt=$2 opts=$3 pid i
+	local desc=$1 mnt=$2 opts=$3 pid
 	"$RFS_BIN" -f -o "datapath=$RFS_DATAPATH,$opts" "$mnt" </dev/null >"$RFS_TMP/mounts.log" 2>&1 &
 	pid=$!
-	for ((i = 0; i < 600; i++)); do
-		rfs_is_mounted "$mnt" && break
-		rfs_proc_alive "$pid" || break
-		sleep 0.05
-	done
+	wait_until 30 rfs_started_or_gone "$pid" "$mnt"
 	if rfs_is_mounted "$mnt"; then
 		ok "$desc: mounts"
 		umount "$mnt"
 	else
 		fail "$desc: refused: $(cat "$RFS_TMP/mounts.log")"
 	fi
-	wait_until 10 eval '! rfs_proc_alive '"$pid" || kill -KILL "$pid"
+	wait_until 10 rfs_proc_gone "$pid" || kill -KILL "$pid"
 	wait "$pid"
 }
 
@@ -414,23 +418,15 @@ rfs_umount()
 # "warning". Killed after 10 s. Forgets the mount either way.
 rfs_judge_daemon()
 {
-	local when=$1 want=${2:-0} pid=$RFS_DAEMON_PID i st
+	local when=$1 want=${2:-0} pid=$RFS_DAEMON_PID st
 	RFS_MOUNTED=
 	RFS_DAEMON_PID=
 	[ -n "$pid" ] || return 0
 
-	for ((i = 0; i < 200; i++)); do
-		rfs_proc_alive "$pid" || break
-		sleep 0.05
-	done
-	if rfs_proc_alive "$pid"; then
+	if ! wait_until 10 rfs_proc_gone "$pid"; then
 		fail "daemon (pid $pid) still running 10 s $when; killing it"
 		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 40; i++)); do
-			rfs_proc_alive "$pid" || break
-			sleep 0.05
-		done
-		kill -KILL "$pid" 2>/dev/null || true
+		wait_until 2 rfs_proc_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid"
 	st=$?

@@ -31,7 +31,6 @@
  */
 #include "rfstest.h"
 
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -202,15 +201,6 @@ static bool is_passthrough(void)
 
 	return getxattr(mnt, "user.regionfs.datapath", v, sizeof(v) - 1) > 0 &&
 	       strcmp(v, "passthrough") == 0;
-}
-
-static uint64_t mount_used(void)
-{
-	struct statvfs sv;
-
-	if (statvfs(mnt, &sv) < 0)
-		return UINT64_MAX;
-	return (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
 }
 
 /* ------------------------------------------------------------ write */
@@ -535,7 +525,7 @@ static void test_growth(void)
 	CHECK_OK(bind_to(r, f), "bind an empty file");
 	fd = open(r, O_RDWR);
 	REQUIRE(fd >= 0, "open");
-	used0 = mount_used();
+	used0 = t_fs_used(mnt);
 
 	CHECK_OK(ftruncate(fd, len), "ftruncate the region to 8 pages");
 	CHECK_EQ(size_of(f), (long)len, "the file grew");
@@ -582,7 +572,7 @@ static void test_growth(void)
 		      "read() the last byte back");
 		CHECK_OK(fallocate(fd, 0, 0, big + mount_size), "fallocate past 4x size=");
 		CHECK_EQ(size_of(f), (long)(big + mount_size), "fallocate grew the file");
-		CHECK_EQ(mount_used(), used0, "df: the mount's used bytes did not change");
+		CHECK_EQ(t_fs_used(mnt), used0, "df: the mount's used bytes did not change");
 		CHECK_OK(ftruncate(fd, 10), "shrink again");
 		CHECK_EQ(size_of(f), 10, "the file shrank");
 	}

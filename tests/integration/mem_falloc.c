@@ -12,16 +12,6 @@
 #include "rfstest.h"
 
 #include <linux/falloc.h>
-#include <sys/statfs.h>
-
-static uint64_t used_bytes(const char *dir)
-{
-	struct statfs sf;
-
-	if (statfs(dir, &sf) < 0)
-		return 0;
-	return (uint64_t)(sf.f_blocks - sf.f_bfree) * sf.f_frsize;
-}
 
 int main(int argc, char **argv)
 {
@@ -45,7 +35,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(t_verify(m, 16 * ps, 5), -1, "mapping shows the data (first bad byte)");
 
 	/* punch a hole of two whole pages */
-	used0 = used_bytes(dir);
+	used0 = t_fs_used(dir);
 	CHECK_OK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4 * ps, 2 * ps),
 		 "PUNCH_HOLE|KEEP_SIZE pages 4-5");
 	CHECK_OK(fstat(fd, &st), "fstat");
@@ -57,7 +47,7 @@ int main(int argc, char **argv)
 	CHECK(memcmp(m + 3 * ps, buf + 3 * ps, ps) == 0 && memcmp(m + 6 * ps, buf + 6 * ps, ps) == 0,
 	      "pages around the hole intact");
 	if (!t_is_tmpfs())
-		CHECK_EQ(used_bytes(dir), used0, "regionfs: the punched range stays reserved (statfs used)");
+		CHECK_EQ(t_fs_used(dir), used0, "regionfs: the punched range stays reserved (statfs used)");
 	r = t_probe_write(m + 4 * ps + 10, 'p');
 	CHECK(r == 0, "store into a punched page works (%s)", t_signame(r));
 	CHECK(pread(fd, buf, 1, 4 * ps + 10) == 1 && buf[0] == 'p', "and is visible to read()");
@@ -71,12 +61,12 @@ int main(int argc, char **argv)
 	CHECK_EQ(t_first_nonzero(m + 8 * ps + 100, ps + 500), -1, "unaligned hole reads zero (first nonzero)");
 
 	/* KEEP_SIZE past the end: allocated, size unchanged */
-	used0 = used_bytes(dir);
+	used0 = t_fs_used(dir);
 	CHECK_OK(fallocate(fd, FALLOC_FL_KEEP_SIZE, 16 * ps, 4 * ps), "KEEP_SIZE 4 pages past the end");
 	CHECK_OK(fstat(fd, &st), "fstat");
 	CHECK_EQ(st.st_size, 16 * ps, "size unchanged by KEEP_SIZE");
 	CHECK(st.st_blocks * 512 >= 18 * ps, "blocks include the preallocation (%ld bytes)", (long)st.st_blocks * 512);
-	CHECK_EQ(used_bytes(dir), used0 + 4 * ps, "statfs used grows by the preallocation");
+	CHECK_EQ(t_fs_used(dir), used0 + 4 * ps, "statfs used grows by the preallocation");
 	r = t_probe_read(m + 17 * ps, NULL);
 	CHECK(r == SIGBUS, "preallocated page past EOF still faults (%s)", t_signame(r));
 

@@ -41,15 +41,6 @@ static int grow(int fd, off_t len)
 	return r < 0 ? -errno : 0;
 }
 
-static uint64_t free_bytes(const char *dir)
-{
-	struct statfs sf;
-
-	if (statfs(dir, &sf) < 0)
-		return UINT64_MAX;
-	return (uint64_t)sf.f_bfree * sf.f_frsize;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -116,7 +107,7 @@ int main(int argc, char **argv)
 		chunk -= chunk % ps;
 	}
 	CHECK_EQ(total, size, "filled exactly size= with %d regions", nreg);
-	CHECK_EQ(free_bytes(dir), 0, "statfs free = 0 when full");
+	CHECK_EQ(t_fs_free(dir), 0, "statfs free = 0 when full");
 
 	/* a full mount refuses every kind of growth */
 	fd = CHECK_OK(open(t_path(path, sizeof(path), dir, "extra"), O_RDWR | O_CREAT | O_EXCL, 0600),
@@ -184,14 +175,14 @@ int main(int argc, char **argv)
 		}
 	}
 	CHECK_EQ(bad, 0, "read() returns the stores on every page (regions with bad data)");
-	CHECK_EQ(free_bytes(dir), 0, "still full after touching everything");
+	CHECK_EQ(t_fs_free(dir), 0, "still full after touching everything");
 
 	/* a short write or ENOSPC, never more than the free space */
 	CHECK_OK(ftruncate(fds[0], sizes[0] - ps), "shrink region 0 by one page");
 	t0 = now_ms();
-	while (free_bytes(dir) < (uint64_t)ps && now_ms() - t0 < 5000)
+	while (t_fs_free(dir) < (uint64_t)ps && now_ms() - t0 < 5000)
 		usleep(20000);
-	CHECK_EQ(free_bytes(dir), ps, "one page free after the shrink");
+	CHECK_EQ(t_fs_free(dir), ps, "one page free after the shrink");
 	w = pwrite(fd, buf, 3 * ps, 0);
 	r = errno;
 	CHECK((w == -1 && r == ENOSPC) || (w > 0 && w < 3 * ps),
@@ -236,8 +227,8 @@ int main(int argc, char **argv)
 		unlink(t_path(path, sizeof(path), dir, name));
 	}
 	t0 = now_ms();
-	while (free_bytes(dir) != size && now_ms() - t0 < 5000)
+	while (t_fs_free(dir) != size && now_ms() - t0 < 5000)
 		usleep(20000);
-	CHECK_EQ(free_bytes(dir), size, "all space free after unlinking everything");
+	CHECK_EQ(t_fs_free(dir), size, "all space free after unlinking everything");
 	return t_finish();
 }

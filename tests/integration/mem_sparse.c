@@ -17,17 +17,7 @@
  */
 #include "rfstest.h"
 
-#include <sys/statfs.h>
 #include <sys/xattr.h>
-
-static uint64_t free_bytes(const char *dir)
-{
-	struct statfs sf;
-
-	if (statfs(dir, &sf) < 0)
-		return UINT64_MAX;
-	return (uint64_t)sf.f_bfree * sf.f_frsize;
-}
 
 static int touch_all(int fd, off_t len)
 {
@@ -69,10 +59,10 @@ static int check_passthrough(const char *dir, uint64_t size)
 	CHECK_EQ(st.st_size, (1LL << 40) + 1, "the region is sparse, larger than size=");
 	CHECK_EQ(pread(a, &byte, 1, 1LL << 40), 1, "read the byte back");
 	CHECK_EQ(byte, 'x', "the written byte is there");
-	CHECK_EQ(free_bytes(dir), size - ps, "only the written page is allocated (hole not reserved)");
+	CHECK_EQ(t_fs_free(dir), size - ps, "only the written page is allocated (hole not reserved)");
 
 	CHECK_OK(ftruncate(b, size - ps), "ftruncate another region to all the rest");
-	CHECK_EQ(free_bytes(dir), 0, "mount full: the ftruncate reserved its pages");
+	CHECK_EQ(t_fs_free(dir), 0, "mount full: the ftruncate reserved its pages");
 	sig = touch_all(b, size - ps);
 	CHECK(sig == 0, "store to every page of the ftruncate-sized region: no fault (%s)",
 	      t_signame(sig));
@@ -111,14 +101,14 @@ int main(int argc, char **argv)
 	CHECK_ERRNO(pwrite(a, "x", 1, 1LL << 40), EFBIG, "write one byte at 1 TiB");
 	CHECK_OK(fstat(a, &st), "fstat");
 	CHECK_EQ(st.st_size, 0, "failed EFBIG writes left the region empty");
-	CHECK_EQ(free_bytes(dir), size, "and reserved nothing (statfs free)");
+	CHECK_EQ(t_fs_free(dir), size, "and reserved nothing (statfs free)");
 
 	CHECK_EQ(pwrite(b, "y", 1, size / 2 - 1), 1, "write one byte at size/2 - 1 of an empty region");
 	CHECK_OK(fstat(b, &st), "fstat");
 	CHECK_EQ(st.st_size, size / 2, "region is size/2 long");
-	CHECK_EQ(free_bytes(dir), size - size / 2, "the hole before the byte is reserved (statfs free)");
+	CHECK_EQ(t_fs_free(dir), size - size / 2, "the hole before the byte is reserved (statfs free)");
 	CHECK_OK(ftruncate(c, size - size / 2), "ftruncate another region to the rest");
-	CHECK_EQ(free_bytes(dir), 0, "mount full");
+	CHECK_EQ(t_fs_free(dir), 0, "mount full");
 	CHECK_ERRNO(ftruncate(a, ps), ENOSPC, "no page left for a third region");
 	CHECK_ERRNO(pwrite(d, "z", 1, 10 * ps), ENOSPC, "write past the end of a region when full");
 	CHECK_OK(fstat(d, &st), "fstat");

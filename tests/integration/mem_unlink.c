@@ -9,24 +9,8 @@
  */
 #include "rfstest.h"
 
-#include <dirent.h>
 
 #define NPAGES 4
-
-static int count_name(const char *dir, const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, name) == 0)
-			n++;
-	closedir(d);
-	return n;
-}
 
 int main(int argc, char **argv)
 {
@@ -70,7 +54,7 @@ int main(int argc, char **argv)
 	CHECK_OK(unlink(path), "unlink while mapped");
 	CHECK_ERRNO(stat(path, &st2), ENOENT, "stat the unlinked name");
 	CHECK_ERRNO(open(path, O_RDWR), ENOENT, "open the unlinked name");
-	CHECK_EQ(count_name(dir, "unlinked"), 0, "readdir no longer lists the name");
+	CHECK_EQ(t_count_entries(dir, "unlinked"), 0, "readdir no longer lists the name");
 	CHECK_EQ(t_verify(m, len, 7), -1, "data intact in the mapping after unlink (first bad byte)");
 	memcpy(m + ps, "after-unlink", 12);
 	t_send(&c, false, 'w');
@@ -87,7 +71,7 @@ int main(int argc, char **argv)
 		CHECK_EQ(pwrite(nfd, "new", 3, 0), 3, "write the new region");
 		CHECK(memcmp(m, "new", 3) != 0, "old mapping unaffected by the new region");
 		close(nfd);
-		CHECK_EQ(count_name(dir, "unlinked"), 1, "readdir lists the new name once");
+		CHECK_EQ(t_count_entries(dir, "unlinked"), 1, "readdir lists the new name once");
 		unlink(path);
 	}
 	CHECK_OK(munmap(m, len), "munmap the last mapping of the unlinked region");

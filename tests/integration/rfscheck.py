@@ -9,6 +9,7 @@ import ctypes
 import errno
 import os
 import sys
+import time
 
 TARGET = os.environ.get("RFS_TEST_TARGET", "regionfs")
 DATAPATH = os.environ.get("RFS_DATAPATH", "")
@@ -90,6 +91,44 @@ def write_file(path, data, mode=0o644):
 def read_file(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def wait_for(cond, seconds=10):
+    """Poll cond() every 50 ms until it is true (True) or seconds passed (False)."""
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > seconds:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def fs_used(path=None):
+    """Bytes in use on the file system of path (default: the mount), as df."""
+    sv = os.statvfs(path or MNT)
+    return (sv.f_blocks - sv.f_bfree) * sv.f_frsize
+
+
+def fs_inodes_used(path=None):
+    """Inodes in use on the file system of path (default: the mount), as df -i."""
+    sv = os.statvfs(path or MNT)
+    return sv.f_files - sv.f_ffree
+
+
+def reachable_inodes(top):
+    """Distinct inodes of top and of everything below it."""
+    seen = set()
+    for d, dirs, files in os.walk(top):
+        seen.add(os.lstat(d).st_ino)
+        for n in files:
+            seen.add(os.lstat(os.path.join(d, n)).st_ino)
+    return len(seen)
+
+
+def excess_inodes(top):
+    """Inodes in use on top's file system that no name under top reaches
+    (with top the root of that file system: unlinked files still held)."""
+    return fs_inodes_used(top) - reachable_inodes(top)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

@@ -10,6 +10,7 @@
 #ifndef RFS_ITEST_RFSTEST_H
 #define RFS_ITEST_RFSTEST_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +145,56 @@ static inline int t_finish(void)
 	printf("# %s%d passed, %d failed\n", t_who, t_passes, t_fails);
 	fflush(stdout);
 	return t_fails ? 1 : 0;
+}
+
+/* ------------------------------------------------------ the file system */
+
+/* Bytes in use on the file system of path (as df); UINT64_MAX if unknown. */
+static inline uint64_t t_fs_used(const char *path)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) < 0)
+		return UINT64_MAX;
+	return (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+}
+
+/* Bytes free on the file system of path; UINT64_MAX if unknown. */
+static inline uint64_t t_fs_free(const char *path)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) < 0)
+		return UINT64_MAX;
+	return (uint64_t)sv.f_bfree * sv.f_frsize;
+}
+
+/* Inodes in use on the file system of path (as df -i); UINT64_MAX if unknown. */
+static inline uint64_t t_fs_inodes_used(const char *path)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) < 0)
+		return UINT64_MAX;
+	return (uint64_t)(sv.f_files - sv.f_ffree);
+}
+
+/* Entries of dir called name, or all but "." and ".." when name is NULL;
+ * -1 if dir cannot be read. */
+static inline int t_count_entries(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (name ? strcmp(e->d_name, name) == 0
+			 : strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 /* ------------------------------------------------------------- SIGBUS */

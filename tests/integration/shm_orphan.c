@@ -18,9 +18,7 @@
  */
 #include "rfstest.h"
 
-#include <dirent.h>
 #include <semaphore.h>
-#include <sys/statvfs.h>
 #include <time.h>
 
 #define NAME "/rfs-orphan"
@@ -31,39 +29,6 @@
 #define FDMSG "written-through-the-fd-after-unlink"
 
 static long page;
-
-static int count_name(const char *dir, const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && (!name || strcmp(e->d_name, name) == 0))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static long used_bytes(void)
-{
-	struct statvfs s;
-
-	if (statvfs("/dev/shm", &s) < 0)
-		return -1;
-	return (long)((s.f_blocks - s.f_bfree) * s.f_frsize);
-}
-
-static long used_inodes(void)
-{
-	struct statvfs s;
-
-	if (statvfs("/dev/shm", &s) < 0)
-		return -1;
-	return (long)(s.f_files - s.f_ffree);
-}
 
 static void drop_caches(void)
 {
@@ -229,10 +194,10 @@ int main(int argc, char **argv)
 	CHECK_ERRNO(shm_open(NAME, O_RDWR, 0), ENOENT, "new opener, O_RDWR");
 	CHECK_ERRNO(shm_open(NAME, O_RDONLY, 0), ENOENT, "new opener, O_RDONLY");
 	CHECK_ERRNO(stat(path, &st), ENOENT, "stat of the unlinked name");
-	CHECK_EQ(count_name("/dev/shm", NAME + 1), 0, "unlinked name not in readdir");
+	CHECK_EQ(t_count_entries("/dev/shm", NAME + 1), 0, "unlinked name not in readdir");
 	CHECK_ERRNO(shm_unlink(NAME), ENOENT, "shm_unlink of the unlinked name");
 	CHECK_ERRNO(sem_open(SEM, 0) == SEM_FAILED ? -1 : 0, ENOENT, "sem_open of the unlinked semaphore");
-	used = used_bytes();
+	used = (long)t_fs_used("/dev/shm");
 	CHECK(used >= NP * page, "df counts the mapped orphan (%ld bytes used, >= %ld)", used, NP * page);
 
 	cmd(&ca, 'w', "A");
@@ -272,12 +237,12 @@ int main(int argc, char **argv)
 	t_wait_child(pa, "A");
 
 	for (i = 0; i < 100; i++) {
-		if (used_bytes() == 0 && used_inodes() == 1)
+		if (t_fs_used("/dev/shm") == 0 && t_fs_inodes_used("/dev/shm") == 1)
 			break;
 		usleep(50000);
 	}
-	CHECK_EQ(used_bytes(), 0, "df bytes used once the last mapping is gone");
-	CHECK_EQ(used_inodes(), 1, "inodes used once the last mapping is gone (the root)");
-	CHECK_EQ(count_name("/dev/shm", NULL), 0, "/dev/shm empty");
+	CHECK_EQ(t_fs_used("/dev/shm"), 0, "df bytes used once the last mapping is gone");
+	CHECK_EQ(t_fs_inodes_used("/dev/shm"), 1, "inodes used once the last mapping is gone (the root)");
+	CHECK_EQ(t_count_entries("/dev/shm", NULL), 0, "/dev/shm empty");
 	return t_finish();
 }

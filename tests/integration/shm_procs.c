@@ -28,7 +28,6 @@
  */
 #include "rfstest.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <time.h>
@@ -46,21 +45,6 @@
 #define CHURN 150
 
 static long page;
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* shm_open by name and map the whole object; REQUIREs success. */
 static void *open_map(const char *name, size_t len, int *ret_fd)
@@ -656,7 +640,7 @@ int main(int argc, char **argv)
 	page = t_page();
 	REQUIRE(stat(dir, &sdir) == 0 && stat("/dev/shm", &st) == 0, "stat");
 	REQUIRE(sdir.st_dev == st.st_dev && sdir.st_ino == st.st_ino, "the test mount is /dev/shm");
-	CHECK_EQ(count_entries("/dev/shm"), 0, "/dev/shm empty at the start");
+	CHECK_EQ(t_count_entries("/dev/shm", NULL), 0, "/dev/shm empty at the start");
 
 	test_counters();
 	test_semaphores();
@@ -664,6 +648,6 @@ int main(int argc, char **argv)
 	test_race();
 	test_churn();
 
-	CHECK_EQ(count_entries("/dev/shm"), 0, "/dev/shm empty at the end");
+	CHECK_EQ(t_count_entries("/dev/shm", NULL), 0, "/dev/shm empty at the end");
 	return t_finish();
 }

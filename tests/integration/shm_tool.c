@@ -16,10 +16,8 @@
  */
 #include "rfstest.h"
 
-#include <dirent.h>
 #include <semaphore.h>
 #include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <time.h>
 
@@ -56,21 +54,6 @@ static void devshm_fstype(char *buf, size_t size)
 	fclose(f);
 }
 
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static int make_mapped_region(const char *name, char **ret)
 {
 	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -88,7 +71,6 @@ static int make_mapped_region(const char *name, char **ret)
 static int probe(const char *want_datapath)
 {
 	struct statfs sfs;
-	struct statvfs svfs;
 	struct timespec ts;
 	char type[256], xval[64];
 	ssize_t xlen;
@@ -101,9 +83,8 @@ static int probe(const char *want_datapath)
 	CHECK(strcmp(type, "fuse.regionfs") == 0, "/dev/shm in mountinfo is fuse.regionfs (got %s)", type);
 	REQUIRE(statfs("/dev/shm", &sfs) == 0, "statfs /dev/shm");
 	CHECK_EQ(sfs.f_type, FUSE_SUPER_MAGIC, "statfs(/dev/shm).f_type is FUSE_SUPER_MAGIC");
-	CHECK_EQ(count_entries("/dev/shm"), 0, "/dev/shm starts empty (a fresh regionfs)");
-	REQUIRE(statvfs("/dev/shm", &svfs) == 0, "statvfs /dev/shm");
-	CHECK_EQ(svfs.f_blocks - svfs.f_bfree, 0, "/dev/shm starts with 0 blocks used");
+	CHECK_EQ(t_count_entries("/dev/shm", NULL), 0, "/dev/shm starts empty (a fresh regionfs)");
+	CHECK_EQ(t_fs_used("/dev/shm"), 0, "/dev/shm starts with 0 bytes used");
 	xlen = getxattr("/dev/shm", "user.regionfs.datapath", xval, sizeof(xval) - 1);
 	xval[xlen > 0 ? xlen : 0] = '\0';
 	CHECK(xlen > 0 && strcmp(xval, want_datapath) == 0, "datapath xattr of /dev/shm is %s (got '%s', %s)",
@@ -139,7 +120,7 @@ static int probe(const char *want_datapath)
 	munmap(m, SIZE);
 	close(fd);
 	/* Left behind on purpose: /rfs-tool-shm and sem.rfs-tool-sem. */
-	CHECK_EQ(count_entries("/dev/shm"), 2, "region and semaphore left in /dev/shm at exit");
+	CHECK_EQ(t_count_entries("/dev/shm", NULL), 2, "region and semaphore left in /dev/shm at exit");
 	return t_finish();
 }
 

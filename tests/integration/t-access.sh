@@ -31,8 +31,7 @@
 . "$(dirname "$0")/lib.sh"
 rfs_init "$@"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
+rfs_user_python
 
 REF=$RFS_TMP/ref
 mkdir -p "$REF"

@@ -37,8 +37,7 @@ mkdir -p "$F"
 chmod 755 "$RFS_TMP" "$F"
 X=user.regionfs.backing
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
+rfs_user_python
 
 AS_USER=(setpriv --reuid=2001 --regid=2001 --clear-groups)
 AS_USER2=(setpriv --reuid=2002 --regid=2002 --clear-groups)

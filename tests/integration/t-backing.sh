@@ -37,9 +37,7 @@ F=$RFS_TMP/files
 mkdir -p "$F"
 X=user.regionfs.backing
 
-# The system interpreter: the unprivileged user may not reach a pyenv shim.
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
+rfs_user_python
 
 AS_USER=(setpriv --reuid=2001 --regid=2001 --clear-groups)
 AS_USER_GRP=(setpriv --reuid=2001 --regid=2001 --groups=2002)

@@ -21,29 +21,19 @@ mkdir -p "$M"
 # NAME_IN_MESSAGE (case-insensitive), and never mount $M.
 run_expect_exit()
 {
-	local desc=$1 want=$2 name=$3 pid i st mounted="" nlines
+	local desc=$1 want=$2 name=$3 pid st mounted="" nlines
 	shift 3
 	"$@" </dev/null >"$RFS_TMP/out" 2>"$RFS_TMP/err" &
 	pid=$!
-	for ((i = 0; i < 200; i++)); do
-		if rfs_is_mounted "$M"; then
-			mounted=1
-			break
-		fi
-		rfs_proc_alive "$pid" || break
-		sleep 0.05
-	done
-	if [ -n "$mounted" ] || rfs_is_mounted "$M"; then
+	wait_until 10 rfs_started_or_gone "$pid" "$M"
+	if rfs_is_mounted "$M"; then
+		mounted=1
 		fail "$desc: mounted $M (expected exit $want, nothing mounted)"
 		umount "$M" 2>/dev/null || umount -l "$M" 2>/dev/null || true
 	fi
 	if rfs_proc_alive "$pid"; then
 		[ -n "$mounted" ] || fail "$desc: still running after 10 s"
-		for ((i = 0; i < 100; i++)); do
-			rfs_proc_alive "$pid" || break
-			sleep 0.05
-		done
-		kill -KILL "$pid" 2>/dev/null || true
+		wait_until 5 rfs_proc_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid"
 	st=$?

@@ -32,19 +32,15 @@ as_user_py()
 
 if rfs_is_regionfs; then
 	as_user_py <<'EOF'
-import errno, os, subprocess, time
+import errno, os, subprocess
 from rfscheck import *
 
 MiB, SIZE, COST = 1048576, 8 * 1048576, 9 + 65000 + 64  # "user.vNNN" + NUL + value + overhead
 
-def used():
-    st = os.statvfs(MNT)
-    return (st.f_blocks - st.f_bfree) * st.f_frsize
+used = fs_used
 
 def wait_used(lo, hi, msg):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 10 and not lo <= used() <= hi:
-        time.sleep(0.05)
+    wait_for(lambda: lo <= used() <= hi)
     ok(lo <= used() <= hi, "%s (df used %d, expected %d..%d)" % (msg, used(), lo, hi))
 
 eq(used(), 0, "df used 0 on an empty mount")
@@ -124,12 +120,10 @@ rfs_umount
 # 5. hard links cost an inode each, as on tmpfs (root + 1 file + 62 links = 64)
 rfs_mount "size=8M,nr_inodes=64,mode=1777,allow_other"
 as_user_py <<'EOF'
-import errno, os, time
+import errno, os
 from rfscheck import *
 
-def iused():
-    st = os.statvfs(MNT)
-    return st.f_files - st.f_ffree
+iused = fs_inodes_used
 
 f = P("f")
 os.close(os.open(f, os.O_CREAT | os.O_RDWR, 0o600))
@@ -146,9 +140,7 @@ eq(iused(), 64, "df -i counts every link")
 raises(errno.ENOSPC, os.open, P("new"), os.O_CREAT | os.O_RDWR, msg="no inode left for a new file")
 for i in range(n):
     os.unlink(P("l%03d" % i))
-t0 = time.monotonic()
-while time.monotonic() - t0 < 10 and iused() != 2:
-    time.sleep(0.05)
+wait_for(lambda: iused() == 2)
 eq(iused(), 2, "unlinking the links gives their inodes back")
 succeeds(lambda: os.close(os.open(P("new"), os.O_CREAT | os.O_RDWR, 0o600)),
          msg="a new file fits again")

@@ -91,7 +91,7 @@ if rfs_is_regionfs && [ "$RFS_DATAPATH" = passthrough ]; then
 	rfs_mount "size=16M"
 	M=$RFS_MNT
 	rfs_py "$RFS_DAEMON_PID" <<'EOF'
-import errno, mmap, os, signal, sys, time
+import errno, mmap, os, signal, sys
 from rfscheck import *
 pid = int(sys.argv[2])
 fd = os.open(P("r"), os.O_RDWR | os.O_CREAT, 0o600)
@@ -99,15 +99,15 @@ os.ftruncate(fd, 1 << 20)
 m = mmap.mmap(fd, 1 << 20)
 m[0:5] = b"hello"
 os.kill(pid, signal.SIGKILL)
-for _ in range(200):
+def dead(pid):
+    """Gone, or a zombie."""
     try:
-        os.kill(pid, 0)
         with open("/proc/%d/stat" % pid) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                break
-    except (ProcessLookupError, FileNotFoundError):
-        break
-    time.sleep(0.05)
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+wait_for(lambda: dead(pid))
 m[409600:409605] = b"after"  # a page never touched before
 eq((m[0:5], m[409600:409605]), (b"hello", b"after"), "mapping works after the daemon was killed")
 eq(os.pread(fd, 5, 409600), b"after", "pread through an open fd after the daemon was killed")

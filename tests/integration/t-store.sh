@@ -369,15 +369,10 @@ fi
 fs_excess()
 {
 	[ -n "$loop_ok" ] || { echo 0; return; }
-	python3 - "$L" <<'EOF'
-import os, sys
-top = sys.argv[1]
-seen = set()
-for d, dirs, files in os.walk(top):
-    for n in [d] + [os.path.join(d, f) for f in files]:
-        seen.add(os.lstat(n).st_ino)
-sv = os.statvfs(top)
-print(sv.f_files - sv.f_ffree - len(seen))
+	PYTHONPATH="$RFS_LIB_DIR" PYTHONDONTWRITEBYTECODE=1 python3 - "$L" <<'EOF'
+import sys
+from rfscheck import excess_inodes
+print(excess_inodes(sys.argv[1]))
 EOF
 }
 excess0=$(fs_excess)

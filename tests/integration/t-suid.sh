@@ -24,8 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 rfs_init "$@"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
+rfs_user_python
 
 u1() { setpriv --reuid=2001 --regid=2001 --clear-groups "$@"; }
 u2() { setpriv --reuid=2002 --regid=2002 --clear-groups "$@"; }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests for common/: rfs_parse_size(), rfs_parse_count() (size.h),
- * the intrusive hash table (hmap.h) and one-line log messages (log.h).
+ * the intrusive hash table (hmap.h), the intrusive list (list.h) and
+ * one-line log messages (log.h).
  *
  * calloc is wrapped (-Wl,--wrap=calloc) so hmap_init() and the table's
  * growth can be made to fail on demand.
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <fuse_log.h>
 
 #include "common/hmap.h"
+#include "common/list.h"
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/size.h"
@@ -513,6 +516,117 @@ static void test_hmap_shrink(void **state)
 	hmap_destroy(&map);
 }
 
+/*
+ * hmap_pop() empties a table: every node once, with long chains and empty
+ * buckets, while other nodes are removed meanwhile; removing a popped node
+ * again changes nothing; the emptied table takes new nodes.
+ */
+static void test_hmap_pop_empties(void **state)
+{
+	enum { N = 3000 };
+	struct hmap map;
+	static struct item items[N];
+	static bool removed[N];
+	struct hmap_node *n;
+	size_t i, at = 0, popped = 0, nremoved = 0, count;
+
+	(void)state;
+	assert_int_equal(hmap_init(&map), 0);
+	assert_null(hmap_pop(&map, &at));
+	for (i = 0; i < N; i++) {
+		items[i].key = i;
+		items[i].seen = 0;
+		hmap_insert(&map, &items[i].node, hmap_hash_u64(i % 7)); /* 7 chains */
+	}
+	for (i = 0; i < N; i += 10) {
+		hmap_remove(&map, &items[i].node);
+		removed[i] = true;
+		nremoved++;
+	}
+	at = 0;
+	while ((n = hmap_pop(&map, &at))) {
+		struct item *it = container_of(n, struct item, node);
+		size_t k = it->key + 5;
+
+		assert_false(removed[it->key]);
+		assert_null(n->next);
+		it->seen++;
+		popped++;
+		if (k < N && !items[k].seen && !removed[k]) {
+			hmap_remove(&map, &items[k].node); /* not popped yet: never will be */
+			removed[k] = true;
+			nremoved++;
+		}
+		count = map.count;
+		hmap_remove(&map, n); /* popped already: nothing to do */
+		assert_int_equal(map.count, count);
+		assert_int_equal(popped + nremoved + map.count, N);
+	}
+	assert_int_equal(map.count, 0);
+	assert_null(hmap_pop(&map, &at));
+	for (i = 0; i < N; i++)
+		assert_int_equal(items[i].seen, removed[i] ? 0 : 1);
+	assert_true(popped > 0 && nremoved > N / 10);
+	for (i = 0; i < 7; i++)
+		assert_null(hmap_first_with_hash(&map, hmap_hash_u64(i)));
+	hmap_insert(&map, &items[0].node, hmap_hash_u64(0));
+	assert_ptr_equal(find_item(&map, 0, hmap_hash_u64(0)), &items[0]);
+	hmap_destroy(&map);
+}
+
+/* ---- list ---- */
+
+struct elem {
+	struct list_node link;
+	int v;
+};
+
+static int elem_v(const struct list_node *n)
+{
+	return container_of(n, const struct elem, link)->v;
+}
+
+/* A queue: appended in order, taken from the front, any node removable. */
+static void test_list_queue_order_and_removal(void **state)
+{
+	struct list_node head, *pos, *tmp;
+	struct elem e[5];
+	int i, want[] = { 0, 1, 3, 4 }, got = 0;
+
+	(void)state;
+	list_init(&head);
+	assert_true(list_empty(&head));
+	assert_null(list_first(&head));
+	for (i = 0; i < 5; i++) {
+		e[i].v = i;
+		list_add_tail(&head, &e[i].link);
+	}
+	assert_false(list_empty(&head));
+	list_del(&e[2].link);
+	assert_ptr_equal(e[2].link.next, &e[2].link); /* alone: an empty list */
+	assert_true(list_empty(&e[2].link));
+	for (pos = list_first(&head), i = 0; pos; pos = list_next(&head, pos), i++)
+		assert_int_equal(elem_v(pos), want[i]);
+	assert_int_equal(i, ARRAY_SIZE(want));
+	assert_ptr_equal(head.prev, &e[4].link);
+	/* the front goes first; a walk may remove what it visits */
+	pos = list_first(&head);
+	assert_int_equal(elem_v(pos), 0);
+	list_del(pos);
+	list_for_each_safe(pos, tmp, &head)
+	{
+		assert_int_equal(elem_v(pos), want[++got]);
+		list_del(pos);
+	}
+	assert_int_equal(got, 3);
+	assert_true(list_empty(&head));
+	assert_null(list_first(&head));
+	/* and it takes nodes again */
+	list_add_tail(&head, &e[2].link);
+	assert_ptr_equal(list_first(&head), &e[2].link);
+	assert_null(list_next(&head, &e[2].link));
+}
+
 static void test_hmap_hash_bytes_deterministic_and_spread(void **state)
 {
 	char buf[32];
@@ -618,6 +732,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hmap_reuse_after_remove_all, reset_injection,
 					    reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_shrink, reset_injection, reset_injection),
+	    cmocka_unit_test_setup_teardown(test_hmap_pop_empties, reset_injection, reset_injection),
+	    cmocka_unit_test(test_list_queue_order_and_removal),
 	    cmocka_unit_test_setup_teardown(test_hmap_hash_bytes_deterministic_and_spread,
 					    reset_injection, reset_injection),
 	    cmocka_unit_test_setup_teardown(test_hmap_hash_u64_mixes, reset_injection,

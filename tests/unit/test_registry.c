@@ -1995,7 +1995,7 @@ static void test_readdir_resume_with_small_budgets(void **state)
 		else
 			mk(ROOT, name);
 	}
-	for (b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+	for (b = 0; b < ARRAY_SIZE(budgets); b++) {
 		readdir_all(&c, ROOT, budgets[b], false);
 		if (c.n != N + 2)
 			fail_msg("budget %zu: %zu entries, want %d", budgets[b], c.n, N + 2);
@@ -3144,7 +3144,7 @@ static void test_create_memfd_failure_returns_errno(void **state)
 	fx_open(MiB, 0);
 	mk(ROOT, "a");
 	take_snapshot(&before);
-	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(errs); i++) {
 		arm_memfd_failure(0, errs[i]);
 		assert_int_equal(registry_create(reg, ROOT, "new", 0644, &cred, &st), -want[i]);
 		assert_int_equal(memfd_injected, 1);
