@@ -277,12 +277,12 @@ static uint64_t mkd(uint64_t parent, const char *name)
 static uint64_t ino_of(uint64_t parent, const char *name)
 {
 	struct stat st;
-	int r = registry_lookup(reg, parent, name, &st);
+	int r = registry_lookup(reg, parent, name, &st, NULL);
 
 	if (r == -ENOENT)
 		return 0;
 	if (r != 0)
-		fail_msg("registry_lookup(%llu, \"%s\") = %d", (unsigned long long)parent, name, r);
+		fail_msg("registry_lookup(%llu, \"%s\", NULL) = %d", (unsigned long long)parent, name, r);
 	registry_forget(reg, st.st_ino, 1);
 	return st.st_ino;
 }
@@ -290,10 +290,10 @@ static uint64_t ino_of(uint64_t parent, const char *name)
 static struct stat attr_of(uint64_t ino)
 {
 	struct stat st;
-	int r = registry_getattr(reg, ino, &st);
+	int r = registry_getattr(reg, ino, &st, NULL);
 
 	if (r != 0)
-		fail_msg("registry_getattr(%llu) = %d", (unsigned long long)ino, r);
+		fail_msg("registry_getattr(%llu, NULL) = %d", (unsigned long long)ino, r);
 	return st;
 }
 
@@ -305,10 +305,10 @@ static nlink_t nlink_of(uint64_t ino)
 static bool ino_exists(uint64_t ino)
 {
 	struct stat st;
-	int r = registry_getattr(reg, ino, &st);
+	int r = registry_getattr(reg, ino, &st, NULL);
 
 	if (r != 0 && r != -ENOENT)
-		fail_msg("registry_getattr(%llu) = %d", (unsigned long long)ino, r);
+		fail_msg("registry_getattr(%llu, NULL) = %d", (unsigned long long)ino, r);
 	return r == 0;
 }
 
@@ -317,7 +317,7 @@ static void set_size(uint64_t ino, uint64_t size)
 	struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = size};
 	struct stat st;
 
-	assert_int_equal(registry_setattr(reg, ino, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, ino, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_size, size);
 }
 
@@ -480,7 +480,7 @@ static void test_root_attributes_from_config(void **state)
 
 	(void)state;
 	fx_open(MiB, 77);
-	assert_int_equal(registry_getattr(reg, ROOT, &st), 0);
+	assert_int_equal(registry_getattr(reg, ROOT, &st, NULL), 0);
 	assert_int_equal(st.st_ino, REGISTRY_ROOT_INO);
 	assert_int_equal(REGISTRY_ROOT_INO, 1);
 	assert_true(S_ISDIR(st.st_mode));
@@ -500,10 +500,10 @@ static void test_getattr_unknown_inode_enoent(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	memset(&st, 0xa5, sizeof(st));
-	assert_int_equal(registry_getattr(reg, 0, &st), -ENOENT);
-	assert_int_equal(registry_getattr(reg, 2, &st), -ENOENT);
-	assert_int_equal(registry_getattr(reg, NO_INO, &st), -ENOENT);
-	assert_int_equal(registry_getattr(reg, UINT64_MAX, &st), -ENOENT);
+	assert_int_equal(registry_getattr(reg, 0, &st, NULL), -ENOENT);
+	assert_int_equal(registry_getattr(reg, 2, &st, NULL), -ENOENT);
+	assert_int_equal(registry_getattr(reg, NO_INO, &st, NULL), -ENOENT);
+	assert_int_equal(registry_getattr(reg, UINT64_MAX, &st, NULL), -ENOENT);
 	/* output untouched on failure */
 	assert_int_equal(st.st_ino, (ino_t)0xa5a5a5a5a5a5a5a5ull);
 }
@@ -523,7 +523,7 @@ static void test_create_lookup_getattr(void **state)
 	assert_int_equal(cst.st_nlink, 1);
 	assert_int_equal(cst.st_size, 0);
 
-	assert_int_equal(registry_lookup(reg, ROOT, "shm.a", &lst), 0);
+	assert_int_equal(registry_lookup(reg, ROOT, "shm.a", &lst, NULL), 0);
 	assert_int_equal(lst.st_ino, cst.st_ino);
 	assert_int_equal(lst.st_mode, cst.st_mode);
 	assert_int_equal(lst.st_uid, cred.uid);
@@ -531,7 +531,7 @@ static void test_create_lookup_getattr(void **state)
 	assert_int_equal(lst.st_nlink, 1);
 	assert_int_equal(lst.st_size, 0);
 
-	assert_int_equal(registry_getattr(reg, cst.st_ino, &gst), 0);
+	assert_int_equal(registry_getattr(reg, cst.st_ino, &gst, NULL), 0);
 	assert_int_equal(gst.st_ino, cst.st_ino);
 	assert_int_equal(gst.st_mode, cst.st_mode);
 	assert_int_equal(gst.st_nlink, 1);
@@ -574,7 +574,7 @@ static void test_lookup_output_untouched_on_failure(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	memset(&st, 0x5a, sizeof(st));
-	assert_int_equal(registry_lookup(reg, ROOT, "missing", &st), -ENOENT);
+	assert_int_equal(registry_lookup(reg, ROOT, "missing", &st, NULL), -ENOENT);
 	assert_int_equal(st.st_ino, (ino_t)0x5a5a5a5a5a5a5a5aull);
 	assert_int_equal(registry_create(reg, ROOT, "x", 0644, &cred, &st), 0);
 	memset(&st, 0x5a, sizeof(st));
@@ -654,7 +654,7 @@ static void test_ino_stable_across_rename_and_link(void **state)
 	assert_int_equal(ino_of(d, "c"), a);
 	assert_int_equal(attr_of(a).st_ino, a);
 
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	assert_int_equal(st.st_ino, a);
 	assert_int_equal(ino_of(ROOT, "l"), a);
 	assert_int_equal(ino_of(d, "c"), a);
@@ -730,8 +730,8 @@ static void test_missing_names_and_inodes_enoent(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_lookup(reg, ROOT, "nope", &st), -ENOENT);
-	assert_int_equal(registry_lookup(reg, NO_INO, "a", &st), -ENOENT);
+	assert_int_equal(registry_lookup(reg, ROOT, "nope", &st, NULL), -ENOENT);
+	assert_int_equal(registry_lookup(reg, NO_INO, "a", &st, NULL), -ENOENT);
 	assert_int_equal(registry_create(reg, NO_INO, "x", 0644, &cred, &st), -ENOENT);
 	assert_int_equal(registry_mkdir(reg, NO_INO, "x", 0755, &cred, &st), -ENOENT);
 	assert_int_equal(registry_unlink(reg, ROOT, "nope"), -ENOENT);
@@ -741,8 +741,8 @@ static void test_missing_names_and_inodes_enoent(void **state)
 	assert_int_equal(registry_rename(reg, ROOT, "nope", ROOT, "x", 0), -ENOENT);
 	assert_int_equal(registry_rename(reg, ROOT, "a", NO_INO, "x", 0), -ENOENT);
 	assert_int_equal(registry_rename(reg, NO_INO, "a", ROOT, "x", 0), -ENOENT);
-	assert_int_equal(registry_link(reg, NO_INO, ROOT, "x", &st), -ENOENT);
-	assert_int_equal(registry_link(reg, a, NO_INO, "x", &st), -ENOENT);
+	assert_int_equal(registry_link(reg, NO_INO, ROOT, "x", &st, NULL), -ENOENT);
+	assert_int_equal(registry_link(reg, a, NO_INO, "x", &st, NULL), -ENOENT);
 	assert_int_equal(registry_open(reg, NO_INO, &r), -ENOENT);
 	assert_int_equal(registry_region(reg, NO_INO, &r), -ENOENT);
 	memset(&c, 0, sizeof(c));
@@ -750,7 +750,7 @@ static void test_missing_names_and_inodes_enoent(void **state)
 	assert_int_equal(registry_readdir(reg, NO_INO, 0, false, fill_cb, &c), -ENOENT);
 	assert_int_equal(c.n, 0);
 	free(c.v);
-	assert_int_equal(registry_getattr(reg, NO_INO, &st), -ENOENT);
+	assert_int_equal(registry_getattr(reg, NO_INO, &st, NULL), -ENOENT);
 	/* nothing was created by any of these */
 	assert_int_equal(inodes_used(), 2);
 	assert_dir_names(ROOT, "a");
@@ -785,8 +785,8 @@ static void test_operations_in_removed_directory_enoent(void **state)
 	assert_true(ino_exists(d));
 	assert_int_equal(registry_create(reg, d, "x", 0644, &cred, &st), -ENOENT);
 	assert_int_equal(registry_mkdir(reg, d, "x", 0755, &cred, &st), -ENOENT);
-	assert_int_equal(registry_lookup(reg, d, "x", &st), -ENOENT);
-	assert_int_equal(registry_link(reg, a, d, "x", &st), -ENOENT);
+	assert_int_equal(registry_lookup(reg, d, "x", &st, NULL), -ENOENT);
+	assert_int_equal(registry_link(reg, a, d, "x", &st, NULL), -ENOENT);
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "x", 0), -ENOENT);
 	assert_int_equal(ino_of(ROOT, "a"), a);
 	assert_int_equal(inodes_used(), 3);
@@ -805,12 +805,12 @@ static void test_region_as_parent_enotdir(void **state)
 	fx_open(MiB, 0);
 	r = mk(ROOT, "r");
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_lookup(reg, r, "x", &st), -ENOTDIR);
+	assert_int_equal(registry_lookup(reg, r, "x", &st, NULL), -ENOTDIR);
 	assert_int_equal(registry_create(reg, r, "x", 0644, &cred, &st), -ENOTDIR);
 	assert_int_equal(registry_mkdir(reg, r, "x", 0755, &cred, &st), -ENOTDIR);
 	assert_int_equal(registry_unlink(reg, r, "x"), -ENOTDIR);
 	assert_int_equal(registry_rmdir(reg, r, "x"), -ENOTDIR);
-	assert_int_equal(registry_link(reg, a, r, "x", &st), -ENOTDIR);
+	assert_int_equal(registry_link(reg, a, r, "x", &st, NULL), -ENOTDIR);
 	memset(&c, 0, sizeof(c));
 	c.budget = 100;
 	assert_int_equal(registry_readdir(reg, r, 0, false, fill_cb, &c), -ENOTDIR);
@@ -851,12 +851,12 @@ static void test_name_too_long_enametoolong(void **state)
 
 	assert_int_equal(registry_create(reg, ROOT, n256, 0644, &cred, &st), -ENAMETOOLONG);
 	assert_int_equal(registry_mkdir(reg, ROOT, n256, 0755, &cred, &st), -ENAMETOOLONG);
-	assert_int_equal(registry_lookup(reg, ROOT, n256, &st), -ENAMETOOLONG);
+	assert_int_equal(registry_lookup(reg, ROOT, n256, &st, NULL), -ENAMETOOLONG);
 	assert_int_equal(registry_unlink(reg, ROOT, n256), -ENAMETOOLONG);
 	assert_int_equal(registry_rmdir(reg, ROOT, n256), -ENAMETOOLONG);
 	assert_int_equal(registry_rename(reg, ROOT, n256, ROOT, "b", 0), -ENAMETOOLONG);
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, n256, 0), -ENAMETOOLONG);
-	assert_int_equal(registry_link(reg, a, ROOT, n256, &st), -ENAMETOOLONG);
+	assert_int_equal(registry_link(reg, a, ROOT, n256, &st, NULL), -ENAMETOOLONG);
 	assert_int_equal(inodes_used(), 3);
 	assert_int_equal(ino_of(ROOT, "a"), a);
 	assert_int_equal(nlink_of(a), 1);
@@ -867,7 +867,7 @@ static void test_name_too_long_enametoolong(void **state)
 	assert_int_equal(ino_of(ROOT, n255), ino);
 	assert_int_equal(registry_rename(reg, ROOT, n255, d, other255, 0), 0);
 	assert_int_equal(ino_of(d, other255), ino);
-	assert_int_equal(registry_link(reg, ino, ROOT, n255, &st), 0);
+	assert_int_equal(registry_link(reg, ino, ROOT, n255, &st, NULL), 0);
 	assert_int_equal(nlink_of(ino), 2);
 	assert_int_equal(registry_mkdir(reg, d, n255, 0755, &cred, &st), 0);
 	assert_int_equal(registry_rmdir(reg, d, n255), 0);
@@ -904,7 +904,7 @@ static void test_nr_inodes_limit_enospc_root_counts(void **state)
 	assert_dir_names(ROOT, "a,d");
 
 	/* a hard link costs an inode, as on tmpfs: none left */
-	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st), -ENOSPC);
+	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st, NULL), -ENOSPC);
 	assert_int_equal(ino_of(ROOT, "b2"), 0);
 	assert_int_equal(nlink_of(b), 1);
 	/* a rename does not */
@@ -966,7 +966,7 @@ static void test_registry_inodes_counts(void **state)
 	d = mkd(ROOT, "d");
 	mk(d, "b");
 	assert_int_equal(inodes_used(), 4);
-	assert_int_equal(registry_link(reg, a, d, "a2", &st), 0);
+	assert_int_equal(registry_link(reg, a, d, "a2", &st, NULL), 0);
 	/* the second name counts as an inode (tmpfs charges a link so) */
 	assert_int_equal(inodes_used(), 5);
 	/* unlinking one of two names gives back the name's count only */
@@ -1019,8 +1019,8 @@ static void test_lookup_reference_keeps_orphan(void **state)
 	set_size(a, PAGE);
 	registry_forget(reg, a, 1);
 	/* two lookups: two references */
-	assert_int_equal(registry_lookup(reg, ROOT, "a", &st), 0);
-	assert_int_equal(registry_lookup(reg, ROOT, "a", &st), 0);
+	assert_int_equal(registry_lookup(reg, ROOT, "a", &st, NULL), 0);
+	assert_int_equal(registry_lookup(reg, ROOT, "a", &st, NULL), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(ino_of(ROOT, "a"), 0);
 	st = attr_of(a);
@@ -1045,7 +1045,7 @@ static void test_forget_n_drops_n_references(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	for (i = 0; i < 4; i++)
-		assert_int_equal(registry_lookup(reg, ROOT, "a", &st), 0);
+		assert_int_equal(registry_lookup(reg, ROOT, "a", &st, NULL), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	registry_forget(reg, a, 4);
 	assert_true(ino_exists(a)); /* 1 left (create) */
@@ -1228,7 +1228,7 @@ static void test_rename_over_hard_linked_region_keeps_other_name(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	b = mk(ROOT, "b");
-	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st), 0);
+	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st, NULL), 0);
 	assert_int_equal(nlink_of(b), 2);
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, "b", 0), 0);
 	assert_int_equal(ino_of(ROOT, "b"), a);
@@ -1452,7 +1452,7 @@ static void test_rename_between_hard_links_of_same_region_is_noop(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, "l", 0), 0);
 	assert_int_equal(ino_of(ROOT, "a"), a);
 	assert_int_equal(ino_of(ROOT, "l"), a);
@@ -1474,11 +1474,11 @@ static void test_link_increments_nlink_and_shares_region(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	d = mkd(ROOT, "d");
-	assert_int_equal(registry_link(reg, a, ROOT, "b", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "b", &st, NULL), 0);
 	assert_int_equal(st.st_ino, a);
 	assert_int_equal(st.st_nlink, 2);
 	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(registry_link(reg, a, d, "c", &st), 0);
+	assert_int_equal(registry_link(reg, a, d, "c", &st, NULL), 0);
 	assert_int_equal(st.st_nlink, 3);
 	assert_int_equal(nlink_of(a), 3);
 	assert_int_equal(ino_of(ROOT, "b"), a);
@@ -1509,11 +1509,11 @@ static void test_link_errors(void **state)
 	a = mk(ROOT, "a");
 	d = mkd(ROOT, "d");
 	mk(ROOT, "other");
-	assert_int_equal(registry_link(reg, d, ROOT, "dl", &st), -EPERM);
-	assert_int_equal(registry_link(reg, ROOT, d, "rootl", &st), -EPERM);
-	assert_int_equal(registry_link(reg, a, ROOT, "other", &st), -EEXIST);
-	assert_int_equal(registry_link(reg, a, ROOT, "a", &st), -EEXIST);
-	assert_int_equal(registry_link(reg, a, ROOT, "d", &st), -EEXIST);
+	assert_int_equal(registry_link(reg, d, ROOT, "dl", &st, NULL), -EPERM);
+	assert_int_equal(registry_link(reg, ROOT, d, "rootl", &st, NULL), -EPERM);
+	assert_int_equal(registry_link(reg, a, ROOT, "other", &st, NULL), -EEXIST);
+	assert_int_equal(registry_link(reg, a, ROOT, "a", &st, NULL), -EEXIST);
+	assert_int_equal(registry_link(reg, a, ROOT, "d", &st, NULL), -EEXIST);
 	assert_int_equal(nlink_of(a), 1);
 	assert_int_equal(nlink_of(d), 2);
 	assert_int_equal(ino_of(ROOT, "dl"), 0);
@@ -1530,7 +1530,7 @@ static void test_link_takes_lookup_reference(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	registry_forget(reg, a, 1);
-	assert_int_equal(registry_link(reg, a, ROOT, "b", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "b", &st, NULL), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "b"), 0);
 	assert_true(ino_exists(a));
@@ -1709,18 +1709,18 @@ static void test_setattr_size_grow_shrink(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	sa.size = 10000;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_ino, a);
 	assert_int_equal(st.st_size, 10000);
 	assert_int_equal(attr_of(a).st_size, 10000);
 	assert_int_equal(used_bytes(), 3 * PAGE);
 	sa.size = 100;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_size, 100);
 	assert_int_equal(attr_of(a).st_size, 100);
 	assert_int_equal(used_bytes(), PAGE);
 	sa.size = 0;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(attr_of(a).st_size, 0);
 	assert_int_equal(used_bytes(), 0);
 }
@@ -1738,19 +1738,19 @@ static void test_setattr_size_enospc_efbig_leave_size(void **state)
 	set_size(a, 12 * PAGE);
 	sa.size = 8 * PAGE; /* fits the store, not the free space */
 	memset(&st, 0x7c, sizeof(st));
-	assert_int_equal(registry_setattr(reg, b, &sa, &st), -ENOSPC);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), -ENOSPC);
 	assert_int_equal(st.st_ino, (ino_t)0x7c7c7c7c7c7c7c7cull);
 	assert_int_equal(attr_of(b).st_size, 0);
 	assert_int_equal(used_bytes(), 12 * PAGE);
 	sa.size = 16 * PAGE + 1; /* more than the whole store */
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EFBIG);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), -EFBIG);
 	assert_int_equal(attr_of(a).st_size, 12 * PAGE);
 	assert_int_equal(used_bytes(), 12 * PAGE);
 	/* exactly the free space works */
 	set_size(b, 4 * PAGE);
 	assert_int_equal(used_bytes(), 16 * PAGE);
 	sa.size = 4 * PAGE + 1;
-	assert_int_equal(registry_setattr(reg, b, &sa, &st), -ENOSPC);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), -ENOSPC);
 	assert_int_equal(attr_of(b).st_size, 4 * PAGE);
 }
 
@@ -1763,10 +1763,10 @@ static void test_setattr_size_on_directory_eisdir(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	d = mkd(ROOT, "d");
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), -EISDIR);
-	assert_int_equal(registry_setattr(reg, ROOT, &sa, &st), -EISDIR);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), -EISDIR);
+	assert_int_equal(registry_setattr(reg, ROOT, &sa, &st, NULL), -EISDIR);
 	sa.size = PAGE;
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), -EISDIR);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), -EISDIR);
 	assert_int_equal(used_bytes(), 0);
 }
 
@@ -1777,7 +1777,7 @@ static void test_setattr_unknown_inode_enoent(void **state)
 
 	(void)state;
 	fx_open(MiB, 0);
-	assert_int_equal(registry_setattr(reg, NO_INO, &sa, &st), -ENOENT);
+	assert_int_equal(registry_setattr(reg, NO_INO, &sa, &st, NULL), -ENOENT);
 }
 
 static void test_setattr_mode_uid_gid(void **state)
@@ -1792,21 +1792,21 @@ static void test_setattr_mode_uid_gid(void **state)
 	d = mkd(ROOT, "d");
 
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_MODE, .mode = 04600};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_mode, S_IFREG | 04600);
 	assert_int_equal(attr_of(a).st_mode, S_IFREG | 04600);
 	assert_int_equal(attr_of(a).st_uid, cred.uid); /* untouched */
 	assert_int_equal(attr_of(a).st_gid, cred.gid);
 
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_UID, .uid = 7};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_uid, 7);
 	assert_int_equal(attr_of(a).st_uid, 7);
 	assert_int_equal(attr_of(a).st_gid, cred.gid);
 	assert_int_equal(attr_of(a).st_mode, S_IFREG | 04600);
 
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_GID, .gid = 8};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(attr_of(a).st_gid, 8);
 	assert_int_equal(attr_of(a).st_uid, 7);
 
@@ -1815,7 +1815,7 @@ static void test_setattr_mode_uid_gid(void **state)
 				       .mode = 01707,
 				       .uid = 11,
 				       .gid = 12};
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_mode, S_IFDIR | 01707);
 	st = attr_of(d);
 	assert_int_equal(st.st_mode, S_IFDIR | 01707);
@@ -1826,7 +1826,7 @@ static void test_setattr_mode_uid_gid(void **state)
 	/* the root too (chmod/chown of the mount point) */
 	sa = (struct registry_setattr){
 	    .valid = REGISTRY_SET_MODE | REGISTRY_SET_UID, .mode = 0700, .uid = 0};
-	assert_int_equal(registry_setattr(reg, ROOT, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, ROOT, &sa, &st, NULL), 0);
 	st = attr_of(ROOT);
 	assert_int_equal(st.st_mode, S_IFDIR | 0700);
 	assert_int_equal(st.st_uid, 0);
@@ -1834,7 +1834,7 @@ static void test_setattr_mode_uid_gid(void **state)
 
 	/* valid = 0 changes nothing */
 	sa = (struct registry_setattr){.valid = 0, .mode = 0, .uid = 99, .gid = 99, .size = 12345};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	st = attr_of(a);
 	assert_int_equal(st.st_mode, S_IFREG | 04600);
 	assert_int_equal(st.st_uid, 7);
@@ -1853,7 +1853,7 @@ static void test_setattr_times_region(void **state)
 	a = mk(ROOT, "a");
 	sa.atime = (struct timespec){.tv_sec = 1000000, .tv_nsec = 5};
 	sa.mtime = (struct timespec){.tv_sec = 2000000, .tv_nsec = 7};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_atim.tv_sec, 1000000);
 	assert_int_equal(st.st_mtim.tv_sec, 2000000);
 	st = attr_of(a);
@@ -1866,7 +1866,7 @@ static void test_setattr_times_region(void **state)
 	clock_gettime(CLOCK_REALTIME, &before);
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_MTIME};
 	sa.mtime.tv_nsec = UTIME_NOW;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	st = attr_of(a);
 	assert_int_equal(st.st_atim.tv_sec, 1000000);
 	assert_true(st.st_mtim.tv_sec >= before.tv_sec - 1);
@@ -1885,7 +1885,7 @@ static void test_setattr_times_directory(void **state)
 	d = mkd(ROOT, "d");
 	sa.atime = (struct timespec){.tv_sec = 3000000, .tv_nsec = 9};
 	sa.mtime = (struct timespec){.tv_sec = 4000000, .tv_nsec = 11};
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), 0);
 	st = attr_of(d);
 	assert_int_equal(st.st_atim.tv_sec, 3000000);
 	assert_int_equal(st.st_atim.tv_nsec, 9);
@@ -1894,7 +1894,7 @@ static void test_setattr_times_directory(void **state)
 	clock_gettime(CLOCK_REALTIME, &before);
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_ATIME};
 	sa.atime.tv_nsec = UTIME_NOW;
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), 0);
 	st = attr_of(d);
 	assert_true(st.st_atim.tv_sec >= before.tv_sec - 1);
 	assert_int_equal(st.st_mtim.tv_sec, 4000000);
@@ -2333,8 +2333,8 @@ static void test_readdir_removed_directory_with_freed_parent(void **state)
 	assert_int_equal(r, -ENOENT); /* a removed directory, as getdents(2) */
 	assert_int_equal(c.n, 0);
 	collect_free(&c);
-	assert_int_equal(registry_getattr(reg, b, &st), 0);
-	assert_int_equal(registry_lookup(reg, b, "x", &st), -ENOENT);
+	assert_int_equal(registry_getattr(reg, b, &st, NULL), 0);
+	assert_int_equal(registry_lookup(reg, b, "x", &st, NULL), -ENOENT);
 	registry_forget(reg, b, 1);
 	assert_false(ino_exists(b));
 }
@@ -2420,7 +2420,7 @@ static void test_xattr_follows_inode_across_rename_and_link(void **state)
 	assert_int_equal(registry_setxattr(reg, a, "user.k", "A", 1, 0), 0);
 	assert_int_equal(registry_getxattr(reg, b, "user.k", buf, sizeof(buf)), -ENODATA);
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, "z", 0), 0);
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	assert_int_equal(registry_getxattr(reg, ino_of(ROOT, "l"), "user.k", buf, sizeof(buf)), 1);
 	assert_int_equal(buf[0], 'A');
 }
@@ -2558,7 +2558,7 @@ static void test_xattr_charged_against_limit(void **state)
 	assert_int_equal(registry_setxattr(reg, b, "user.x", big, 65536, 0), -ENOSPC);
 	/* data cannot take the metadata's room either */
 	assert_int_equal(registry_setattr(reg, b, &(struct registry_setattr){.valid =
-			 REGISTRY_SET_SIZE, .size = 4 * PAGE}, &(struct stat){0}), -ENOSPC);
+			 REGISTRY_SET_SIZE, .size = 4 * PAGE}, &(struct stat){0}, NULL), -ENOSPC);
 	/* a smaller value gives the difference back */
 	assert_int_equal(registry_setxattr(reg, a, "user.v00", big, 1000, XATTR_REPLACE), 0);
 	used = 3 * c64k + xattr_cost(strlen("user.v00"), 1000) + 3 * PAGE;
@@ -2757,7 +2757,7 @@ static void test_cookie_attach_once_and_query(void **state)
 	assert_int_equal(v, 42);
 	/* the cookie belongs to the region, whatever its name */
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "b", 0), 0);
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	v = 0;
 	assert_int_equal(registry_cookie(reg, ino_of(ROOT, "l"), &v), 0);
 	assert_int_equal(v, 42);
@@ -2914,7 +2914,7 @@ static void absent_new(void)
 {
 	struct stat st;
 
-	assert_int_equal(registry_lookup(reg, ROOT, "new", &st), -ENOENT);
+	assert_int_equal(registry_lookup(reg, ROOT, "new", &st, NULL), -ENOENT);
 }
 
 static int op_mkdir(void)
@@ -2938,7 +2938,7 @@ static int op_link(void)
 {
 	struct stat st;
 
-	return registry_link(reg, fi_ino, ROOT, "new", &st);
+	return registry_link(reg, fi_ino, ROOT, "new", &st, NULL);
 }
 
 static void undo_link(void)
@@ -3588,7 +3588,7 @@ static void test_backing_path_queries(void **state)
 	assert_memory_equal(buf, path, len);
 
 	/* The binding belongs to the region, whatever its names. */
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "moved", 0), 0);
 	assert_int_equal(registry_backing_path(reg, ino_of(ROOT, "l"), NULL, 0), (ssize_t)len);
 	assert_int_equal(registry_backing_path(reg, ino_of(d, "moved"), NULL, 0), (ssize_t)len);
@@ -3757,7 +3757,7 @@ static void test_load_unbound_binding(void **state)
 	assert_int_equal(unbound_calls, 2);
 	assert_int_equal(registry_backing_path(reg, b, NULL, 0), (ssize_t)strlen(path));
 	assert_int_equal(registry_open(reg, b, &region), -ENXIO);
-	assert_int_equal(registry_setattr(reg, b, &sa, &st), -ENXIO);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), -ENXIO);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(registry_bind(reg, b, fd, path, &binder, 0, true), -EEXIST);
@@ -3773,7 +3773,7 @@ static void test_load_unbound_binding(void **state)
 	unbound_fail = -ENOENT; /* bound now: never asked again */
 	assert_int_equal(registry_open(reg, b, &region), 0);
 	registry_release(reg, b);
-	assert_int_equal(registry_setattr(reg, b, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), 0);
 	assert_int_equal(path_size(path), 10);
 	assert_int_equal(registry_unlink(reg, d, "b"), 0);
 	teardown(state);
