@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -282,7 +283,7 @@ static uint64_t ino_of(uint64_t parent, const char *name)
 	if (r == -ENOENT)
 		return 0;
 	if (r != 0)
-		fail_msg("registry_lookup(%llu, \"%s\", NULL) = %d", (unsigned long long)parent, name, r);
+		fail_msg("registry_lookup(%llu, \"%s\") = %d", (unsigned long long)parent, name, r);
 	registry_forget(reg, st.st_ino, 1);
 	return st.st_ino;
 }
@@ -293,7 +294,7 @@ static struct stat attr_of(uint64_t ino)
 	int r = registry_getattr(reg, ino, &st, NULL);
 
 	if (r != 0)
-		fail_msg("registry_getattr(%llu, NULL) = %d", (unsigned long long)ino, r);
+		fail_msg("registry_getattr(%llu) = %d", (unsigned long long)ino, r);
 	return st;
 }
 
@@ -308,7 +309,7 @@ static bool ino_exists(uint64_t ino)
 	int r = registry_getattr(reg, ino, &st, NULL);
 
 	if (r != 0 && r != -ENOENT)
-		fail_msg("registry_getattr(%llu, NULL) = %d", (unsigned long long)ino, r);
+		fail_msg("registry_getattr(%llu) = %d", (unsigned long long)ino, r);
 	return r == 0;
 }
 
@@ -3246,6 +3247,232 @@ static void test_concurrent_creates_and_unlinks(void **state)
 	collect_free(&c);
 }
 
+/*
+ * Resizes run without the registry lock (registry.h): two regions grow and
+ * shrink in a loop, past what the store holds for both at once, while
+ * other threads create, open, write, stat, set xattrs on and unlink small
+ * regions, stat and open the big ones, and grow regions that a third
+ * thread unlinks and forgets meanwhile (freed while a resize still holds
+ * them). Every call must end in a result it may give; sizes, the store's
+ * accounting (never past its limit) and data come out consistent.
+ */
+#define BIG_SIZE (40 * MiB)
+#define BIG_LIMIT (64 * MiB)
+
+struct resize_shared {
+	uint64_t big[2];
+	uint64_t victim; /* the region the victim thread has now, 0 for none */
+	bool stop;
+	int errors;
+};
+
+static void count_error(struct resize_shared *sh, const char *what, int r)
+{
+	__atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
+	print_error("%s: %d\n", what, r);
+}
+
+struct resizer {
+	pthread_t tid;
+	struct resize_shared *sh;
+	int which;
+	int grown, refused;
+};
+
+static void *resizer_main(void *arg)
+{
+	struct resizer *rz = arg;
+	struct resize_shared *sh = rz->sh;
+	int i;
+
+	for (i = 0; i < 120; i++) {
+		struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = i % 2 ? 0 : BIG_SIZE};
+		unsigned flags = 1;
+		struct stat st;
+		int r = registry_setattr(reg, sh->big[rz->which], &sa, &st, &flags);
+
+		if (r == -ENOSPC && sa.size) {
+			rz->refused++; /* the other one holds most of the store now */
+		} else if (r != 0) {
+			count_error(sh, "resize", r);
+		} else if ((uint64_t)st.st_size != sa.size || flags != 0) {
+			count_error(sh, "size after resize", (int)(st.st_size / MiB));
+		} else if (sa.size) {
+			rz->grown++;
+		}
+	}
+	return NULL;
+}
+
+struct bystander {
+	pthread_t tid;
+	struct resize_shared *sh;
+	int id;
+};
+
+static void *bystander_main(void *arg)
+{
+	struct bystander *b = arg;
+	struct resize_shared *sh = b->sh;
+	char name[32], buf[8];
+	struct stat st;
+	struct region *r;
+	int i, k, ret;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "s%d-%d", b->id, i);
+		ret = registry_create(reg, ROOT, name, 0644, &cred, &st);
+		if (ret != 0) {
+			count_error(sh, "create", ret);
+			continue;
+		}
+		ret = registry_open(reg, st.st_ino, &r);
+		if (ret == 0) {
+			if (region_write(r, "y", 1, 0) != 1)
+				count_error(sh, "write", -1);
+			registry_release(reg, st.st_ino);
+		} else {
+			count_error(sh, "open", ret);
+		}
+		ret = registry_setxattr(reg, st.st_ino, "user.s", "1", 1, 0);
+		if (ret != 0 || registry_getxattr(reg, st.st_ino, "user.s", buf, sizeof(buf)) != 1)
+			count_error(sh, "xattr", ret);
+		ret = registry_getattr(reg, st.st_ino, &st, NULL);
+		if (ret != 0 || st.st_size != 1)
+			count_error(sh, "getattr", ret);
+		/* The big ones, mid-resize: one of the sizes ever set. */
+		for (k = 0; k < 2; k++) {
+			struct stat bst;
+			unsigned flags = 1;
+
+			ret = registry_lookup(reg, ROOT, k ? "big1" : "big0", &bst, &flags);
+			if (ret != 0 || (bst.st_size != 0 && bst.st_size != BIG_SIZE) || flags != 0)
+				count_error(sh, "lookup of a big region", ret);
+			else
+				registry_forget(reg, bst.st_ino, 1);
+			ret = registry_open(reg, sh->big[k], &r);
+			if (ret == 0)
+				registry_release(reg, sh->big[k]);
+			else
+				count_error(sh, "open of a big region", ret);
+		}
+		if (i % 2 && (ret = registry_unlink(reg, ROOT, name)) != 0)
+			count_error(sh, "unlink", ret);
+		registry_forget(reg, st.st_ino, 1);
+	}
+	return NULL;
+}
+
+/* Makes, unlinks and forgets regions that the grabber grows meanwhile. */
+static void *victim_main(void *arg)
+{
+	struct resize_shared *sh = arg;
+	struct stat st;
+	int i, ret;
+
+	for (i = 0; i < 200; i++) {
+		ret = registry_create(reg, ROOT, "victim", 0644, &cred, &st);
+		if (ret != 0) {
+			count_error(sh, "create victim", ret);
+			continue;
+		}
+		__atomic_store_n(&sh->victim, st.st_ino, __ATOMIC_RELEASE);
+		sched_yield();
+		ret = registry_unlink(reg, ROOT, "victim");
+		if (ret != 0)
+			count_error(sh, "unlink victim", ret);
+		registry_forget(reg, st.st_ino, 1);
+	}
+	__atomic_store_n(&sh->stop, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *grabber_main(void *arg)
+{
+	struct resize_shared *sh = arg;
+
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t ino = __atomic_load_n(&sh->victim, __ATOMIC_ACQUIRE);
+		struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = MiB};
+		struct stat st;
+		int ret;
+
+		if (!ino)
+			continue;
+		/* Gone already, no room while the big ones hold it, or grown. */
+		ret = registry_setattr(reg, ino, &sa, &st, NULL);
+		if (ret != 0 && ret != -ENOENT && ret != -ENOSPC)
+			count_error(sh, "grow victim", ret);
+		ret = registry_getattr(reg, ino, &st, NULL);
+		if (ret != 0 && ret != -ENOENT)
+			count_error(sh, "getattr victim", ret);
+	}
+	return NULL;
+}
+
+static void test_concurrent_resizes_and_namespace(void **state)
+{
+	enum { B = 3 };
+	struct resize_shared sh = {0};
+	struct resizer rz[2];
+	struct bystander by[B];
+	pthread_t victim, grabber;
+	uint64_t used, expect;
+	char data[PAGE];
+	struct region *r;
+	int i;
+
+	(void)state;
+	fx_open(BIG_LIMIT, 0);
+	sh.big[0] = mk(ROOT, "big0");
+	sh.big[1] = mk(ROOT, "big1");
+	for (i = 0; i < 2; i++) {
+		rz[i] = (struct resizer){.sh = &sh, .which = i};
+		assert_int_equal(pthread_create(&rz[i].tid, NULL, resizer_main, &rz[i]), 0);
+	}
+	for (i = 0; i < B; i++) {
+		by[i] = (struct bystander){.sh = &sh, .id = i};
+		assert_int_equal(pthread_create(&by[i].tid, NULL, bystander_main, &by[i]), 0);
+	}
+	assert_int_equal(pthread_create(&victim, NULL, victim_main, &sh), 0);
+	assert_int_equal(pthread_create(&grabber, NULL, grabber_main, &sh), 0);
+	/* Never past the limit, whatever the moment. */
+	while (!__atomic_load_n(&sh.stop, __ATOMIC_ACQUIRE)) {
+		assert_true(used_bytes() <= BIG_LIMIT);
+		sched_yield();
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(rz[i].tid, NULL), 0);
+	for (i = 0; i < B; i++)
+		assert_int_equal(pthread_join(by[i].tid, NULL), 0);
+	assert_int_equal(pthread_join(victim, NULL), 0);
+	assert_int_equal(pthread_join(grabber, NULL), 0);
+	assert_int_equal(sh.errors, 0);
+	/* Both grew at times; each loop ended with a shrink to 0. */
+	assert_true(rz[0].grown + rz[1].grown > 0);
+	assert_int_equal(attr_of(sh.big[0]).st_size, 0);
+	assert_int_equal(attr_of(sh.big[1]).st_size, 0);
+
+	/* What is left: the big ones (empty), B * 100 small regions, their xattrs. */
+	assert_int_equal(inodes_used(), 1 + 2 + B * 100);
+	used = used_bytes();
+	expect = (uint64_t)B * 100 * (PAGE + xattr_cost(strlen("user.s"), 1));
+	assert_int_equal(used, expect);
+
+	/* The store's free space (whole pages) can be had again, and holds data. */
+	set_size(sh.big[0], BIG_LIMIT - (expect + PAGE - 1) / PAGE * PAGE);
+	assert_true(used_bytes() > BIG_LIMIT - PAGE);
+	assert_true(used_bytes() <= BIG_LIMIT);
+	assert_int_equal(registry_open(reg, sh.big[0], &r), 0);
+	memset(data, 0x5a, sizeof(data));
+	assert_int_equal(region_write(r, data, sizeof(data), BIG_SIZE), (ssize_t)sizeof(data));
+	memset(data, 0, sizeof(data));
+	assert_int_equal(region_read(r, data, sizeof(data), BIG_SIZE), (ssize_t)sizeof(data));
+	assert_int_equal(data[0], 0x5a);
+	assert_int_equal(data[PAGE - 1], 0x5a);
+	registry_release(reg, sh.big[0]);
+}
+
 /* ------------------------------------------------------------------ */
 /* Binding regions to users' files (registry_bind)                     */
 /* ------------------------------------------------------------------ */
@@ -3875,6 +4102,7 @@ int main(void)
 	    T(test_create_memfd_failure_returns_errno),
 	    T(test_create_failures_do_not_leak_inode_quota),
 	    T(test_concurrent_creates_and_unlinks),
+	    T(test_concurrent_resizes_and_namespace),
 	    TB(test_bind_ebusy_while_open),
 	    TB(test_bind_eisdir_enoent),
 	    TB(test_bind_enotempty_eexist),
