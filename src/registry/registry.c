@@ -215,6 +215,19 @@ static void node_unpin(struct registry *reg, struct node *n)
 		node_free(reg, n);
 }
 
+/* The node of ino with a reference (node_unpin() drops it), or NULL; takes the registry lock. */
+static struct node *node_ref(struct registry *reg, uint64_t ino)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&reg->lock);
+	n = node_get(reg, ino);
+	if (n)
+		node_pin(n);
+	pthread_mutex_unlock(&reg->lock);
+	return n;
+}
+
 /* Free a node once nothing names, references or opens it. */
 static void node_maybe_destroy(struct registry *reg, struct node *n)
 {
@@ -957,11 +970,7 @@ int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_s
 	int r = 0;
 
 again:
-	pthread_mutex_lock(&reg->lock);
-	n = node_get(reg, ino);
-	if (n)
-		node_pin(n);
-	pthread_mutex_unlock(&reg->lock);
+	n = node_ref(reg, ino);
 	if (!n)
 		return -ENOENT;
 	pthread_mutex_lock(&n->io);
@@ -1181,16 +1190,16 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
 {
 	struct journal_node jn;
 	struct node *n;
-	int meta, r;
+	int meta, r = 0;
 
-	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
-	if (r == 0)
-		node_pin(n);
-	pthread_mutex_unlock(&reg->lock);
-	if (r < 0)
-		return r;
+	n = node_ref(reg, ino);
+	if (!n)
+		return -ENOENT;
 	pthread_mutex_lock(&n->io);
+	if (!n->region) {
+		r = -EISDIR;
+		goto out_unlock;
+	}
 	/* Before the busy probe: our new fd of the same file would count as a user. */
 	if (n->bound || n->unbound) {
 		r = -EEXIST;
@@ -1362,13 +1371,8 @@ out_unlock:
  */
 static struct node *node_io_lock(struct registry *reg, uint64_t ino)
 {
-	struct node *n;
+	struct node *n = node_ref(reg, ino);
 
-	pthread_mutex_lock(&reg->lock);
-	n = node_get(reg, ino);
-	if (n)
-		node_pin(n);
-	pthread_mutex_unlock(&reg->lock);
 	if (n)
 		pthread_mutex_lock(&n->io);
 	return n;
@@ -1540,15 +1544,10 @@ void registry_names(struct registry *reg, uint64_t ino,
 
 int registry_fsyncdir(struct registry *reg, uint64_t ino)
 {
-	struct node *n;
+	/* A directory's store handle never changes: no I/O lock, only a reference. */
+	struct node *n = node_ref(reg, ino);
 	int r = 0;
 
-	/* A directory's store handle never changes: no I/O lock, only a reference. */
-	pthread_mutex_lock(&reg->lock);
-	n = node_get(reg, ino);
-	if (n)
-		node_pin(n);
-	pthread_mutex_unlock(&reg->lock);
 	if (!n)
 		return -ENOENT;
 	if (is_dir(n))
