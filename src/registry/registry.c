@@ -313,7 +313,7 @@ err_free:
 	return r;
 }
 
-/* Readdir and the flags of an entry: a file-backed region (or one waiting for its file). */
+/* enum registry_entry_flags of n: a file-backed region, or one waiting for its file. */
 static unsigned entry_flags(const struct node *n)
 {
 	return n->region && (n->bound || n->unbound) ? REGISTRY_ENTRY_BOUND : 0;
@@ -926,19 +926,20 @@ out_unlock:
 	 REGISTRY_SET_MTIME)
 
 /* Put the node's store file back as the node still is (what sa changed of it). */
-static void setattr_undo_journal(struct registry *reg, const struct node *n,
+static void setattr_undo_journal(struct registry *reg, struct node *n,
 				 const struct registry_setattr *sa)
 {
 	struct journal_node jn = registry_journal_node(n);
-	struct registry_setattr back = {
-		.valid = sa->valid & JOURNAL_ATTRS,
-		.mode = n->mode & 07777,
-		.uid = n->uid,
-		.gid = n->gid,
-		.atime = n->atime,
-		.mtime = n->mtime,
-	};
+	struct registry_setattr back = { .valid = sa->valid & JOURNAL_ATTRS };
 
+	/* A directory's times move with its entries, under the registry lock only. */
+	pthread_mutex_lock(&reg->lock);
+	back.mode = n->mode & 07777;
+	back.uid = n->uid;
+	back.gid = n->gid;
+	back.atime = n->atime;
+	back.mtime = n->mtime;
+	pthread_mutex_unlock(&reg->lock);
 	journal_set_attrs(reg->journal, &jn, is_dir(n), &back, n->mode);
 }
 

@@ -88,9 +88,10 @@ struct registry_config {
 	uid_t root_uid;
 	gid_t root_gid;
 	/*
-	 * Called (without the registry lock, or under it when a bind replaces
-	 * the cookie) when a region that has a cookie is freed: the data-path layer releases what the cookie names (a FUSE
-	 * passthrough backing id). Optional.
+	 * Called when a region that has a cookie is freed (without the
+	 * registry lock) or a bind replaces it (under it): the data-path
+	 * layer releases what the cookie names (a FUSE passthrough backing
+	 * id). Optional.
 	 */
 	void (*cookie_release)(void *ctx, uint64_t cookie);
 	void *cookie_ctx;
