@@ -38,9 +38,10 @@ static void grower(const char *name, uint32_t seed)
 			break;
 		}
 		t_fill(buf, sizeof(buf), seed + (uint32_t)i);
-		if (pwrite(fd, buf, sizeof(buf), (off_t)big - (off_t)sizeof(buf)) != (ssize_t)sizeof(buf) ||
+		if (pwrite(fd, buf, sizeof(buf), (off_t)big - (off_t)sizeof(buf)) !=
+			(ssize_t)sizeof(buf) ||
 		    pread(fd, back, sizeof(back), (off_t)big - (off_t)sizeof(back)) !=
-			    (ssize_t)sizeof(back) ||
+			(ssize_t)sizeof(back) ||
 		    memcmp(buf, back, sizeof(buf)) != 0 || fstat(fd, &st) < 0 ||
 		    (uint64_t)st.st_size != big) {
 			CHECK(false, "%s: cycle %d: size and data at the end", name, i);
@@ -78,7 +79,8 @@ static void bystander(int id)
 		       t_verify(buf, sizeof(buf), (uint32_t)(id * 1000 + i)) != -1;
 		if (fd >= 0)
 			close(fd);
-		bad |= setxattr(path, "user.busy", &v, 1, 0) < 0 || removexattr(path, "user.busy") < 0;
+		bad |=
+		    setxattr(path, "user.busy", &v, 1, 0) < 0 || removexattr(path, "user.busy") < 0;
 		bad |= statx(AT_FDCWD, path, AT_STATX_FORCE_SYNC, STATX_SIZE, &stx) < 0 ||
 		       stx.stx_size != sizeof(buf);
 		t_path(path, sizeof(path), dir, i % 2 ? "big0" : "big1");
@@ -138,8 +140,8 @@ int main(int argc, char **argv)
 				left++;
 				continue;
 			}
-			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d exited with 0 (status %#x)",
-			      i, st);
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			      "child %d exited with 0 (status %#x)", i, st);
 			pids[i] = 0;
 		}
 		usleep(2000);
