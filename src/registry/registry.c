@@ -171,10 +171,10 @@ static void node_unhash(struct registry *reg, struct node *n)
 
 /*
  * Free a node out of the namespace that nobody references any more. Needs
- * no registry lock, and is called without it but from registry_free(),
- * the loader and a create that fails: giving a region's store space back
- * waits for the store's space lock, which a growing region holds across
- * its fallocate().
+ * no registry lock, and is called without it (but from registry_free()
+ * and the loader, when nothing else runs): giving a region's store space
+ * back waits for the store's space lock, which a growing region holds
+ * across its fallocate().
  */
 static void node_free(struct registry *reg, struct node *n)
 {
@@ -618,7 +618,7 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 		r = registry_dentry_add(dir, name, len, n);
 		if (r < 0) {
 			n->nlink = 0;
-			registry_node_destroy(reg, n); /* closes fd */
+			node_maybe_destroy(reg, n); /* freed (fd closed) once unlocked */
 			fd = -1;
 		}
 	}
@@ -647,7 +647,7 @@ out_enospc:
 		r = -ENOSPC;
 	}
 out_unlock:
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_reap(reg);
 	stat_finish(reg, pinned, ret);
 	return r;
 }
