@@ -819,7 +819,7 @@ static int dirbuf_fill(void *ctx, const char *name, const struct stat *st, uint6
 	if (db->plus) {
 		struct fuse_entry_param e;
 
-		/* Called under the registry lock: the flags say whether the region is bound. */
+		/* The flags come with the entry: whether the region is bound. */
 		fill_entry(&e, st, flags & REGISTRY_ENTRY_BOUND ? 0 : db->timeout);
 		n = fuse_add_direntry_plus(db->req, db->buf + db->used, db->size - db->used, name,
 					   &e, (off_t)next_off);

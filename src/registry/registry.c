@@ -361,18 +361,6 @@ static void add_file_stat(struct region *region, struct stat *st)
 }
 
 /*
- * Everything under the registry lock: readdir only, for the many entries
- * of one reply (see registry.h: the fstat() of a store file does not wait
- * for another file's I/O; a bound file's may).
- */
-static void fill_stat(struct node *n, struct stat *st)
-{
-	fill_node_stat(n, st);
-	if (n->region)
-		add_file_stat(n->region, st);
-}
-
-/*
  * The attributes of one node for a reply, in two halves: stat_start()
  * under the registry lock takes the node's own and, for a region, a
  * reference; stat_finish() after unlocking adds the backing file's (an
@@ -1326,43 +1314,121 @@ static struct dentry *dir_seek(struct node *dir, uint64_t off)
 	return d;
 }
 
+/*
+ * Entries go out in batches: the registry lock is held to copy a batch's
+ * names and node attributes and take references (want_attr: the lookup
+ * references too, given back for entries fill() then refuses), and
+ * released for the fstat() of each region (a bound file may sit on a slow
+ * file system) and for fill(). Positions are the entries' sequence
+ * numbers, so a change between two batches moves nothing.
+ */
+#define READDIR_BATCH 16
+
+struct readdir_entry {
+	struct node *node; /* a reference (node_pin()) */
+	uint64_t seq;
+	unsigned flags;
+	struct stat st;
+	char name[RFS_NAME_MAX + 1];
+};
+
+/* The cursor hint after fill() took the entries up to seq (registry lock held). */
+static void readdir_cursor(struct node *dir, uint64_t batch_off, uint64_t seq)
+{
+	struct dentry *d = dir->cursor_entry;
+
+	if (dir->cursor_off != batch_off)
+		return; /* another stream moved it meanwhile: it is only a hint */
+	/* dentry_del() keeps cursor_entry the last entry at or before cursor_off. */
+	while (d && d->seq > seq)
+		d = d->prev;
+	dir->cursor_off = seq;
+	dir->cursor_entry = d;
+}
+
 int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want_attr,
 		     registry_fill_fn fill, void *ctx)
 {
+	struct readdir_entry batch[READDIR_BATCH];
+	bool full = false, first = true;
 	struct node *dir;
-	struct dentry *d;
 	struct stat st;
 	int r;
 
-	pthread_mutex_lock(&reg->lock);
-	/* A removed directory reads as ENOENT, as getdents(2) says on Linux. */
-	r = dir_get(reg, ino, &dir);
-	if (r < 0)
-		goto out_unlock;
-	if (off < 1) {
-		fill_stat(dir, &st);
-		if (fill(ctx, ".", &st, 1, 0))
-			goto out_unlock;
-		off = 1;
-	}
-	if (off < 2) {
-		fill_stat(dir->parent, &st);
-		if (fill(ctx, "..", &st, 2, 0))
-			goto out_unlock;
-		off = 2;
-	}
-	for (d = dir_seek(dir, off); d; d = d->next) {
-		fill_stat(d->node, &st);
-		if (fill(ctx, d->name, &st, d->seq, entry_flags(d->node)))
-			break;
-		if (want_attr)
-			d->node->nlookup++;
-		dir->cursor_off = d->seq;
-		dir->cursor_entry = d;
-	}
-out_unlock:
-	pthread_mutex_unlock(&reg->lock);
-	return r;
+	do {
+		uint64_t tentative = 0;
+		struct dentry *d;
+		size_t n = 0, taken = 0, i;
+
+		pthread_mutex_lock(&reg->lock);
+		/* A removed directory reads as ENOENT, as getdents(2) says on Linux. */
+		r = dir_get(reg, ino, &dir);
+		if (r < 0) {
+			pthread_mutex_unlock(&reg->lock);
+			return first ? r : 0;
+		}
+		first = false;
+		if (off < 1) {
+			fill_node_stat(dir, &st);
+			if (fill(ctx, ".", &st, 1, 0)) {
+				pthread_mutex_unlock(&reg->lock);
+				return 0;
+			}
+			off = 1;
+		}
+		if (off < 2) {
+			fill_node_stat(dir->parent, &st); /* directories: no file to ask */
+			if (fill(ctx, "..", &st, 2, 0)) {
+				pthread_mutex_unlock(&reg->lock);
+				return 0;
+			}
+			off = 2;
+		}
+		for (d = dir_seek(dir, off); d && n < READDIR_BATCH; d = d->next, n++) {
+			struct readdir_entry *e = &batch[n];
+
+			e->node = d->node;
+			e->seq = d->seq;
+			e->flags = entry_flags(d->node);
+			fill_node_stat(d->node, &e->st);
+			memcpy(e->name, d->name, d->len + 1);
+			node_pin(d->node);
+			if (want_attr)
+				d->node->nlookup++;
+			dir->cursor_off = tentative = d->seq;
+			dir->cursor_entry = d;
+		}
+		full = n == READDIR_BATCH && d;
+		node_pin(dir);
+		pthread_mutex_unlock(&reg->lock);
+
+		for (i = 0; i < n; i++)
+			if (batch[i].node->region)
+				add_file_stat(batch[i].node->region, &batch[i].st);
+		for (taken = 0; taken < n; taken++) {
+			struct readdir_entry *e = &batch[taken];
+
+			if (fill(ctx, e->name, &e->st, e->seq, e->flags))
+				break;
+		}
+
+		pthread_mutex_lock(&reg->lock);
+		if (taken < n) {
+			full = false;
+			readdir_cursor(dir, tentative, taken ? batch[taken - 1].seq : off);
+		}
+		for (i = taken; want_attr && i < n; i++) {
+			batch[i].node->nlookup--;
+			node_maybe_destroy(reg, batch[i].node);
+		}
+		unlock_and_reap(reg);
+		for (i = 0; i < n; i++)
+			node_unpin(reg, batch[i].node);
+		node_unpin(reg, dir);
+		if (n)
+			off = batch[n - 1].seq;
+	} while (full);
+	return 0;
 }
 
 /*

@@ -32,14 +32,12 @@
  *     a region's resize, a bind, a journal change of a node's own file or
  *     an fsync. Still under it: the journal's changes of names (create,
  *     mkdir, unlink, rename, link in the store's directories: the
- *     namespace and its mirror change together) and readdir's fstat() of
- *     each entry.
+ *     namespace and its mirror change together).
  *  3. below both, region/'s locks (a region's rwlock, the store's space
  *     lock, its fd cache lock: region.h).
- * The fstat() behind a getattr, lookup, create, link or setattr reply is
- * made after the registry lock is released: a stat, an open or a lookup
- * of one region never waits for another region's I/O (the store's own
- * files never wait in fstat() either: readdir's stay under the lock).
+ * The fstat() behind a getattr, lookup, create, link, setattr or readdir
+ * reply is made after the registry lock is released: a stat, an open, a
+ * lookup or a listing never waits for another region's I/O.
  * Every function may be called from any thread; each reply's attributes
  * take the registry lock once. A region pointer from registry_open()
  * stays valid until the matching registry_release().
@@ -286,7 +284,9 @@ int registry_region(struct registry *reg, uint64_t ino, struct region **ret);
  * as returned. flags: enum registry_entry_flags of the entry.
  * With want_attr, every entry that fill() accepted (other than
  * "." and "..") took a lookup reference (readdirplus). Positions stay valid
- * across concurrent creates and removals.
+ * across concurrent creates and removals. Entries are read a few at a
+ * time: fill() runs without the registry lock for them (for "." and ".."
+ * under it), so a change may fall between two entries of one call.
  * Errors: -ENOENT (also for a removed directory), -ENOTDIR.
  */
 typedef int (*registry_fill_fn)(void *ctx, const char *name, const struct stat *st,

@@ -3251,9 +3251,9 @@ static void test_concurrent_creates_and_unlinks(void **state)
  * Resizes run without the registry lock (registry.h): two regions grow and
  * shrink in a loop, past what the store holds for both at once, while
  * other threads create, open, write, stat, set xattrs on and unlink small
- * regions, stat and open the big ones, and grow regions that a third
- * thread unlinks and forgets meanwhile (freed while a resize still holds
- * them). Every call must end in a result it may give; sizes, the store's
+ * regions, stat and open the big ones, list the directory with attributes,
+ * and grow regions that a third thread unlinks and forgets meanwhile
+ * (freed while a resize still holds them). Every call must end in a result it may give; sizes, the store's
  * accounting (never past its limit) and data come out consistent.
  */
 #define BIG_SIZE (40 * MiB)
@@ -3410,12 +3410,71 @@ static void *grabber_main(void *arg)
 	return NULL;
 }
 
+/* Lists the root with attributes (readdirplus) in small calls, meanwhile. */
+struct lister {
+	pthread_t tid;
+	struct resize_shared *sh;
+	uint64_t inos[16];
+	uint64_t last_off;
+	size_t n;
+	bool bad_order, bad_size;
+};
+
+static int lister_fill(void *ctx, const char *name, const struct stat *st, uint64_t next_off,
+		       unsigned flags)
+{
+	struct lister *l = ctx;
+
+	(void)flags;
+	if (l->n == 16)
+		return 1;
+	if (next_off <= l->last_off)
+		l->bad_order = true;
+	l->last_off = next_off;
+	if (strncmp(name, "big", 3) == 0 && st->st_size != 0 && st->st_size != BIG_SIZE)
+		l->bad_size = true;
+	if (strcmp(name, ".") && strcmp(name, ".."))
+		l->inos[l->n++] = st->st_ino; /* took a lookup reference */
+	else
+		l->inos[l->n++] = 0;
+	return 0;
+}
+
+static void *lister_main(void *arg)
+{
+	struct lister *l = arg;
+	struct resize_shared *sh = l->sh;
+
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t off = 0;
+		int ret;
+
+		l->last_off = 0;
+		do {
+			size_t i;
+
+			l->n = 0;
+			ret = registry_readdir(reg, ROOT, off, true, lister_fill, l);
+			for (i = 0; i < l->n; i++)
+				if (l->inos[i])
+					registry_forget(reg, l->inos[i], 1);
+			off = l->last_off;
+		} while (ret == 0 && l->n);
+		if (ret != 0 || l->bad_order || l->bad_size) {
+			count_error(sh, "readdirplus of the root", ret);
+			break;
+		}
+	}
+	return NULL;
+}
+
 static void test_concurrent_resizes_and_namespace(void **state)
 {
 	enum { B = 3 };
 	struct resize_shared sh = {0};
 	struct resizer rz[2];
 	struct bystander by[B];
+	struct lister lister = {.sh = &sh};
 	pthread_t victim, grabber;
 	uint64_t used, expect;
 	char data[PAGE];
@@ -3436,6 +3495,7 @@ static void test_concurrent_resizes_and_namespace(void **state)
 	}
 	assert_int_equal(pthread_create(&victim, NULL, victim_main, &sh), 0);
 	assert_int_equal(pthread_create(&grabber, NULL, grabber_main, &sh), 0);
+	assert_int_equal(pthread_create(&lister.tid, NULL, lister_main, &lister), 0);
 	/* Never past the limit, whatever the moment. */
 	while (!__atomic_load_n(&sh.stop, __ATOMIC_ACQUIRE)) {
 		assert_true(used_bytes() <= BIG_LIMIT);
@@ -3447,6 +3507,7 @@ static void test_concurrent_resizes_and_namespace(void **state)
 		assert_int_equal(pthread_join(by[i].tid, NULL), 0);
 	assert_int_equal(pthread_join(victim, NULL), 0);
 	assert_int_equal(pthread_join(grabber, NULL), 0);
+	assert_int_equal(pthread_join(lister.tid, NULL), 0);
 	assert_int_equal(sh.errors, 0);
 	/* Both grew at times; each loop ended with a shrink to 0. */
 	assert_true(rz[0].grown + rz[1].grown > 0);
