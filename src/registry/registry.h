@@ -37,15 +37,18 @@
  *     lock, its fd cache lock: region.h).
  * The fstat() behind a getattr, lookup, create, link, setattr or readdir
  * reply is made after the registry lock is released: a stat, an open, a
- * lookup or a listing never waits for another region's I/O.
- * Every function may be called from any thread; each reply's attributes
- * take the registry lock once. A region pointer from registry_open()
+ * lookup or a listing never waits for another region's I/O. Nodes are
+ * freed after it is released too (a region's store space goes back under
+ * the store's space lock, which a growing region holds).
+ * Every function may be called from any thread; a getattr or entry reply
+ * takes the registry lock once. A region pointer from registry_open()
  * stays valid until the matching registry_release().
  *
  * Where it lives: registry.c keeps the namespace in memory and records
  * every change first in its journal (journal.h: nothing for a memory-only
- * mount, the store's files for -o store=DIR, persist.h), under the
- * registry lock; load.c loads a store (registry_load()).
+ * mount, the store's files for -o store=DIR, persist.h), changes of names
+ * under the registry lock, a node's own under its I/O lock; load.c loads
+ * a store (registry_load()).
  *
  * Limits: names are at most RFS_NAME_MAX bytes (else -ENAMETOOLONG); at
  * most max_inodes nodes (directories and regions, root included, orphans
