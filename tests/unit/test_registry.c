@@ -3971,7 +3971,7 @@ static void test_bind_orphan_keeps_file(void **state)
  * leaves the region unbound, not the store unloadable: the name and the
  * path stay, opening and resizing give ENXIO, a new binding EEXIST; each
  * open retries as the owner, and once the hook succeeds the region is
- * bound for good.
+ * bound for good (opens at once retry once).
  */
 static int unbound_fail = -ENOENT; /* what the hook returns; 0: open the file */
 static int unbound_calls;
@@ -3983,7 +3983,7 @@ static int unbound_open(void *ctx, const char *region, const char *path, uid_t u
 {
 	int fd;
 
-	unbound_calls++;
+	__atomic_add_fetch(&unbound_calls, 1, __ATOMIC_RELAXED);
 	unbound_uid = uid;
 	if (region)
 		snprintf(unbound_region, sizeof(unbound_region), "%s", region);
@@ -3994,6 +3994,24 @@ static int unbound_open(void *ctx, const char *region, const char *path, uid_t u
 		return -errno;
 	*ret_fd = fd;
 	return 0;
+}
+
+/* Opens at once of an unbound region: the first retries, the others wait and find it bound. */
+struct unbound_opener {
+	pthread_t tid;
+	uint64_t ino;
+	int r;
+};
+
+static void *unbound_opener_main(void *arg)
+{
+	struct unbound_opener *o = arg;
+	struct region *region;
+
+	o->r = registry_open(reg, o->ino, &region);
+	if (o->r == 0)
+		registry_release(reg, o->ino);
+	return NULL;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -4012,6 +4030,7 @@ static void test_load_unbound_binding(void **state)
 	const char *tmp = getenv("TMPDIR");
 	struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = 10};
 	char dir[PATH_MAX], placeholder[PATH_MAX + 32], err[PATH_MAX + 256];
+	struct unbound_opener openers[4];
 	struct region *region;
 	const char *path;
 	struct stat st;
@@ -4052,14 +4071,23 @@ static void test_load_unbound_binding(void **state)
 	close(fd);
 	assert_int_equal(attr_of(b).st_uid, cred.uid);
 
-	/* The file is back: the next open binds it. */
+	/* The file is back: the next opens bind it, once (the retry runs under the node's I/O lock). */
 	unbound_fail = 0;
+	unbound_calls = 0;
+	for (int i = 0; i < 4; i++) {
+		openers[i] = (struct unbound_opener){.ino = b};
+		assert_int_equal(pthread_create(&openers[i].tid, NULL, unbound_opener_main, &openers[i]),
+				 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(openers[i].tid, NULL), 0);
+		assert_int_equal(openers[i].r, 0);
+	}
+	assert_int_equal(unbound_calls, 1);
+	unbound_fail = -ENOENT; /* bound now: never asked again */
 	assert_int_equal(registry_open(reg, b, &region), 0);
 	assert_string_equal(region_backing_path(region), path);
 	assert_int_equal(attr_of(b).st_size, 9);
-	registry_release(reg, b);
-	unbound_fail = -ENOENT; /* bound now: never asked again */
-	assert_int_equal(registry_open(reg, b, &region), 0);
 	registry_release(reg, b);
 	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), 0);
 	assert_int_equal(path_size(path), 10);
