@@ -299,6 +299,21 @@ static int resolve_store(const char *store, const char *mnt, char *ret_dir)
 	return 0;
 }
 
+/* libfuse's own lines (and with -d, every request) go where ours go. */
+static void fuse_log_to_rfs(enum fuse_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void fuse_log_to_rfs(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	_Static_assert((int)FUSE_LOG_ERR == (int)RFS_LOG_ERR &&
+			       (int)FUSE_LOG_WARNING == (int)RFS_LOG_WARNING &&
+			       (int)FUSE_LOG_NOTICE == (int)RFS_LOG_NOTICE &&
+			       (int)FUSE_LOG_INFO == (int)RFS_LOG_INFO &&
+			       (int)FUSE_LOG_DEBUG == (int)RFS_LOG_DEBUG,
+		       "both are syslog priorities");
+	rfs_log_line(level < FUSE_LOG_ERR ? RFS_LOG_ERR : (enum rfs_log_level)level, fmt, ap);
+}
+
 static struct fuse_session *new_session(const struct rfs_options *o, struct rfs *fs, bool direct)
 {
 	char mopts[256];
@@ -366,6 +381,7 @@ int rfs_run(const struct rfs_options *o)
 	int status = 1, fd = -1, r;
 	dev_t dev = 0;
 
+	fuse_set_log_func(fuse_log_to_rfs);
 	if (o->datapath == RFS_DATAPATH_PASSTHROUGH && !root) {
 		fprintf(stderr, "regionfs: datapath=passthrough needs root (CAP_SYS_ADMIN); "
 				"use datapath=cache or auto\n");
