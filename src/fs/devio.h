@@ -11,7 +11,8 @@
  *    handler put in fuse_open_out.fh) into fuse_open_out.backing_id with
  *    FOPEN_PASSTHROUGH set.
  * Backing files are registered with FUSE_DEV_IOC_BACKING_OPEN on the same
- * device fd.
+ * device fd. Every offset and constant of the wire format used here is in
+ * fuse_abi.h, checked against <linux/fuse.h> at build time.
  */
 #ifndef RFS_FS_DEVIO_H
 #define RFS_FS_DEVIO_H
