@@ -185,7 +185,7 @@ static void patch_open(struct iovec *iov, int count, size_t open_out)
 
 static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 {
-	struct devio *io = *(struct devio **)userdata;
+	struct devio *io = ((struct devio_userdata *)userdata)->io;
 	const struct fuse_in_header *in = buf;
 	ssize_t n = read(fd, buf, len);
 
@@ -238,7 +238,7 @@ static void patch_reply(struct devio *io, uint32_t opcode, struct iovec *iov, in
 
 static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	struct devio *io = *(struct devio **)userdata;
+	struct devio *io = ((struct devio_userdata *)userdata)->io;
 	const struct fuse_out_header *out = iov[0].iov_base;
 	uint32_t opcode;
 	ssize_t n;
@@ -264,7 +264,7 @@ static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata
 	return n;
 }
 
-int devio_attach(struct fuse_session *se, int fd, struct devio **ret)
+int devio_attach(struct fuse_session *se, int fd, struct devio_userdata *ud)
 {
 	static const struct fuse_custom_io hooks = {
 		.read = devio_read,
@@ -280,11 +280,13 @@ int devio_attach(struct fuse_session *se, int fd, struct devio **ret)
 		goto err_free;
 	pthread_mutex_init(&io->lock, NULL);
 	io->fd = fd;
+	/* Before the hooks can run: they find io through ud. */
+	ud->io = io;
 	if (fuse_session_custom_io(se, &hooks, fd) < 0) {
+		ud->io = NULL;
 		r = -EIO;
 		goto err_hmap;
 	}
-	*ret = io;
 	return 0;
 
 err_hmap:

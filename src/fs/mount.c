@@ -333,7 +333,7 @@ static struct fuse_session *new_session(const struct rfs_options *o, struct rfs 
 	if (o->debug)
 		argv[argc++] = (char *)"-d"; /* libfuse logs every request */
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-	se = fuse_session_new(&args, &rfs_ops, sizeof(rfs_ops), fs);
+	se = fuse_session_new(&args, &rfs_ops, sizeof(rfs_ops), &fs->hooks);
 	fuse_opt_free_args(&args); /* option parsing may have copied them */
 	return se;
 }
@@ -444,7 +444,7 @@ int rfs_run(const struct rfs_options *o)
 		fd = mount_direct(o, mnt);
 		if (fd < 0)
 			goto out_session;
-		r = devio_attach(fs.se, fd, &fs.io);
+		r = devio_attach(fs.se, fd, &fs.hooks);
 		if (r < 0) {
 			fprintf(stderr, "regionfs: cannot attach to /dev/fuse: %s\n", strerror(-r));
 			close(fd);
@@ -476,13 +476,13 @@ int rfs_run(const struct rfs_options *o)
 	}
 
 	/* Before serving: the INIT reply offers io_uring only if the rings exist. */
-	if (fs.io && o->uring != RFS_URING_OFF) {
+	if (fs.hooks.io && o->uring != RFS_URING_OFF) {
 		r = uring_new(fs.se, fd, URING_THREADS_PER_CPU, &fs.uring);
 		if (r < 0 && o->uring == RFS_URING_ON)
 			log_err("cannot set up io_uring: %s", strerror(-r));
 		else if (r < 0)
 			log_debug("no io_uring (%s): requests on /dev/fuse", strerror(-r));
-		devio_set_uring(fs.io, fs.uring);
+		devio_set_uring(fs.hooks.io, fs.uring);
 	}
 
 	/* libfuse returns the number of the signal that stopped it (> 0):
@@ -512,7 +512,7 @@ out_session:
 	registry_free(fs.reg);
 	fs.reg = NULL;
 	fuse_session_destroy(fs.se);
-	devio_free(fs.io);
+	devio_free(fs.hooks.io);
 	store_close(fs.store);
 	return status;
 
