@@ -211,14 +211,19 @@ static struct fuse_session *new_session(const struct rfs_options *o, struct rfs 
 	return se;
 }
 
-/* What rfs_run() has built so far: teardown() releases exactly that. */
+/*
+ * What rfs_run() has built so far: teardown() releases exactly that. The
+ * pointers in fs are NULL until their step made them; the flags below
+ * track what has no pointer of its own.
+ */
 struct daemon {
-	struct rfs fs;
+	struct rfs fs; /* what the requests share (rfs.h) */
 	bool root;    /* CAP_SYS_ADMIN: our own /dev/fuse fd (host_is_root()) */
 	bool mounted; /* ours is mounted on fs.mnt (or was: umount by others) */
 	bool signals; /* libfuse's signal handlers are installed */
 };
 
+/* Makes fs.store and fs.reg (loaded from store=DIR); sets root, fs.mnt, fs.store_dir. */
 static int setup(struct daemon *d)
 {
 	struct rfs *fs = &d->fs;
@@ -306,6 +311,7 @@ static int mount_root(struct daemon *d)
 	return 0;
 }
 
+/* Makes fs.se, the mount (mounted), and as root fs.hooks.io; sets fs.dev. */
 static int mount_fs(struct daemon *d)
 {
 	struct rfs *fs = &d->fs;
@@ -328,6 +334,7 @@ static int mount_fs(struct daemon *d)
 	return 0;
 }
 
+/* Installs the signal handlers (signals), forks away, makes fs.notifier and fs.uring. */
 static int start(struct daemon *d)
 {
 	struct rfs *fs = &d->fs;
