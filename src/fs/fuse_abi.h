@@ -31,6 +31,8 @@
 
 /* ---- headers and opcodes (stable since protocol 7.x, taken from <linux/fuse.h>) ---- */
 
+RFS_ABI_CHECK(FUSE_KERNEL_VERSION == 7);
+
 RFS_ABI_CHECK(sizeof(struct fuse_in_header) == 40);
 RFS_ABI_CHECK(offsetof(struct fuse_in_header, len) == 0);
 RFS_ABI_CHECK(offsetof(struct fuse_in_header, opcode) == 4);
