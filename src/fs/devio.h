@@ -11,7 +11,8 @@
  *    handler put in fuse_open_out.fh) into fuse_open_out.backing_id with
  *    FOPEN_PASSTHROUGH set.
  * Backing files are registered with FUSE_DEV_IOC_BACKING_OPEN on the same
- * device fd.
+ * device fd. Every offset and constant of the wire format used here is in
+ * fuse_abi.h, checked against <linux/fuse.h> at build time.
  */
 #ifndef RFS_FS_DEVIO_H
 #define RFS_FS_DEVIO_H
@@ -24,11 +25,20 @@ struct devio;
 struct uring;
 
 /*
- * Install the hooks on se for device fd (the session takes the fd).
- * libfuse hands the hooks the session's userdata: it must be a struct whose
- * first member is the struct devio * returned here.
+ * The session's userdata, which libfuse hands to the hooks as well as to the
+ * operations. The owner embeds one in its own state, passes its address to
+ * fuse_session_new(), and gets back to its state with container_of() (see
+ * rfs_of() in rfs.h): the hooks need no layout of the owner's state.
  */
-int devio_attach(struct fuse_session *se, int fd, struct devio **ret);
+struct devio_userdata {
+	struct devio *io; /* set by devio_attach(); NULL without device hooks */
+};
+
+/*
+ * Install the hooks on se for device fd (the session takes the fd). ud must
+ * be the userdata se was created with; on success ud->io is the new devio.
+ */
+int devio_attach(struct fuse_session *se, int fd, struct devio_userdata *ud);
 void devio_free(struct devio *io);
 
 /* Requests over io_uring (uring.h): the rings to use, set before serving. */

@@ -38,7 +38,7 @@
 
 static struct rfs *req_rfs(fuse_req_t req)
 {
-	return fuse_req_userdata(req);
+	return rfs_of(fuse_req_userdata(req));
 }
 
 static void reply_err(fuse_req_t req, int neg_errno)
@@ -84,16 +84,16 @@ static void reply_entry(fuse_req_t req, const struct stat *st)
 
 static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct rfs *fs = userdata;
+	struct rfs *fs = rfs_of(userdata);
 	enum rfs_datapath want = fs->opts->datapath;
-	bool kernel_pt = devio_kernel_passthrough(fs->io);
+	bool kernel_pt = devio_kernel_passthrough(fs->hooks.io);
 
 	/*
 	 * Passthrough needs the kernel's offer, our own device I/O (root), and
 	 * a store whose size the kernel enforces (private tmpfs), because
 	 * passthrough writes never reach the daemon.
 	 */
-	fs->passthrough = want != RFS_DATAPATH_CACHE && kernel_pt && fs->io &&
+	fs->passthrough = want != RFS_DATAPATH_CACHE && kernel_pt && fs->hooks.io &&
 			  (store_kind(fs->store) == STORE_TMPFS || fs->store_dir[0]);
 	if (want == RFS_DATAPATH_PASSTHROUGH && !fs->passthrough) {
 		log_err("datapath=passthrough is not available: %s",
@@ -103,11 +103,11 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 		fs->init_failed = true;
 		fuse_session_exit(fs->se);
 	}
-	devio_set_passthrough(fs->io, fs->passthrough);
-	devio_enable_uring(fs->io, fs->opts->uring != RFS_URING_OFF);
-	if (fs->opts->uring == RFS_URING_ON && !devio_uring(fs->io)) {
+	devio_set_passthrough(fs->hooks.io, fs->passthrough);
+	devio_enable_uring(fs->hooks.io, fs->opts->uring != RFS_URING_OFF);
+	if (fs->opts->uring == RFS_URING_ON && !devio_uring(fs->hooks.io)) {
 		log_err("uring=on is not available: %s",
-			!devio_kernel_uring(fs->io)
+			!devio_kernel_uring(fs->hooks.io)
 				? "the kernel does not offer FUSE over io_uring (needs 6.14+ with "
 				  "CONFIG_FUSE_IO_URING and the fuse module's enable_uring=Y)"
 				: "io_uring could not be set up in the daemon (see above)");
@@ -133,7 +133,7 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	if (!fs->init_failed)
 		log_info("mounted on %s, datapath=%s, requests=%s, store=%s",
 			 fs->opts->mountpoint, fs->passthrough ? "passthrough" : "cache",
-			 devio_uring(fs->io) ? "io_uring" : "/dev/fuse",
+			 devio_uring(fs->hooks.io) ? "io_uring" : "/dev/fuse",
 			 fs->store_dir[0] ? fs->store_dir
 				  : store_kind(fs->store) == STORE_TMPFS ? "private tmpfs" : "memfd");
 }
@@ -387,7 +387,7 @@ static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uin
 	 */
 	if (region_binder(region, &uid, &gid) == 0)
 		caller_as_fs(uid, gid, &as);
-	id = devio_backing_open(fs->io, fd);
+	id = devio_backing_open(fs->hooks.io, fd);
 	caller_restore_fs(&as);
 	region_fd_put(region);
 	if (id < 0) {
@@ -397,7 +397,7 @@ static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uin
 	}
 	r = registry_attach_cookie(fs->reg, ino, (uint64_t)id, &cookie);
 	if (r < 0 || cookie != (uint64_t)id)
-		devio_backing_close(fs->io, (uint32_t)id); /* another open won, or the inode went */
+		devio_backing_close(fs->hooks.io, (uint32_t)id); /* another open won, or the inode went */
 	if (r == 0)
 		*ret = cookie;
 	return r;
@@ -407,7 +407,7 @@ void rfs_cookie_release(void *ctx, uint64_t cookie)
 {
 	struct rfs *fs = ctx;
 
-	devio_backing_close(fs->io, (uint32_t)cookie);
+	devio_backing_close(fs->hooks.io, (uint32_t)cookie);
 }
 
 /*
