@@ -27,6 +27,9 @@ struct uring;
  * Install the hooks on se for device fd (the session takes the fd).
  * libfuse hands the hooks the session's userdata: it must be a struct whose
  * first member is the struct devio * returned here.
+ * The read hook fails with ENODEV, libfuse's orderly end of the session,
+ * for a connection the kernel closed, also where the kernel says
+ * ECONNABORTED; other errnos of the device read pass unchanged.
  */
 int devio_attach(struct fuse_session *se, int fd, struct devio **ret);
 void devio_free(struct devio *io);
