@@ -189,6 +189,22 @@ static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 	const struct fuse_in_header *in = buf;
 	ssize_t n = read(fd, buf, len);
 
+	if (n < 0 && errno == ECONNABORTED) {
+		/*
+		 * The connection is gone for good, as with ENODEV: the kernel
+		 * answers ECONNABORTED when fuse_abort_conn() (unmount, the
+		 * last close after umount -l) runs while this read is taking
+		 * a request off the queue (fuse_dev_do_read() finds the
+		 * processing queue disconnected), and ENODEV otherwise.
+		 * libfuse 3.14 ends the session only on ENODEV and takes any
+		 * other errno for a fatal error: the daemon would exit 1 on a
+		 * clean unmount ("fuse: reading device: Software caused
+		 * connection abort"). Real errors (EIO, EINVAL...) pass.
+		 */
+		log_debug("reading /dev/fuse: ECONNABORTED: the connection was closed");
+		errno = ENODEV;
+		return -1;
+	}
 	if (n < (ssize_t)sizeof(*in))
 		return n;
 	switch (in->opcode) {

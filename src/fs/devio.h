@@ -37,6 +37,9 @@ struct devio_userdata {
 /*
  * Install the hooks on se for device fd (the session takes the fd). ud must
  * be the userdata se was created with; on success ud->io is the new devio.
+ * The read hook fails with ENODEV, libfuse's orderly end of the session,
+ * for a connection the kernel closed, also where the kernel says
+ * ECONNABORTED; other errnos of the device read pass unchanged.
  */
 int devio_attach(struct fuse_session *se, int fd, struct devio_userdata *ud);
 void devio_free(struct devio *io);
