@@ -23,9 +23,6 @@
 		(type *)(void *)((char *)(ptr) - offsetof(type, member));                          \
 	})
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
 #define RFS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RFS_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -362,11 +362,6 @@ void devio_set_passthrough(struct devio *io, bool on)
 		io->passthrough = on;
 }
 
-bool devio_passthrough(const struct devio *io)
-{
-	return io && io->passthrough;
-}
-
 int devio_backing_open(struct devio *io, int fd)
 {
 	struct rfs_backing_map map = { .fd = fd };

@@ -56,7 +56,6 @@ bool devio_uring(const struct devio *io);
 bool devio_kernel_passthrough(const struct devio *io);
 /* Decide, from the init callback, whether the INIT reply enables it. */
 void devio_set_passthrough(struct devio *io, bool on);
-bool devio_passthrough(const struct devio *io);
 
 /* Register fd as a backing file; returns the id (> 0) or -errno. */
 int devio_backing_open(struct devio *io, int fd);
