@@ -9,7 +9,8 @@
 # stops (a control in a 1777 directory there), and the ext4's free blocks
 # never fall below its reserved block count. Root's writes through the
 # mount stop there as well; root's own writes on the ext4 still reach into
-# the reserve.
+# the reserve. So do the store's own blocks for a user's directories and
+# extended attributes.
 # The daemon allocates as an unprivileged identity but keeps its
 # capabilities: a root's write, truncate and fallocate keep the set-id bits
 # of a region (6777, as on tmpfs, t-suid.sh), in the mount and in the store
@@ -48,7 +49,10 @@ free_blocks()
 }
 RESERVED=$(tune2fs -l "$DEV" | sed -n 's/^Reserved block count: *//p')
 check_eq "the ext4 reserves blocks for root" 1 "$([ "${RESERVED:-0}" -gt 1000 ] && echo 1)"
-echo "# reserved block count $RESERVED, free blocks $(free_blocks), available to users $(stat -f -c %a "$E") (block size $(stat -f -c %S "$E"))"
+# Blocks no user can ever take: root's reserve and the few ext4 keeps for
+# itself (s_resv_clusters, not even root's).
+NONUSER=$(($(free_blocks) - $(stat -f -c %a "$E")))
+echo "# reserved block count $RESERVED, free blocks $(free_blocks), available to users $(stat -f -c %a "$E"), never users' $NONUSER (block size $(stat -f -c %S "$E"))"
 
 # enospc FILE: PASS-able output when a command's stderr says ENOSPC.
 enospc()
@@ -94,6 +98,8 @@ free0=$(free_blocks)
 
 rfs_mount "$OPTS"
 M=$RFS_MNT
+# Regions for extended attributes later, made while there is room.
+for i in $(seq 1 20); do "${AS_USER[@]}" touch "$M/x$i"; done
 # Everything the user tries to allocate through the mount, larger than what
 # it may have, fails with ENOSPC.
 "${AS_USER[@]}" truncate -s 50M "$M/a" 2>"$RFS_TMP/err"
@@ -104,7 +110,7 @@ check_eq "the user's fallocate -l 50M: ENOSPC" "No space left on device" "$(enos
 "${AS_USER[@]}" fallocate -n -l 50M "$M/a" 2>"$RFS_TMP/err"
 check_eq "the user's fallocate -n -l 50M: ENOSPC" "No space left on device" "$(enospc "$RFS_TMP/err")"
 check_eq "...the region kept its size" 0 "$(stat -c %s "$M/a")"
-check_eq "...the root reserve is untouched" 1 "$([ "$(free_blocks)" -ge "$RESERVED" ] && echo 1)"
+check_eq "...the root reserve is untouched" 1 "$([ "$(free_blocks)" -ge $((NONUSER - 8)) ] && echo 1)"
 
 "${AS_USER[@]}" dd if=/dev/zero of="$M/b" bs=64K count=960 status=none 2>"$RFS_TMP/err"
 check_eq "the user's dd of 60 MiB through the mount: ENOSPC" "No space left on device" \
@@ -121,6 +127,16 @@ check_eq "the user's truncate -s +1M: ENOSPC" "No space left on device" "$(enosp
 check_eq "the user's append to another region: ENOSPC" "No space left on device" \
 	"$(enospc "$RFS_TMP/err")"
 
+# The store's metadata: a directory takes a block, an extended attribute
+# too large for the inode takes one.
+"${AS_USER[@]}" sh -c "for i in \$(seq 1 40); do mkdir '$M/d'\$i || exit 1; done" 2>"$RFS_TMP/err"
+check_eq "the user's mkdirs: ENOSPC before 40" "No space left on device" "$(enospc "$RFS_TMP/err")"
+v=$(head -c 700 /dev/zero | tr '\0' v)
+"${AS_USER[@]}" sh -c "for i in \$(seq 1 20); do setfattr -n user.big -v ${v}\$i '$M/x'\$i || exit 1; done" \
+	2>"$RFS_TMP/err"
+check_eq "the user's 700-byte xattrs on 20 regions: ENOSPC" "No space left on device" \
+	"$(enospc "$RFS_TMP/err")"
+
 # Root through the mount: the store's regions are nobody's to put in the reserve.
 dd if=/dev/zero of="$M/r" bs=64K count=32 status=none 2>"$RFS_TMP/err"
 check_eq "root's dd of 2 MiB through the mount: ENOSPC" "No space left on device" \
@@ -130,14 +146,20 @@ check_eq "root's truncate -s 2M through the mount: ENOSPC" "No space left on dev
 	"$(enospc "$RFS_TMP/err")"
 
 free1=$(free_blocks)
-echo "# free blocks: $free0 before, $free1 after; reserved $RESERVED"
+echo "# free blocks: $free0 before, $free1 after; reserved $RESERVED, never users' $NONUSER"
 check_eq "the ext4's free blocks stay at least the reserved count" 1 \
 	"$([ "$free1" -ge "$RESERVED" ] && echo 1)"
+# Within 8 blocks: ext4 may take an extent block from its own few for a
+# conversion of preallocated blocks (not root's reserve; 40 directories or
+# 20 attribute blocks are far more).
+check_eq "...and at least what no user can take (within 8 blocks)" 1 \
+	"$([ "$free1" -ge $((NONUSER - 8)) ] && echo 1)"
 
 # The reserve is there for root's own programs.
 check "root's own write on the ext4 reaches into the reserve" \
 	dd if=/dev/zero of="$E/root.dat" bs=64K count=32 status=none
-rm -f "$E/root.dat" "$M/a" "$M/b" "$M/r" "$M/r2"
+rm -f "$E/root.dat" "$M/a" "$M/b" "$M/r" "$M/r2" "$M"/x*
+rmdir "$M"/d* 2>/dev/null
 rfs_umount
 umount "$E" || umount -l "$E"
 rfs_done
