@@ -364,11 +364,9 @@ static void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
  */
 static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uint64_t *ret)
 {
-	struct caller_fs as = { .switched = false };
+	struct fsid_saved as;
 	uint64_t cookie;
 	int r, id, fd;
-	uid_t uid;
-	gid_t gid;
 
 	r = registry_cookie(fs->reg, ino, &cookie);
 	if (r < 0 || cookie) {
@@ -383,12 +381,14 @@ static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uin
 	 * The kernel keeps its own reference to the file: the fd may be
 	 * closed after. It also keeps the credentials of this call for every
 	 * passthrough write: a bound file's binder's, so that those writes
-	 * allocate as the binder's own (root reserve, quota).
+	 * allocate as the binder's own (root reserve, quota); nobody's for a
+	 * file of a persistent store (never root's reserve, region_adopt()).
 	 */
-	if (region_binder(region, &uid, &gid) == 0)
-		caller_as_fs(uid, gid, &as);
-	id = devio_backing_open(fs->hooks.io, fd);
-	caller_restore_fs(&as);
+	id = region_alloc_enter(region, &as);
+	if (id == 0) {
+		id = devio_backing_open(fs->hooks.io, fd);
+		region_alloc_leave(&as);
+	}
 	region_fd_put(region);
 	if (id < 0) {
 		log_err("registering the backing file of inode %llu for passthrough: %s",
