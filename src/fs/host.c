@@ -89,8 +89,10 @@ int host_set_limits(void)
 	/*
 	 * The open-file limit was the last use of CAP_SYS_RESOURCE: without
 	 * it, no write by the daemon passes a file system's root reserve for
-	 * a user (as the binder's fsuid, see region_bind_file()) nor a quota
-	 * hard limit. Before any thread exists: capabilities are per thread.
+	 * a user (it allocates with a fsuid other than 0: the binder's in a
+	 * bound file, 65534 in a store's files, see as_allocator() in
+	 * region.c and fsid.h) nor a quota hard limit. Before any thread
+	 * exists: capabilities are per thread.
 	 */
 	r = caller_drop_resource();
 	if (r < 0)
