@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common/log.h"
 
-#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <syslog.h>
 
-#include <fuse_log.h>
-
 static bool debug_on;
+
+static void stderr_sink(enum rfs_log_level level, const char *line)
+{
+	fputs(line, stderr);
+}
+
+static void syslog_sink(enum rfs_log_level level, const char *line)
+{
+	syslog((int)level, "%s", line);
+}
+
+static rfs_log_sink *sink = stderr_sink;
 
 void rfs_log_set_debug(bool on)
 {
@@ -19,19 +29,15 @@ bool rfs_log_debug_enabled(void)
 	return debug_on;
 }
 
-/* fmt comes from fuse_log(): the format attribute lets clang's -Wformat=2 see that. */
-static void syslog_sink(enum fuse_log_level level, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
-
-static void syslog_sink(enum fuse_log_level level, const char *fmt, va_list ap)
+void rfs_log_set_sink(rfs_log_sink *s)
 {
-	vsyslog((int)level, fmt, ap);
+	sink = s ? s : stderr_sink;
 }
 
 void rfs_log_to_syslog(void)
 {
 	openlog("regionfs", LOG_PID, LOG_DAEMON);
-	fuse_set_log_func(syslog_sink);
+	rfs_log_set_sink(syslog_sink);
 }
 
 void rfs_log_printable(char *s)
@@ -43,13 +49,7 @@ void rfs_log_printable(char *s)
 
 void rfs_log(enum rfs_log_level level, const char *fmt, ...)
 {
-	static const enum fuse_log_level map[] = {
-		[RFS_LOG_ERR] = FUSE_LOG_ERR,
-		[RFS_LOG_WARNING] = FUSE_LOG_WARNING,
-		[RFS_LOG_INFO] = FUSE_LOG_INFO,
-		[RFS_LOG_DEBUG] = FUSE_LOG_DEBUG,
-	};
-	char buf[1024];
+	char buf[1024], line[sizeof(buf) + 16];
 	va_list ap;
 
 	if (level == RFS_LOG_DEBUG && !debug_on)
@@ -58,5 +58,24 @@ void rfs_log(enum rfs_log_level level, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	rfs_log_printable(buf);
-	fuse_log(map[level], "regionfs: %s\n", buf);
+	snprintf(line, sizeof(line), "regionfs: %s\n", buf);
+	sink(level, line);
+}
+
+void rfs_log_line(enum rfs_log_level level, const char *fmt, va_list ap)
+{
+	char buf[1024], *big = NULL;
+	va_list copy;
+	int n;
+
+	va_copy(copy, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return;
+	/* Unlike ours, these lines are not cut (libfuse printed them whole). */
+	if ((size_t)n >= sizeof(buf) && vasprintf(&big, fmt, ap) < 0)
+		big = NULL;
+	sink(level, big ? big : buf);
+	free(big);
 }

@@ -10,10 +10,18 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+/*
+ * The type that holds *ptr as its member. ptr must have the member's type
+ * (checked at build time), so a wrong member or a wrong pointer does not
+ * compile.
+ */
+#define container_of(ptr, type, member)                                                            \
+	__extension__({                                                                            \
+		_Static_assert(__builtin_types_compatible_p(__typeof__(*(ptr)),                    \
+							    __typeof__(((type *)0)->member)),       \
+			       "container_of: not a pointer to " #type "." #member);               \
+		(type *)(void *)((char *)(ptr) - offsetof(type, member));                          \
+	})
 
 #define RFS_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RFS_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -461,7 +461,7 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 		 * allocate as the binder's own would (root reserve).
 		 */
 		caller_as_fs(binder.uid, binder.gid, &as);
-		id = devio_backing_open(fs->io, fd);
+		id = devio_backing_open(fs->hooks.io, fd);
 		caller_restore_fs(&as);
 		if (id < 0) {
 			r = id;
@@ -499,7 +499,7 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 
 err_backing:
 	if (id > 0)
-		devio_backing_close(fs->io, (uint32_t)id);
+		devio_backing_close(fs->hooks.io, (uint32_t)id);
 err_close:
 	close(fd);
 	return r;

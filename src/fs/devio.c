@@ -11,46 +11,12 @@
 #include <unistd.h>
 
 #include <fuse_lowlevel.h>
-#include <linux/fuse.h>
 
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "fs/fuse_abi.h"
 #include "fs/uring.h"
-
-/*
- * Kernel ABI (include/uapi/linux/fuse.h, protocol 7.40+) that Debian 12's
- * headers (7.38) lack.
- */
-#define RFS_FUSE_INIT_EXT (1u << 30)
-#define RFS_FUSE_PASSTHROUGH_FLAG2 (1u << 5) /* bit 37 of the 64-bit flags */
-#define RFS_FUSE_OVER_IO_URING_FLAG2 (1u << 9) /* bit 41 */
-#define RFS_FUSE_MAX_PAGES (1u << 22)
-#define RFS_FUSE_WRITEBACK_CACHE (1u << 16)
-#define RFS_FUSE_HANDLE_KILLPRIV_V2 (1u << 28)
-#define RFS_FOPEN_DIRECT_IO (1u << 0)
-#define RFS_FOPEN_KEEP_CACHE (1u << 1)
-#define RFS_FOPEN_PASSTHROUGH (1u << 7)
-
-struct rfs_backing_map {
-	int32_t fd;
-	uint32_t flags;
-	uint64_t padding;
-};
-#define RFS_FUSE_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct rfs_backing_map)
-#define RFS_FUSE_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
-
-/* Offsets inside struct fuse_init_out (stable since 7.36). */
-#define INIT_OUT_FLAGS 12
-#define INIT_OUT_MAX_WRITE 20
-#define INIT_OUT_MAX_PAGES 28 /* uint16_t */
-#define INIT_OUT_FLAGS2 32
-#define INIT_OUT_MAX_STACK_DEPTH 36
-
-/* Offsets inside struct fuse_open_out: fh, open_flags, backing_id. */
-#define OPEN_OUT_FH 0
-#define OPEN_OUT_FLAGS 8
-#define OPEN_OUT_BACKING_ID 12
 
 /* A request whose reply we rewrite, by unique id. */
 struct pending {
@@ -153,21 +119,21 @@ static void put32(struct iovec *iov, int count, size_t off, uint32_t v)
  */
 static size_t ring_payload(struct iovec *iov, int count, uint32_t flags)
 {
-	uint16_t pages = 32; /* FUSE_DEFAULT_MAX_PAGES_PER_REQ */
+	uint16_t pages = RFS_FUSE_DEFAULT_MAX_PAGES;
 	bool ok = true;
-	size_t max_write = get32(iov, count, INIT_OUT_MAX_WRITE, &ok);
+	size_t max_write = get32(iov, count, RFS_INIT_OUT_MAX_WRITE, &ok);
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
 	if (flags & RFS_FUSE_MAX_PAGES)
-		iov_access(iov, count, INIT_OUT_MAX_PAGES, &pages, sizeof(pages), false);
-	return RFS_MAX(RFS_MAX((size_t)8192, max_write), (size_t)pages * page);
+		iov_access(iov, count, RFS_INIT_OUT_MAX_PAGES, &pages, sizeof(pages), false);
+	return RFS_MAX(RFS_MAX((size_t)RFS_FUSE_MIN_READ_BUFFER, max_write), (size_t)pages * page);
 }
 
 static void patch_init(struct devio *io, struct iovec *iov, int count)
 {
 	bool ok = true;
-	uint32_t flags = get32(iov, count, INIT_OUT_FLAGS, &ok);
-	uint32_t flags2 = get32(iov, count, INIT_OUT_FLAGS2, &ok);
+	uint32_t flags = get32(iov, count, RFS_INIT_OUT_FLAGS, &ok);
+	uint32_t flags2 = get32(iov, count, RFS_INIT_OUT_FLAGS2, &ok);
 
 	if (!ok)
 		return;
@@ -192,10 +158,10 @@ static void patch_init(struct devio *io, struct iovec *iov, int count)
 		flags &= ~RFS_FUSE_WRITEBACK_CACHE;
 		flags2 |= RFS_FUSE_PASSTHROUGH_FLAG2;
 		/* Backing files sit on a tmpfs (depth 0): one level of stacking. */
-		put32(iov, count, INIT_OUT_MAX_STACK_DEPTH, 1);
+		put32(iov, count, RFS_INIT_OUT_MAX_STACK_DEPTH, 1);
 	}
-	put32(iov, count, INIT_OUT_FLAGS, flags);
-	put32(iov, count, INIT_OUT_FLAGS2, flags2);
+	put32(iov, count, RFS_INIT_OUT_FLAGS, flags);
+	put32(iov, count, RFS_INIT_OUT_FLAGS2, flags2);
 }
 
 static void patch_open(struct iovec *iov, int count, size_t open_out)
@@ -204,38 +170,55 @@ static void patch_open(struct iovec *iov, int count, size_t open_out)
 	uint32_t flags;
 	bool ok = true;
 
-	if (!iov_access(iov, count, open_out + OPEN_OUT_FH, &fh, sizeof(fh), false) || fh == 0)
+	if (!iov_access(iov, count, open_out + RFS_OPEN_OUT_FH, &fh, sizeof(fh), false) || fh == 0)
 		return; /* a directory, or a region without a backing id */
-	flags = get32(iov, count, open_out + OPEN_OUT_FLAGS, &ok);
+	flags = get32(iov, count, open_out + RFS_OPEN_OUT_FLAGS, &ok);
 	if (!ok)
 		return;
 	flags |= RFS_FOPEN_PASSTHROUGH;
 	flags &= ~(RFS_FOPEN_KEEP_CACHE | RFS_FOPEN_DIRECT_IO);
-	put32(iov, count, open_out + OPEN_OUT_FLAGS, flags);
-	put32(iov, count, open_out + OPEN_OUT_BACKING_ID, (uint32_t)fh);
+	put32(iov, count, open_out + RFS_OPEN_OUT_FLAGS, flags);
+	put32(iov, count, open_out + RFS_OPEN_OUT_BACKING_ID, (uint32_t)fh);
 	fh = 0;
-	iov_access(iov, count, open_out + OPEN_OUT_FH, &fh, sizeof(fh), true);
+	iov_access(iov, count, open_out + RFS_OPEN_OUT_FH, &fh, sizeof(fh), true);
 }
 
 static ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 {
-	struct devio *io = *(struct devio **)userdata;
+	struct devio *io = ((struct devio_userdata *)userdata)->io;
 	const struct fuse_in_header *in = buf;
 	ssize_t n = read(fd, buf, len);
 
+	if (n < 0 && errno == ECONNABORTED) {
+		/*
+		 * The connection is gone for good, as with ENODEV: the kernel
+		 * answers ECONNABORTED when fuse_abort_conn() (unmount, the
+		 * last close after umount -l) runs while this read is taking
+		 * a request off the queue (fuse_dev_do_read() finds the
+		 * processing queue disconnected), and ENODEV otherwise.
+		 * libfuse 3.14 ends the session only on ENODEV and takes any
+		 * other errno for a fatal error: the daemon would exit 1 on a
+		 * clean unmount ("fuse: reading device: Software caused
+		 * connection abort"). Real errors (EIO, EINVAL...) pass.
+		 */
+		log_debug("reading /dev/fuse: ECONNABORTED: the connection was closed");
+		errno = ENODEV;
+		return -1;
+	}
 	if (n < (ssize_t)sizeof(*in))
 		return n;
 	switch (in->opcode) {
 	case FUSE_INIT:
-		if ((size_t)n >= sizeof(*in) + INIT_OUT_FLAGS2 + sizeof(uint32_t)) {
-			/* fuse_init_in: major, minor, max_readahead, flags, flags2 */
-			const uint32_t *init = (const uint32_t *)(in + 1);
+		if ((size_t)n >= sizeof(*in) + RFS_INIT_IN_FLAGS2 + sizeof(uint32_t)) {
+			uint32_t flags, flags2;
 
-			io->kernel_passthrough = (init[3] & RFS_FUSE_INIT_EXT) &&
-						 (init[4] & RFS_FUSE_PASSTHROUGH_FLAG2);
-			io->kernel_killpriv_v2 = init[3] & RFS_FUSE_HANDLE_KILLPRIV_V2;
-			io->kernel_uring = (init[3] & RFS_FUSE_INIT_EXT) &&
-					   (init[4] & RFS_FUSE_OVER_IO_URING_FLAG2);
+			memcpy(&flags, (const char *)(in + 1) + RFS_INIT_IN_FLAGS, sizeof(flags));
+			memcpy(&flags2, (const char *)(in + 1) + RFS_INIT_IN_FLAGS2, sizeof(flags2));
+			io->kernel_passthrough = (flags & RFS_FUSE_INIT_EXT) &&
+						 (flags2 & RFS_FUSE_PASSTHROUGH_FLAG2);
+			io->kernel_killpriv_v2 = flags & RFS_FUSE_HANDLE_KILLPRIV_V2;
+			io->kernel_uring = (flags & RFS_FUSE_INIT_EXT) &&
+					   (flags2 & RFS_FUSE_OVER_IO_URING_FLAG2);
 		}
 		pending_add(io, in->unique, in->opcode);
 		break;
@@ -271,7 +254,7 @@ static void patch_reply(struct devio *io, uint32_t opcode, struct iovec *iov, in
 
 static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	struct devio *io = *(struct devio **)userdata;
+	struct devio *io = ((struct devio_userdata *)userdata)->io;
 	const struct fuse_out_header *out = iov[0].iov_base;
 	uint32_t opcode;
 	ssize_t n;
@@ -297,7 +280,7 @@ static ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata
 	return n;
 }
 
-int devio_attach(struct fuse_session *se, int fd, struct devio **ret)
+int devio_attach(struct fuse_session *se, int fd, struct devio_userdata *ud)
 {
 	static const struct fuse_custom_io hooks = {
 		.read = devio_read,
@@ -313,11 +296,13 @@ int devio_attach(struct fuse_session *se, int fd, struct devio **ret)
 		goto err_free;
 	pthread_mutex_init(&io->lock, NULL);
 	io->fd = fd;
+	/* Before the hooks can run: they find io through ud. */
+	ud->io = io;
 	if (fuse_session_custom_io(se, &hooks, fd) < 0) {
+		ud->io = NULL;
 		r = -EIO;
 		goto err_hmap;
 	}
-	*ret = io;
 	return 0;
 
 err_hmap:
@@ -375,11 +360,6 @@ void devio_set_passthrough(struct devio *io, bool on)
 {
 	if (io)
 		io->passthrough = on;
-}
-
-bool devio_passthrough(const struct devio *io)
-{
-	return io && io->passthrough;
 }
 
 int devio_backing_open(struct devio *io, int fd)

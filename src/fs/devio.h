@@ -11,7 +11,8 @@
  *    handler put in fuse_open_out.fh) into fuse_open_out.backing_id with
  *    FOPEN_PASSTHROUGH set.
  * Backing files are registered with FUSE_DEV_IOC_BACKING_OPEN on the same
- * device fd.
+ * device fd. Every offset and constant of the wire format used here is in
+ * fuse_abi.h, checked against <linux/fuse.h> at build time.
  */
 #ifndef RFS_FS_DEVIO_H
 #define RFS_FS_DEVIO_H
@@ -24,11 +25,23 @@ struct devio;
 struct uring;
 
 /*
- * Install the hooks on se for device fd (the session takes the fd).
- * libfuse hands the hooks the session's userdata: it must be a struct whose
- * first member is the struct devio * returned here.
+ * The session's userdata, which libfuse hands to the hooks as well as to the
+ * operations. The owner embeds one in its own state, passes its address to
+ * fuse_session_new(), and gets back to its state with container_of() (see
+ * rfs_of() in rfs.h): the hooks need no layout of the owner's state.
  */
-int devio_attach(struct fuse_session *se, int fd, struct devio **ret);
+struct devio_userdata {
+	struct devio *io; /* set by devio_attach(); NULL without device hooks */
+};
+
+/*
+ * Install the hooks on se for device fd (the session takes the fd). ud must
+ * be the userdata se was created with; on success ud->io is the new devio.
+ * The read hook fails with ENODEV, libfuse's orderly end of the session,
+ * for a connection the kernel closed, also where the kernel says
+ * ECONNABORTED; other errnos of the device read pass unchanged.
+ */
+int devio_attach(struct fuse_session *se, int fd, struct devio_userdata *ud);
 void devio_free(struct devio *io);
 
 /* Requests over io_uring (uring.h): the rings to use, set before serving. */
@@ -43,7 +56,6 @@ bool devio_uring(const struct devio *io);
 bool devio_kernel_passthrough(const struct devio *io);
 /* Decide, from the init callback, whether the INIT reply enables it. */
 void devio_set_passthrough(struct devio *io, bool on);
-bool devio_passthrough(const struct devio *io);
 
 /* Register fd as a backing file; returns the id (> 0) or -errno. */
 int devio_backing_open(struct devio *io, int fd);

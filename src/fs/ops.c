@@ -38,7 +38,7 @@
 
 static struct rfs *req_rfs(fuse_req_t req)
 {
-	return fuse_req_userdata(req);
+	return rfs_of(fuse_req_userdata(req));
 }
 
 static void reply_err(fuse_req_t req, int neg_errno)
@@ -80,16 +80,16 @@ static void reply_entry(fuse_req_t req, const struct stat *st, unsigned entry_fl
 
 static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct rfs *fs = userdata;
+	struct rfs *fs = rfs_of(userdata);
 	enum rfs_datapath want = fs->opts->datapath;
-	bool kernel_pt = devio_kernel_passthrough(fs->io);
+	bool kernel_pt = devio_kernel_passthrough(fs->hooks.io);
 
 	/*
 	 * Passthrough needs the kernel's offer, our own device I/O (root), and
 	 * a store whose size the kernel enforces (private tmpfs), because
 	 * passthrough writes never reach the daemon.
 	 */
-	fs->passthrough = want != RFS_DATAPATH_CACHE && kernel_pt && fs->io &&
+	fs->passthrough = want != RFS_DATAPATH_CACHE && kernel_pt && fs->hooks.io &&
 			  (store_kind(fs->store) == STORE_TMPFS || fs->store_dir[0]);
 	if (want == RFS_DATAPATH_PASSTHROUGH && !fs->passthrough) {
 		log_err("datapath=passthrough is not available: %s",
@@ -99,11 +99,11 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 		fs->init_failed = true;
 		fuse_session_exit(fs->se);
 	}
-	devio_set_passthrough(fs->io, fs->passthrough);
-	devio_enable_uring(fs->io, fs->opts->uring != RFS_URING_OFF);
-	if (fs->opts->uring == RFS_URING_ON && !devio_uring(fs->io)) {
+	devio_set_passthrough(fs->hooks.io, fs->passthrough);
+	devio_enable_uring(fs->hooks.io, fs->opts->uring != RFS_URING_OFF);
+	if (fs->opts->uring == RFS_URING_ON && !devio_uring(fs->hooks.io)) {
 		log_err("uring=on is not available: %s",
-			!devio_kernel_uring(fs->io)
+			!devio_kernel_uring(fs->hooks.io)
 				? "the kernel does not offer FUSE over io_uring (needs 6.14+ with "
 				  "CONFIG_FUSE_IO_URING and the fuse module's enable_uring=Y)"
 				: "io_uring could not be set up in the daemon (see above)");
@@ -129,7 +129,7 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	if (!fs->init_failed)
 		log_info("mounted on %s, datapath=%s, requests=%s, store=%s",
 			 fs->opts->mountpoint, fs->passthrough ? "passthrough" : "cache",
-			 devio_uring(fs->io) ? "io_uring" : "/dev/fuse",
+			 devio_uring(fs->hooks.io) ? "io_uring" : "/dev/fuse",
 			 fs->store_dir[0] ? fs->store_dir
 				  : store_kind(fs->store) == STORE_TMPFS ? "private tmpfs" : "memfd");
 }
@@ -364,11 +364,9 @@ static void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
  */
 static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uint64_t *ret)
 {
-	struct caller_fs as = { .switched = false };
+	struct fsid_saved as;
 	uint64_t cookie;
 	int r, id, fd;
-	uid_t uid;
-	gid_t gid;
 
 	r = registry_cookie(fs->reg, ino, &cookie);
 	if (r < 0 || cookie) {
@@ -383,12 +381,14 @@ static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uin
 	 * The kernel keeps its own reference to the file: the fd may be
 	 * closed after. It also keeps the credentials of this call for every
 	 * passthrough write: a bound file's binder's, so that those writes
-	 * allocate as the binder's own (root reserve, quota).
+	 * allocate as the binder's own (root reserve, quota); nobody's for a
+	 * file of a persistent store (never root's reserve, region_adopt()).
 	 */
-	if (region_binder(region, &uid, &gid) == 0)
-		caller_as_fs(uid, gid, &as);
-	id = devio_backing_open(fs->io, fd);
-	caller_restore_fs(&as);
+	id = region_alloc_enter(region, &as);
+	if (id == 0) {
+		id = devio_backing_open(fs->hooks.io, fd);
+		region_alloc_leave(&as);
+	}
 	region_fd_put(region);
 	if (id < 0) {
 		log_err("registering the backing file of inode %llu for passthrough: %s",
@@ -397,7 +397,7 @@ static int backing_id(struct rfs *fs, fuse_ino_t ino, struct region *region, uin
 	}
 	r = registry_attach_cookie(fs->reg, ino, (uint64_t)id, &cookie);
 	if (r < 0 || cookie != (uint64_t)id)
-		devio_backing_close(fs->io, (uint32_t)id); /* another open won, or the inode went */
+		devio_backing_close(fs->hooks.io, (uint32_t)id); /* another open won, or the inode went */
 	if (r == 0)
 		*ret = cookie;
 	return r;
@@ -407,7 +407,7 @@ void rfs_cookie_release(void *ctx, uint64_t cookie)
 {
 	struct rfs *fs = ctx;
 
-	devio_backing_close(fs->io, (uint32_t)cookie);
+	devio_backing_close(fs->hooks.io, (uint32_t)cookie);
 }
 
 /*

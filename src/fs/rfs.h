@@ -12,6 +12,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "common/macros.h"
 #include "fs/devio.h"
 #include "fs/notifier.h"
 #include "fs/uring.h"
@@ -19,7 +20,6 @@
 #include "registry/registry.h"
 
 struct rfs {
-	struct devio *io; /* first member: the device hooks find it here (devio.h) */
 	struct registry *reg;
 	struct region_store *store;
 	const struct rfs_options *opts;
@@ -33,7 +33,15 @@ struct rfs {
 	char mnt[PATH_MAX]; /* the mountpoint, resolved */
 	dev_t dev;          /* the mount's device number (0 until known) */
 	char store_dir[PATH_MAX]; /* the persistent store, resolved; "" for none */
+	/* The session's userdata (rfs_of()); .io: the device hooks, or NULL. */
+	struct devio_userdata hooks;
 };
+
+/* The daemon's state from the session's userdata (a request's, or init's). */
+static inline struct rfs *rfs_of(void *userdata)
+{
+	return container_of((struct devio_userdata *)userdata, struct rfs, hooks);
+}
 
 extern const struct fuse_lowlevel_ops rfs_ops;
 

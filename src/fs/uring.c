@@ -16,38 +16,10 @@
 #include <unistd.h>
 
 #include <fuse_lowlevel.h>
-#include <linux/fuse.h>
 
 #include "common/log.h"
 #include "common/macros.h"
-
-/*
- * Kernel ABI (include/uapi/linux/fuse.h, protocol 7.42) that Debian 12's
- * headers lack.
- */
-#define RING_CMD_REGISTER 1u
-#define RING_CMD_COMMIT_AND_FETCH 2u
-
-/* struct fuse_uring_req_header: iov[0] of every entry. */
-struct ring_header {
-	uint8_t in_out[128]; /* fuse_in_header in, fuse_out_header out */
-	uint8_t op_in[128];  /* the request's first argument (its fixed struct) */
-	struct {
-		uint64_t flags;
-		uint64_t commit_id;
-		uint32_t payload_sz; /* bytes used in the payload buffer, both ways */
-		uint32_t padding;
-		uint64_t reserved;
-	} ent;
-};
-
-/* struct fuse_uring_cmd_req: in the 80-byte command area of an SQE128. */
-struct ring_cmd {
-	uint64_t flags;
-	uint64_t commit_id;
-	uint16_t qid;
-	uint8_t padding[6];
-};
+#include "fs/fuse_abi.h"
 
 /* user_data of the stop poll; an entry's commands carry the entry's address. */
 #define TAG_STOP 1u
@@ -62,7 +34,7 @@ struct ring_cmd {
 struct entry {
 	struct worker *w;
 	unsigned qid;
-	struct ring_header *hdr;
+	struct rfs_uring_req_header *hdr;
 	char *area; /* HEAD_ROOM + payload, one mapping */
 	size_t area_len;
 	char *payload;
@@ -146,9 +118,14 @@ static int possible_cpus(void)
 	return n > 0 ? n : -EIO;
 }
 
+/* The command sits in the 80 bytes an SQE128 has after its first 48. */
+_Static_assert(sizeof(struct rfs_uring_cmd_req) <=
+		       2 * sizeof(struct io_uring_sqe) - offsetof(struct io_uring_sqe, cmd),
+	       "the FUSE command fits in an SQE128");
+
 static void prep_cmd(struct entry *e, struct io_uring_sqe *sqe, uint32_t op, bool invalid)
 {
-	struct ring_cmd *c = (struct ring_cmd *)sqe->cmd;
+	struct rfs_uring_cmd_req *c = (struct rfs_uring_cmd_req *)sqe->cmd;
 
 	memset(sqe, 0, 2 * sizeof(*sqe)); /* an SQE128 slot */
 	sqe->opcode = IORING_OP_URING_CMD;
@@ -157,7 +134,7 @@ static void prep_cmd(struct entry *e, struct io_uring_sqe *sqe, uint32_t op, boo
 	sqe->cmd_op = op;
 	sqe->user_data = (uintptr_t)e;
 	c->qid = (uint16_t)e->qid;
-	if (op == RING_CMD_REGISTER) {
+	if (op == RFS_URING_CMD_REGISTER) {
 		sqe->addr = (uintptr_t)e->iov;
 		/* Two iovecs; zero makes the kernel refuse the registration,
 		 * which turns io_uring off for the connection (see uring.h). */
@@ -344,24 +321,24 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, bool *s
 	default:
 		break;
 	}
-	if (e->last_op == RING_CMD_REGISTER && !e->live) {
+	if (e->last_op == RFS_URING_CMD_REGISTER && !e->live) {
 		/* The first registration: the kernel turned io_uring off for the connection. */
 		log_info("io_uring queue %u not registered (%s): requests stay on /dev/fuse",
 			 e->qid, strerror(-cqe->res));
 		return false;
 	}
-	if (e->last_op == RING_CMD_COMMIT_AND_FETCH && (cqe->res == -ENOENT || cqe->res == -EIO)) {
+	if (e->last_op == RFS_URING_CMD_COMMIT_AND_FETCH && (cqe->res == -ENOENT || cqe->res == -EIO)) {
 		/*
 		 * The kernel no longer knew the request we answered (it was
 		 * ended meanwhile): the entry is not handed back, so offer our
 		 * buffers again as a new one.
 		 */
 		log_debug("io_uring queue %u: reply refused (%s)", e->qid, strerror(-cqe->res));
-		queue_cmd(e, RING_CMD_REGISTER, false);
+		queue_cmd(e, RFS_URING_CMD_REGISTER, false);
 		return true;
 	}
 	ring_fatal(w->u, e->qid,
-		   e->last_op == RING_CMD_REGISTER ? "registering again" : "committing", cqe->res);
+		   e->last_op == RFS_URING_CMD_REGISTER ? "registering again" : "committing", cqe->res);
 	return false;
 }
 
@@ -419,7 +396,7 @@ static void *worker_main(void *arg)
 		if (r < 0)
 			log_err("io_uring queue %u: cannot allocate buffers (%s); using /dev/fuse",
 				e->qid, strerror(-r));
-		queue_cmd(e, RING_CMD_REGISTER, r < 0);
+		queue_cmd(e, RFS_URING_CMD_REGISTER, r < 0);
 	}
 	queue_stop_poll(w);
 	while (run && !stopping) {
@@ -664,6 +641,6 @@ ssize_t uring_reply(const struct iovec *iov, int count)
 	memcpy(e->hdr->in_out, &oh, sizeof(oh));
 	e->hdr->ent.payload_sz = (uint32_t)len;
 	e->replied = true;
-	queue_cmd(e, RING_CMD_COMMIT_AND_FETCH, false);
+	queue_cmd(e, RFS_URING_CMD_COMMIT_AND_FETCH, false);
 	return (ssize_t)oh.len;
 }

@@ -26,6 +26,7 @@
  * until each queue has an entry; if registering fails it falls back to
  * /dev/fuse for good (a deliberately invalid REGISTER forces that when we
  * cannot finish the setup), so a mount never hangs on a half-made ring.
+ * The ring structures and commands are in fuse_abi.h.
  */
 #ifndef RFS_FS_URING_H
 #define RFS_FS_URING_H

@@ -10,6 +10,7 @@
 #include <sys/fsuid.h>
 #include <unistd.h>
 
+#include "common/fsid.h"
 #include "common/log.h"
 #include "common/macros.h"
 
@@ -35,6 +36,11 @@ struct region {
 	 */
 	uint64_t reserved;
 	/*
+	 * The backing file is a file of a persistent store (region_adopt()):
+	 * on a real file system, whose root reserve the daemon must not use.
+	 */
+	bool on_disk;
+	/*
 	 * File-backed regions: the absolute path of the user's file, which
 	 * is then the backing fd. Its space is the file system's, not the
 	 * store's: nothing is charged, growth still fallocates (so a mapping
@@ -43,7 +49,7 @@ struct region {
 	char *path;
 	/*
 	 * Bound regions: who bound the file. Every call that may allocate in
-	 * it runs with this fsuid/fsgid (as_binder()), so the file system's
+	 * it runs with this fsuid/fsgid (as_allocator()), so the file system's
 	 * root reserve and the quota apply as to the binder's own writes.
 	 */
 	uid_t binder_uid;
@@ -62,27 +68,47 @@ static bool is_anonymous(const struct region *r)
 }
 
 /*
- * Allocate in a bound file as its binder: fsuid/fsgid of this thread only
- * (setfsuid is per thread), restored by as_daemon(). The daemon holds no
- * CAP_SYS_RESOURCE (dropped at startup), so with a fsuid other than the
- * file system's reserved uid the root reserve and quota hard limits bind
- * it exactly as the binder. Anonymous regions: nothing to do.
+ * Every call that may allocate in the backing file runs as the identity
+ * the file system should judge, this thread only (common/fsid.h), undone
+ * by as_daemon(). The daemon holds no CAP_SYS_RESOURCE (dropped at
+ * startup), so with a fsuid other than the file system's reserved uid
+ * (ext4: resuid, 0 by default) the root reserve is not granted:
+ *  - a bound file: its binder, so the reserve and quota hard limits bind
+ *    the daemon exactly as the binder's own writes (capabilities as the
+ *    switch leaves them, as for the binder's own calls);
+ *  - a file of a persistent store (on_disk): nobody (65534), whoever owns
+ *    or writes the region: the store belongs to the daemon's user, the
+ *    reserve to root's own programs. The daemon's capabilities are kept
+ *    (CAP_FSETID: no set-id bit of a store file changes behind fs/perm's
+ *    rules, CAP_FOWNER: futimens of a file of another owner).
+ * Memfds and a private tmpfs have no reserve: nothing to switch.
  */
-static bool as_binder(const struct region *r)
+static int as_allocator(const struct region *r, struct fsid_saved *ret)
 {
-	if (!r->path || (r->binder_uid == 0 && r->binder_gid == 0))
-		return false;
-	setfsgid(r->binder_gid);
-	setfsuid(r->binder_uid);
-	return true;
+	ret->switched = false;
+	if (r->path) {
+		if (r->binder_uid == 0 && r->binder_gid == 0)
+			return 0;
+		return fsid_enter(r->binder_uid, r->binder_gid, 0, ret);
+	}
+	if (!r->on_disk)
+		return 0;
+	return fsid_enter(FSID_NOBODY, FSID_NOGROUP, FSID_KEEP_CAPS, ret);
 }
 
-static void as_daemon(bool switched)
+static void as_daemon(struct fsid_saved *s)
 {
-	if (!switched)
-		return;
-	setfsuid(geteuid());
-	setfsgid(getegid());
+	fsid_leave(s);
+}
+
+int region_alloc_enter(const struct region *r, struct fsid_saved *ret)
+{
+	return as_allocator(r, ret);
+}
+
+void region_alloc_leave(struct fsid_saved *s)
+{
+	as_daemon(s);
 }
 
 static uint64_t page_up(uint64_t n)
@@ -170,6 +196,7 @@ int region_adopt(struct region_store *store, int fd, struct region **ret)
 	 * there may find the disk full, as on any sparse file (region.h).
 	 * Nothing touches the file, so its times stay the region's.
 	 */
+	r->on_disk = true;
 	store_lock(store);
 	store_charge_over(store, end);
 	r->reserved = end;
@@ -391,7 +418,7 @@ static int check_size(const struct region *r, uint64_t size)
 
 static int resize_locked(struct region *r, int fd, uint64_t new_size)
 {
-	uint64_t size;
+	uint64_t size = 0;
 	int ret;
 
 	ret = check_size(r, new_size);
@@ -407,16 +434,18 @@ static int resize_locked(struct region *r, int fd, uint64_t new_size)
 
 int region_resize(struct region *r, uint64_t size)
 {
-	bool sw;
+	struct fsid_saved sw;
 	int fd, ret;
 
 	fd = region_fd_get(r);
 	if (fd < 0)
 		return fd;
 	pthread_rwlock_wrlock(&r->lock);
-	sw = as_binder(r);
-	ret = resize_locked(r, fd, size);
-	as_daemon(sw);
+	ret = as_allocator(r, &sw);
+	if (ret == 0) {
+		ret = resize_locked(r, fd, size);
+		as_daemon(&sw);
+	}
 	note_file(r, fd);
 	pthread_rwlock_unlock(&r->lock);
 	region_fd_put(r);
@@ -479,8 +508,9 @@ ssize_t region_read(struct region *r, void *buf, size_t len, uint64_t off)
 
 ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off)
 {
-	uint64_t size, end;
-	bool inside, grown = false, sw = false;
+	struct fsid_saved sw = { .switched = false };
+	uint64_t size = 0, end;
+	bool inside, grown = false;
 	ssize_t n;
 	int fd, ret;
 
@@ -499,25 +529,33 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 	n = ret = fd_size(fd, &size);
 	/* A bound region records the file's state after each write: exclusively. */
 	inside = ret == 0 && end <= size && !r->path;
-	if (inside)
-		n = pwrite_full(fd, buf, len, off);
+	/* Inside the size too: a store file on disk may have holes (region_adopt()). */
+	if (inside) {
+		n = ret = as_allocator(r, &sw);
+		if (ret == 0) {
+			n = pwrite_full(fd, buf, len, off);
+			as_daemon(&sw);
+		}
+	}
 	pthread_rwlock_unlock(&r->lock);
 	if (ret || inside)
 		goto out_put;
 
 	/* Growing: exclusively, and look again; the size may have changed meanwhile. */
 	pthread_rwlock_wrlock(&r->lock);
-	sw = as_binder(r); /* a bound file: even inside the size (holes) */
-	n = fd_size(fd, &size);
+	n = as_allocator(r, &sw); /* a bound file: even inside the size (holes) */
 	if (n)
 		goto out_unlock;
+	n = fd_size(fd, &size);
+	if (n)
+		goto out_daemon;
 	if (end > size) {
 		n = check_size(r, end);
 		if (n)
-			goto out_unlock;
+			goto out_daemon;
 		n = grow_locked(r, fd, size, end);
 		if (n)
-			goto out_unlock;
+			goto out_daemon;
 		grown = true;
 	}
 
@@ -535,8 +573,9 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 				  strerror(-ret));
 	}
 	note_file(r, fd);
+out_daemon:
+	as_daemon(&sw);
 out_unlock:
-	as_daemon(sw);
 	pthread_rwlock_unlock(&r->lock);
 out_put:
 	region_fd_put(r);
@@ -609,8 +648,8 @@ out_unlock:
 
 int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 {
-	uint64_t size, end;
-	bool sw;
+	struct fsid_saved sw;
+	uint64_t size = 0, end;
 	int fd, ret;
 
 	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE &&
@@ -629,16 +668,19 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 		return fd;
 
 	pthread_rwlock_wrlock(&r->lock);
-	sw = as_binder(r);
-	ret = fd_size(fd, &size);
+	ret = as_allocator(r, &sw);
 	if (ret)
 		goto out_unlock;
+	ret = fd_size(fd, &size);
+	if (ret)
+		goto out_daemon;
 	if (mode & FALLOC_FL_PUNCH_HOLE)
 		ret = zero_locked(r, fd, size, off, end);
 	else
 		ret = commit_locked(r, fd, mode, size, off, end);
+out_daemon:
+	as_daemon(&sw);
 out_unlock:
-	as_daemon(sw);
 	note_file(r, fd);
 	pthread_rwlock_unlock(&r->lock);
 	region_fd_put(r);

@@ -61,6 +61,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "common/fsid.h"
+
 struct region_store;
 struct region;
 
@@ -152,6 +154,11 @@ int region_new(struct region_store *store, struct region **ret);
  * full and growth fails with ENOSPC). The file is not touched: its holes
  * stay holes, not reserved (a sparse region may be larger than its disk;
  * filling it would make the store unloadable), and its times stay.
+ * The file is on a real file system: every call that may allocate in it
+ * (resize, write, fallocate; region_alloc_enter() for the others) runs as
+ * fsuid/fsgid 65534 (nobody), the daemon's capabilities kept, so that the
+ * daemon never allocates in a root reserve (the daemon holds no
+ * CAP_SYS_RESOURCE), for anyone.
  * Errors: -ENOMEM, errors of fstat. On error fd is not taken.
  */
 int region_adopt(struct region_store *store, int fd, struct region **ret);
@@ -232,6 +239,19 @@ int region_bind_file(struct region *r, int fd, const char *path, uid_t uid, gid_
 const char *region_backing_path(const struct region *r);
 /* The binder of a bound region. Errors: -ENODATA (not bound). */
 int region_binder(const struct region *r, uid_t *ret_uid, gid_t *ret_gid);
+
+/*
+ * Switch the calling thread to the identity that allocates in r's backing
+ * file, for a call made outside region/ that will allocate in it: the
+ * registration of a passthrough backing file, whose credentials the kernel
+ * keeps for every write through it. A bound file: its binder (as
+ * region_bind_file()); a file of a persistent store: nobody, capabilities
+ * kept (region_adopt()); otherwise (memfd, private tmpfs: no reserve)
+ * nothing changes. region_alloc_leave() restores the thread; same thread,
+ * nothing else in between. Errors: those of fsid_enter() (nothing changed).
+ */
+int region_alloc_enter(const struct region *r, struct fsid_saved *ret);
+void region_alloc_leave(struct fsid_saved *s);
 
 /*
  * Bound regions: has the file changed (size, mtime, ctime) since the

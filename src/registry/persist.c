@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/fsid.h"
 #include "common/hmap.h"
 #include "common/log.h"
 #include "common/macros.h"
@@ -447,6 +448,26 @@ err_rmdir:
 
 /* ------------------------------------------------------------ the journal */
 
+/*
+ * Every journal call that may take blocks on DIR's file system (a new
+ * inode's directory entry, a directory's block, an extended attribute's
+ * block) runs as nobody, this thread only, the daemon's capabilities kept
+ * (common/fsid.h): users make these through the mount, and none of them,
+ * root included, may take them from the file system's root reserve (the
+ * daemon has no CAP_SYS_RESOURCE). Region data does the same (region.c).
+ * Calls that only free or change attributes run as the daemon.
+ */
+#define AS_NOBODY(call)                                                                            \
+	({                                                                                         \
+		struct fsid_saved as_;                                                             \
+		int r_ = fsid_enter(FSID_NOBODY, FSID_NOGROUP, FSID_KEEP_CAPS, &as_);              \
+		if (r_ == 0) {                                                                     \
+			r_ = (call);                                                               \
+			fsid_leave(&as_);                                                          \
+		}                                                                                  \
+		r_;                                                                                \
+	})
+
 static struct persist *of_journal(struct journal *j)
 {
 	return container_of(j, struct persist, journal);
@@ -455,13 +476,13 @@ static struct persist *of_journal(struct journal *j)
 static int jnl_create(struct journal *j, int dirfd, const char *name, mode_t mode, uid_t uid,
 			gid_t gid, int *ret_fd)
 {
-	return persist_create(of_journal(j), dirfd, name, mode, uid, gid, ret_fd);
+	return AS_NOBODY(persist_create(of_journal(j), dirfd, name, mode, uid, gid, ret_fd));
 }
 
 static int jnl_mkdir(struct journal *j, int dirfd, const char *name, mode_t mode, uid_t uid,
 		       gid_t gid, int *ret_fd)
 {
-	return persist_mkdir(of_journal(j), dirfd, name, mode, uid, gid, ret_fd);
+	return AS_NOBODY(persist_mkdir(of_journal(j), dirfd, name, mode, uid, gid, ret_fd));
 }
 
 static int jnl_remove(struct journal *j, int dirfd, const char *name, bool dir)
@@ -476,7 +497,7 @@ static int jnl_rename(struct journal *j, int dirfd, const char *name, int ndirfd
 			const char *nname, unsigned flags)
 {
 	(void)j;
-	return renameat2(dirfd, name, ndirfd, nname, flags) < 0 ? -errno : 0;
+	return AS_NOBODY(renameat2(dirfd, name, ndirfd, nname, flags) < 0 ? -errno : 0);
 }
 
 /*
@@ -506,7 +527,7 @@ static int jnl_link(struct journal *j, const struct journal_node *n, int ndirfd,
 	if (fd < 0)
 		return fd;
 	proc_fd_path(self, sizeof(self), fd);
-	r = linkat(AT_FDCWD, self, ndirfd, nname, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	r = AS_NOBODY(linkat(AT_FDCWD, self, ndirfd, nname, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0);
 	node_fd_put(n, fd);
 	return r;
 }
@@ -555,7 +576,7 @@ static int jnl_set_xattr(struct journal *j, const struct journal_node *n, const 
 	(void)j;
 	if (fd < 0)
 		return fd;
-	r = fsetxattr(fd, name, value, size, 0) < 0 ? -errno : 0;
+	r = AS_NOBODY(fsetxattr(fd, name, value, size, 0) < 0 ? -errno : 0);
 	node_fd_put(n, fd);
 	return r;
 }
@@ -585,10 +606,12 @@ static int jnl_bind(struct journal *j, const struct journal_node *n, const char 
 	if (meta < 0)
 		r = -errno;
 	node_fd_put(n, fd);
-	if (r == 0 && fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0) {
-		r = -errno;
+	if (r == 0)
+		r = AS_NOBODY(fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0
+				      ? -errno
+				      : 0);
+	if (r < 0 && meta >= 0)
 		close(meta);
-	}
 	if (r == 0)
 		*ret_fd = meta;
 	return r;

@@ -43,6 +43,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/macros.h"
 #include "fs/rfs.h"
 #include "region/region.h"
@@ -675,11 +676,10 @@ static void change_one(struct fuzz_in *in, struct registry *reg)
 	stat_changes++;
 }
 
-static void quiet_log(enum fuse_log_level level, const char *fmt, va_list ap)
+static void quiet_log(enum rfs_log_level level, const char *line)
 {
 	(void)level;
-	(void)fmt;
-	(void)ap;
+	(void)line;
 }
 
 static void print_stats(void)
@@ -723,7 +723,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("realpath %s: %s", dir, strerror(errno));
 		snprintf(binder.store_dir, sizeof(binder.store_dir), "%s/t/store", real);
 		snprintf(binder.mnt, sizeof(binder.mnt), "%s/mnt", real);
-		fuse_set_log_func(quiet_log); /* the hook's one info line per unbound region */
+		rfs_log_set_sink(quiet_log); /* the hook's one info line per unbound region */
 		fds_before = fuzz_count_fds();
 		if (getenv("RFS_FUZZ_STATS"))
 			atexit(print_stats);

@@ -3,8 +3,9 @@
 #
 # Daemon lifecycle: umount of a busy mount fails (EBUSY) and changes
 # nothing; a lazy umount with an open, mapped region keeps it working until
-# the last close/unmap, then the daemon exits 0; SIGTERM and SIGHUP unmount
-# and exit 0; with passthrough, mappings (even of never-touched pages) and
+# the last close/unmap, then the daemon exits 0, also when that close
+# aborts the connection while the daemon is reading requests; SIGTERM and
+# SIGHUP unmount and exit 0; with passthrough, mappings (even of never-touched pages) and
 # reads through open fds survive the daemon being killed (SIGKILL).
 #
 # Usage: t-lifecycle.sh DAEMON_BINARY DATAPATH
@@ -65,6 +66,56 @@ wait "$holder"
 check_eq "holder exited cleanly" 0 $?
 # The last close ends the mount: the daemon must exit 0 by itself.
 rfs_judge_daemon "after lazy umount and the last close"
+
+# --- the last close of a lazily unmounted mount while the daemon is busy
+# reading requests: still exit 0. The kernel may then fail a read of
+# /dev/fuse with ECONNABORTED instead of ENODEV (a request taken off the
+# queue while the connection is aborted), and this makes it likely: the
+# RELEASEs of many closes, queued in the background while the daemon is
+# stopped, are still being read when the last close aborts the connection
+# (the abort hands the whole backlog to the readers).
+if rfs_is_regionfs; then
+	rfs_mount "size=16M"
+	rfs_py "$RFS_DAEMON_PID" <<'EOF'
+import ctypes, os, resource, signal, sys, time
+from rfscheck import *
+pid = int(sys.argv[2])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+try:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), max(hard, 4096)))
+except (ValueError, OSError):
+    pass
+n = min(3000, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64)
+fds = [os.open(P("c%d" % i), os.O_RDWR | os.O_CREAT, 0o600) for i in range(n + 1)]
+os.close(fds.pop())  # FLUSH gets ENOSYS once: later closes never wait for the daemon
+libc = ctypes.CDLL(None, use_errno=True)
+eq(libc.umount2(MNT.encode(), 2), 0, "umount -l with %d regions open" % n)
+
+
+def state():
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+os.kill(pid, signal.SIGSTOP)
+for _ in range(10000):
+    if state() == "T":
+        break
+    time.sleep(0.001)
+if ok(state() == "T", "daemon stopped"):
+    last = fds.pop()
+    for fd in fds:
+        os.close(fd)
+    os.kill(pid, signal.SIGCONT)
+    os.close(last)  # the last reference: the kernel aborts the connection
+else:
+    os.kill(pid, signal.SIGCONT)
+    for fd in fds:
+        os.close(fd)
+done()
+EOF
+	rfs_judge_daemon "after a lazy umount and the last of many closes"
+fi
 
 # --- SIGTERM and SIGHUP: unmount and exit 0
 rfs_is_unmounted() { ! rfs_is_mounted "$1"; }

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <fuse_log.h>
 
 #include "common/hmap.h"
 #include "common/list.h"
@@ -684,21 +683,77 @@ static void test_log_printable_replaces_control_chars(void **state)
 
 static char logged[256];
 
-static void capture_log(enum fuse_log_level level, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+static enum rfs_log_level logged_level;
+static char *captured_big;
 
-static void capture_log(enum fuse_log_level level, const char *fmt, va_list ap)
+static void capture_big(enum rfs_log_level level, const char *line)
 {
-	vsnprintf(logged, sizeof(logged), fmt, ap);
+	captured_big = strdup(line);
+}
+
+static void capture_log(enum rfs_log_level level, const char *line)
+{
+	logged_level = level;
+	snprintf(logged, sizeof(logged), "%s", line);
 }
 
 /* A user's name with a newline must not forge a second log line. */
 static void test_log_message_is_one_line(void **state)
 {
-	fuse_set_log_func(capture_log);
+	rfs_log_set_sink(capture_log);
 	rfs_log(RFS_LOG_ERR, "store %s: corrupt", "x\nregionfs: forged line");
-	fuse_set_log_func(NULL);
+	rfs_log_set_sink(NULL);
 	assert_string_equal(logged, "regionfs: store x?regionfs: forged line: corrupt\n");
+	assert_int_equal(logged_level, RFS_LOG_ERR);
+}
+
+/* Debug lines only with debug on; the sink gets the level as given. */
+static void test_log_debug_threshold(void **state)
+{
+	logged[0] = '\0';
+	rfs_log_set_sink(capture_log);
+	rfs_log(RFS_LOG_DEBUG, "hidden");
+	assert_string_equal(logged, "");
+	rfs_log_set_debug(true);
+	rfs_log(RFS_LOG_DEBUG, "shown %d", 1);
+	rfs_log_set_debug(false);
+	rfs_log_set_sink(NULL);
+	assert_string_equal(logged, "regionfs: shown 1\n");
+	assert_int_equal(logged_level, RFS_LOG_DEBUG);
+}
+
+static void log_line(enum rfs_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_line(enum rfs_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rfs_log_line(level, fmt, ap);
+	va_end(ap);
+}
+
+/* Another library's lines go out as they are, whole, even long ones. */
+static void test_log_line_passes_through(void **state)
+{
+	static char big[2000], want[sizeof(big) + 2];
+	char *seen = NULL;
+
+	memset(big, 'x', sizeof(big) - 1);
+	snprintf(want, sizeof(want), "%s\n", big);
+	rfs_log_set_sink(capture_log);
+	log_line(RFS_LOG_DEBUG, "fuse: %s\n", "a\tb"); /* no debug threshold, no prefix */
+	assert_string_equal(logged, "fuse: a\tb\n");
+	assert_int_equal(logged_level, RFS_LOG_DEBUG);
+	rfs_log_set_sink(capture_big);
+	log_line(RFS_LOG_INFO, "%s\n", big);
+	seen = captured_big;
+	captured_big = NULL;
+	rfs_log_set_sink(NULL);
+	assert_non_null(seen);
+	assert_string_equal(seen, want);
+	free(seen);
 }
 
 int main(void)
@@ -740,6 +795,8 @@ int main(void)
 					    reset_injection),
 	    cmocka_unit_test(test_log_printable_replaces_control_chars),
 	    cmocka_unit_test(test_log_message_is_one_line),
+	    cmocka_unit_test(test_log_debug_threshold),
+	    cmocka_unit_test(test_log_line_passes_through),
 	};
 
 	/* Run a subset: CMOCKA_TEST_FILTER / CMOCKA_SKIP_FILTER="test_xattr_*" */

@@ -24,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +58,35 @@ static bool fallocate_partial;
 static size_t pwrite_short;
 /* Called once, just before the next pwrite() (to stage races). */
 static void (*pwrite_hook)(void);
+
+/*
+ * Who the last allocating call (ftruncate, fallocate, pwrite) ran as: its
+ * thread's fsuid, fsgid and effective capabilities (low word).
+ */
+static struct {
+	uid_t fsuid;
+	gid_t fsgid;
+	uint32_t eff;
+	unsigned calls;
+} alloc_seen;
+
+static uint32_t eff_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	return d[0].effective;
+}
+
+static void see_ids(void)
+{
+	alloc_seen.fsuid = (uid_t)setfsuid((uid_t)-1);
+	alloc_seen.fsgid = (gid_t)setfsgid((gid_t)-1);
+	alloc_seen.eff = eff_caps();
+	alloc_seen.calls++;
+}
 
 static void faults_reset(void)
 {
@@ -131,6 +163,7 @@ int __wrap_fsopen(const char *fs_name, unsigned int flags)
 
 int __wrap_ftruncate(int fd, off_t len)
 {
+	see_ids();
 	if (fault_fire(&f_ftruncate))
 		return -1;
 	return __real_ftruncate(fd, len);
@@ -138,6 +171,7 @@ int __wrap_ftruncate(int fd, off_t len)
 
 int __wrap_ftruncate64(int fd, off64_t len)
 {
+	see_ids();
 	if (fault_fire(&f_ftruncate))
 		return -1;
 	return __real_ftruncate64(fd, len);
@@ -156,6 +190,7 @@ static int fallocate_fail(int fd, int mode, off64_t off, off64_t len)
 
 int __wrap_fallocate(int fd, int mode, off_t off, off_t len)
 {
+	see_ids();
 	if (fault_fire(&f_fallocate))
 		return fallocate_fail(fd, mode, off, len);
 	return __real_fallocate(fd, mode, off, len);
@@ -163,6 +198,7 @@ int __wrap_fallocate(int fd, int mode, off_t off, off_t len)
 
 int __wrap_fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
+	see_ids();
 	if (fault_fire(&f_fallocate))
 		return fallocate_fail(fd, mode, off, len);
 	return __real_fallocate64(fd, mode, off, len);
@@ -185,6 +221,7 @@ static size_t pwrite_len(size_t len)
 
 ssize_t __wrap_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
+	see_ids();
 	if (fault_fire(&f_pwrite))
 		return -1;
 	return __real_pwrite(fd, buf, pwrite_len(len), off);
@@ -192,6 +229,7 @@ ssize_t __wrap_pwrite(int fd, const void *buf, size_t len, off_t off)
 
 ssize_t __wrap_pwrite64(int fd, const void *buf, size_t len, off64_t off)
 {
+	see_ids();
 	if (fault_fire(&f_pwrite))
 		return -1;
 	return __real_pwrite64(fd, buf, pwrite_len(len), off);
@@ -1048,6 +1086,65 @@ static void test_adopt_sparse(void **state)
 		assert_int_equal(used(fx), 0);
 		assert_int_equal(region_resize(fx->r[1], 1), 0);
 	}
+}
+
+/*
+ * A region of a persistent store (region_adopt()) is on a real file system:
+ * every call that may allocate in its file runs as 65534:65534 with the
+ * daemon's capabilities (as root; a test run by another user acts as
+ * itself), and the thread is itself again after. A region made in the
+ * store (memfd, private tmpfs: no root reserve) switches nothing.
+ */
+static void test_adopt_allocates_as_nobody(void **state)
+{
+	struct fixture *fx = *state;
+	char path[] = "/tmp/rfs-test-nobody-XXXXXX";
+	uid_t as_uid = geteuid() == 0 ? 65534 : geteuid();
+	gid_t as_gid = geteuid() == 0 ? 65534 : getegid();
+	uint32_t eff = eff_caps();
+	struct fsid_saved sw;
+	char buf[64] = "x";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(region_adopt(fx->store, fd, &fx->r[0]), 0);
+
+#define ASSERT_RAN_AS_NOBODY()                                                                     \
+	do {                                                                                       \
+		assert_true(alloc_seen.calls > 0);                                                       \
+		assert_int_equal(alloc_seen.fsuid, as_uid);                                              \
+		assert_int_equal(alloc_seen.fsgid, as_gid);                                              \
+		assert_int_equal(alloc_seen.eff, eff);                                                   \
+		assert_int_equal(setfsuid((uid_t)-1), geteuid());                                  \
+		assert_int_equal(setfsgid((gid_t)-1), getegid());                                  \
+		assert_int_equal(eff_caps(), eff);                                                 \
+		memset(&alloc_seen, 0, sizeof(alloc_seen));                                                    \
+	} while (0)
+
+	memset(&alloc_seen, 0, sizeof(alloc_seen));
+	assert_int_equal(region_resize(fx->r[0], 2 * PAGE), 0);
+	ASSERT_RAN_AS_NOBODY();
+	assert_int_equal(region_write(fx->r[0], buf, sizeof(buf), 0), sizeof(buf)); /* inside */
+	ASSERT_RAN_AS_NOBODY();
+	assert_int_equal(region_write(fx->r[0], buf, sizeof(buf), 3 * PAGE), sizeof(buf));
+	ASSERT_RAN_AS_NOBODY();
+	assert_int_equal(region_fallocate(fx->r[0], FALLOC_FL_KEEP_SIZE, 0, 6 * PAGE), 0);
+	ASSERT_RAN_AS_NOBODY();
+	assert_int_equal(region_alloc_enter(fx->r[0], &sw), 0);
+	see_ids();
+	region_alloc_leave(&sw);
+	ASSERT_RAN_AS_NOBODY();
+
+	/* A region of the store itself: as the daemon. */
+	assert_int_equal(region_resize(new_region(fx, 1), PAGE), 0);
+	assert_true(alloc_seen.calls > 0);
+	assert_int_equal(alloc_seen.fsuid, geteuid());
+	assert_int_equal(alloc_seen.eff, eff);
+	assert_int_equal(region_alloc_enter(fx->r[1], &sw), 0);
+	assert_false(sw.switched);
+	region_alloc_leave(&sw);
+#undef ASSERT_RAN_AS_NOBODY
 }
 
 static void test_fault_write_growth(void **state)
@@ -1925,6 +2022,7 @@ static const struct CMUnitTest tests[] = {
     T(test_fault_resize_fallocate),
     T(test_fault_partial_fallocate),
     T(test_adopt_sparse),
+    T(test_adopt_allocates_as_nobody),
     T(test_fault_write_growth),
     T(test_fault_write_inside),
     T(test_fault_write_short),
