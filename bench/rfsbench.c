@@ -1295,6 +1295,137 @@ static void wl_mem(void)
 	ratio("sys-Shmem-left-after-unlink", m0.shmem, m2.shmem, size);
 }
 
+/* ---------------------------------------------------------------- trunc */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct lat {
+	double *v;
+	size_t n, cap;
+};
+
+static void lat_add(struct lat *l, double secs)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 4096;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		if (!l->v) {
+			errno = ENOMEM;
+			die("realloc of %zu samples", l->cap);
+		}
+	}
+	l->v[l->n++] = secs;
+}
+
+/* p50, p99 and the maximum of the samples, in microseconds; empties l. */
+static void lat_report(struct lat *l, const char *what, const char *phase)
+{
+	char metric[64];
+
+	qsort(l->v, l->n, sizeof(*l->v), cmp_double);
+	snprintf(metric, sizeof(metric), "%s-p50-%s", what, phase);
+	result(metric, l->v[l->n / 2] * 1e6, "us", false);
+	snprintf(metric, sizeof(metric), "%s-p99-%s", what, phase);
+	result(metric, l->v[(size_t)((double)l->n * 0.99)] * 1e6, "us", false);
+	snprintf(metric, sizeof(metric), "%s-max-%s", what, phase);
+	result(metric, l->v[l->n - 1] * 1e6, "us", false);
+	note("%s %s: %zu samples", what, phase, l->n);
+	free(l->v);
+	*l = (struct lat){ 0 };
+}
+
+/*
+ * open+close and stat of a small region, each call timed, for at least
+ * secs and until *cycles (when given) has passed min_cycles.
+ * statx(AT_STATX_FORCE_SYNC) asks the file system every time: a FUSE
+ * mount's attribute cache would answer a plain stat(2) itself.
+ */
+static void time_small(const char *small, double secs, volatile unsigned long *cycles,
+		       unsigned long min_cycles, const char *phase)
+{
+	struct lat open_lat = { 0 }, stat_lat = { 0 };
+	double t0 = now(), limit = t0 + 60;
+
+	for (;;) {
+		struct statx stx;
+		double t;
+		int fd;
+
+		t = now();
+		fd = open(small, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			die("open %s", small);
+		if (close(fd) < 0)
+			die("close %s", small);
+		lat_add(&open_lat, now() - t);
+		t = now();
+		if (statx(AT_FDCWD, small, AT_STATX_FORCE_SYNC, STATX_BASIC_STATS, &stx) < 0)
+			die("statx %s", small);
+		lat_add(&stat_lat, now() - t);
+		t = now();
+		if (t - t0 >= secs && (!cycles || *cycles >= min_cycles || t >= limit))
+			break;
+	}
+	lat_report(&open_lat, "open+close", phase);
+	lat_report(&stat_lat, "stat", phase);
+}
+
+/*
+ * Latency of one region's open+close and stat while another process grows
+ * a large region to -s (default 1G) and shrinks it to 0 in a loop: on
+ * regionfs a growth reserves (fallocates) the whole size. First without
+ * the truncating process ("idle"), then with it ("truncating").
+ */
+static void wl_trunc(void)
+{
+	uint64_t size = size_or(GIB);
+	double secs = opt.secs * 4 > 2 ? opt.secs * 4 : 2;
+	volatile unsigned long *shared;
+	char small[4096], big[4096];
+	pid_t pid;
+	int fd;
+
+	bench_path(small, sizeof(small), "trunc-small");
+	bench_path(big, sizeof(big), "trunc-big");
+	fd = create_region(small, PAGE);
+	if (close(fd) < 0)
+		die("close %s", small);
+	fd = create_region(big, 0);
+	shared = map_anon_shared(PAGE); /* [0]: stop, [1]: cycles done */
+
+	time_small(small, secs, NULL, 0, "idle");
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		while (!shared[0]) {
+			if (ftruncate(fd, (off_t)size) < 0)
+				die("child: ftruncate(%" PRIu64 ") %s", size, big);
+			if (ftruncate(fd, 0) < 0)
+				die("child: ftruncate(0) %s", big);
+			shared[1]++;
+		}
+		_exit(0);
+	}
+	time_small(small, secs, &shared[1], 4, "truncating");
+	shared[0] = 1;
+	wait_child(pid, "truncating child");
+	note("%lu grow+shrink cycles of %" PRIu64 " MiB", shared[1], size / MIB);
+
+	if (munmap((void *)shared, PAGE) < 0)
+		die("munmap");
+	unmap_close_unlink(NULL, 0, fd, big);
+	if (unlink(small) < 0)
+		die("unlink %s", small);
+}
+
 /* ---------------------------------------------------------------- main */
 
 struct workload {
@@ -1311,6 +1442,7 @@ static const struct workload workloads[] = {
 	{ "rand", wl_rand, "4 KiB pread/pwrite at random offsets (-s, default 256M)" },
 	{ "mutex", wl_mutex, "process-shared mutex+condvar ping-pong between two processes" },
 	{ "meta", wl_meta, "create/open/stat/readdir/unlink of -n regions (default 10000)" },
+	{ "trunc", wl_trunc, "open+close/stat latency while a -s region (1G) grows+shrinks" },
 	{ "mem", wl_mem, "resident bytes per byte written through a mapping (-s, default 1G; -p)" },
 	{ "scale-meta", wl_scale_meta, "create/stat/lookup-miss at -L levels (1000,10000,100000)" },
 	{ "scale-mmap", wl_scale_mmap, "one mapping written by -P processes (1,4,16; -s 512M)" },

@@ -356,7 +356,7 @@ static int check_path(struct rfs *fs, const char *path)
 static int check_owner(struct rfs *fs, fuse_ino_t ino, const struct caller *c)
 {
 	struct stat st;
-	int r = registry_getattr(fs->reg, ino, &st);
+	int r = registry_getattr(fs->reg, ino, &st, NULL);
 
 	if (r < 0)
 		return r;
@@ -404,7 +404,7 @@ static void publish_size(struct rfs *fs, fuse_ino_t ino)
 	struct stat st;
 	char byte;
 
-	if (!fs->passthrough && registry_getattr(fs->reg, ino, &st) == 0 && st.st_size > 0 &&
+	if (!fs->passthrough && registry_getattr(fs->reg, ino, &st, NULL) == 0 && st.st_size > 0 &&
 	    registry_region(fs->reg, ino, &region) == 0 &&
 	    region_read(region, &byte, 1, (uint64_t)st.st_size - 1) == 1) {
 		last.buf[0].mem = &byte;

@@ -54,14 +54,9 @@ static void reply_err(fuse_req_t req, int neg_errno)
  * and times, and revalidate the entry at every open by name, so that the
  * size the kernel checks page faults against (cache mode) is fresh.
  */
-static bool is_bound(struct rfs *fs, const struct stat *st)
+static double attr_timeout(struct rfs *fs, unsigned entry_flags)
 {
-	return S_ISREG(st->st_mode) && registry_backing_path(fs->reg, st->st_ino, NULL, 0) >= 0;
-}
-
-static double attr_timeout(struct rfs *fs, const struct stat *st)
-{
-	return is_bound(fs, st) ? 0 : fs->timeout;
+	return entry_flags & REGISTRY_ENTRY_BOUND ? 0 : fs->timeout;
 }
 
 static void fill_entry(struct fuse_entry_param *e, const struct stat *st, double timeout)
@@ -73,12 +68,13 @@ static void fill_entry(struct fuse_entry_param *e, const struct stat *st, double
 	e->attr_timeout = e->entry_timeout = timeout;
 }
 
-static void reply_entry(fuse_req_t req, const struct stat *st)
+/* entry_flags: enum registry_entry_flags, from the same registry call as st. */
+static void reply_entry(fuse_req_t req, const struct stat *st, unsigned entry_flags)
 {
 	struct rfs *fs = req_rfs(req);
 	struct fuse_entry_param e;
 
-	fill_entry(&e, st, attr_timeout(fs, st));
+	fill_entry(&e, st, attr_timeout(fs, entry_flags));
 	fuse_reply_entry(req, &e);
 }
 
@@ -141,8 +137,9 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 static void rfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct rfs *fs = req_rfs(req);
+	unsigned flags = 0;
 	struct stat st;
-	int r = registry_lookup(fs->reg, parent, name, &st);
+	int r = registry_lookup(fs->reg, parent, name, &st, &flags);
 
 	if (r == -ENOENT) {
 		/* A negative entry the kernel may cache: every change of the
@@ -155,7 +152,7 @@ static void rfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (r < 0)
 		reply_err(req, r);
 	else
-		reply_entry(req, &st);
+		reply_entry(req, &st, flags);
 }
 
 static void rfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -177,13 +174,14 @@ static void rfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_da
 static void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = req_rfs(req);
+	unsigned flags = 0;
 	struct stat st;
-	int r = registry_getattr(fs->reg, ino, &st);
+	int r = registry_getattr(fs->reg, ino, &st, &flags);
 
 	if (r < 0)
 		reply_err(req, r);
 	else
-		fuse_reply_attr(req, &st, attr_timeout(fs, &st));
+		fuse_reply_attr(req, &st, attr_timeout(fs, flags));
 }
 
 static void caller_of(fuse_req_t req, struct perm_caller *ret)
@@ -231,10 +229,11 @@ static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	bool kill = to_set == 0 || (to_set & FUSE_SET_ATTR_KILL_SUID);
 	struct perm_caller who;
 	struct stat st, cur;
+	unsigned flags = 0;
 	int r;
 
 	if (kill) {
-		r = registry_getattr(fs->reg, ino, &cur);
+		r = registry_getattr(fs->reg, ino, &cur, NULL);
 		if (r < 0) {
 			reply_err(req, r);
 			return;
@@ -275,13 +274,13 @@ static void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 			sa.mtime.tv_nsec = UTIME_NOW;
 	}
-	r = registry_setattr(fs->reg, ino, &sa, &st);
+	r = registry_setattr(fs->reg, ino, &sa, &st, &flags);
 	if (r < 0) {
 		log_debug("setattr of inode %llu: %s", (unsigned long long)ino, strerror(-r));
 		reply_err(req, r);
 		return;
 	}
-	fuse_reply_attr(req, &st, attr_timeout(fs, &st));
+	fuse_reply_attr(req, &st, attr_timeout(fs, flags));
 }
 
 static struct registry_cred req_cred(fuse_req_t req)
@@ -309,7 +308,7 @@ static void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (r < 0)
 		reply_err(req, r);
 	else
-		reply_entry(req, &st);
+		reply_entry(req, &st, 0); /* new: anonymous */
 }
 
 static void rfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -322,7 +321,7 @@ static void rfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (r < 0)
 		reply_err(req, r);
 	else
-		reply_entry(req, &st);
+		reply_entry(req, &st, 0);
 }
 
 static void rfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
@@ -348,13 +347,14 @@ static void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 
 static void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+	unsigned flags = 0;
 	struct stat st;
-	int r = registry_link(req_rfs(req)->reg, ino, newparent, newname, &st);
+	int r = registry_link(req_rfs(req)->reg, ino, newparent, newname, &st, &flags);
 
 	if (r < 0)
 		reply_err(req, r);
 	else
-		reply_entry(req, &st);
+		reply_entry(req, &st, flags);
 }
 
 /*
@@ -462,14 +462,14 @@ static int open_trunc(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, int flags)
 
 	if (!(flags & O_TRUNC))
 		return 0;
-	r = registry_getattr(fs->reg, ino, &st);
+	r = registry_getattr(fs->reg, ino, &st, NULL);
 	if (r < 0)
 		return r;
 	caller_of(req, &who);
 	sa.valid = kill_flags(perm_write_kills(&who, &st));
 	if (!sa.valid)
 		return 0;
-	r = registry_setattr(fs->reg, ino, &sa, &st);
+	r = registry_setattr(fs->reg, ino, &sa, &st, NULL);
 	/*
 	 * An OPEN reply carries no attributes: make the kernel forget the
 	 * mode it has. Attributes only (offset < 0): fuse_reverse_inval_inode()
@@ -791,7 +791,7 @@ static void rfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		reply_err(req, -ENOSYS);
 		return;
 	}
-	r = registry_getattr(fs->reg, ino, &st);
+	r = registry_getattr(fs->reg, ino, &st, NULL);
 	if (r == 0 && !S_ISDIR(st.st_mode))
 		r = -ENOTDIR;
 	if (r < 0) {
@@ -819,7 +819,7 @@ static int dirbuf_fill(void *ctx, const char *name, const struct stat *st, uint6
 	if (db->plus) {
 		struct fuse_entry_param e;
 
-		/* Called under the registry lock: the flags say what is_bound() would. */
+		/* The flags come with the entry: whether the region is bound. */
 		fill_entry(&e, st, flags & REGISTRY_ENTRY_BOUND ? 0 : db->timeout);
 		n = fuse_add_direntry_plus(db->req, db->buf + db->used, db->size - db->used, name,
 					   &e, (off_t)next_off);

@@ -10,12 +10,16 @@
  *                       there, nowhere else in registry/.
  *
  * registry.c calls every operation unconditionally (it never asks which
- * store it has), always under the registry lock (the lock order of
- * registry.h is unchanged: a journal takes no lock of its own; pinning a
- * region's fd takes the region store's fd_lock, below the registry lock),
- * and always before it commits the change to its nodes: when the journal
- * refuses, the namespace is left as it was (a rename allocates its new
- * entry first and drops it again). When the registry then fails itself
+ * store it has). The changes of names (create, mkdir, remove, rename,
+ * link) run under the registry lock; a node's own changes (set_attrs,
+ * set_xattr, remove_xattr, bind, unbind) under that node's I/O lock only,
+ * and sync_dir with a reference to the directory only, so that operations
+ * on different nodes run at once (the lock order: registry.h). A journal
+ * takes no lock of its own and keeps no state that those share (pinning a
+ * region's fd takes the region store's fd_lock, below every registry
+ * lock). Every operation comes before the registry commits the change to
+ * its nodes: when the journal refuses, the namespace is left as it was (a
+ * rename allocates its new entry first and drops it again). When the registry then fails itself
  * (out of memory, or a later step of a setattr), it undoes the journal's
  * change with the inverse operation (remove after create, mkdir or link;
  * the old value after set_xattr or set_attrs; unbind after bind), best

@@ -113,6 +113,7 @@ static int load_bound(struct registry *reg, struct node *dir, const char *name, 
 		r = region_bind_file(n->region, bfd, backing, n->uid, n->gid);
 		if (r < 0)
 			close(bfd);
+		n->bound = r == 0;
 	}
 	if (r < 0) {
 		n->unbound = strdup(backing);

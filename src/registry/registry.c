@@ -161,11 +161,23 @@ static void node_release_cookie(struct registry *reg, struct node *n)
 	n->cookie = 0;
 }
 
-void registry_node_destroy(struct registry *reg, struct node *n)
+/* Take n out of the namespace's inode table (registry lock held). */
+static void node_unhash(struct registry *reg, struct node *n)
 {
 	hmap_remove(&reg->inodes, &n->ino_hn);
 	if (!is_dir(n) && n->nlink > 1)
 		reg->links -= n->nlink - 1; /* registry_free() */
+}
+
+/*
+ * Free a node out of the namespace that nobody references any more. Needs
+ * no registry lock, and is called without it (but from registry_free()
+ * and the loader, when nothing else runs): giving a region's store space
+ * back waits for the store's space lock, which a growing region holds
+ * across its fallocate().
+ */
+static void node_free(struct registry *reg, struct node *n)
+{
 	if (n->xattrs.cost)
 		store_charge_meta(reg->store, -(int64_t)n->xattrs.cost);
 	xattr_clear(&n->xattrs);
@@ -179,15 +191,53 @@ void registry_node_destroy(struct registry *reg, struct node *n)
 			dentry_del(n, n->head);
 		hmap_destroy(&n->entries);
 	}
+	pthread_mutex_destroy(&n->io);
 	log_debug("inode %llu freed", (unsigned long long)n->ino);
 	free(n);
+}
+
+void registry_node_destroy(struct registry *reg, struct node *n)
+{
+	node_unhash(reg, n);
+	node_free(reg, n);
+}
+
+/* A reference for working on n without the registry lock (lock held). */
+static void node_pin(struct node *n)
+{
+	__atomic_add_fetch(&n->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* Drop a reference without the registry lock: the last one frees n. */
+static void node_unpin(struct registry *reg, struct node *n)
+{
+	if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		node_free(reg, n);
+}
+
+/* The node of ino with a reference (node_unpin() drops it), or NULL; takes the registry lock. */
+static struct node *node_ref(struct registry *reg, uint64_t ino)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&reg->lock);
+	n = node_get(reg, ino);
+	if (n)
+		node_pin(n);
+	pthread_mutex_unlock(&reg->lock);
+	return n;
 }
 
 /* Free a node once nothing names, references or opens it. */
 static void node_maybe_destroy(struct registry *reg, struct node *n)
 {
 	if (n->nlink == 0 && n->nlookup == 0 && n->nopen == 0 && n != reg->root) {
-		registry_node_destroy(reg, n);
+		node_unhash(reg, n);
+		/* The namespace's reference; a thread still working on n frees it. */
+		if (__atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+			n->next_dead = reg->dead;
+			reg->dead = n;
+		}
 		hmap_shrink(&reg->inodes);
 		reg->frees++;
 		if (reg->frees >= TRIM_EVERY_FREES ||
@@ -198,13 +248,24 @@ static void node_maybe_destroy(struct registry *reg, struct node *n)
 	}
 }
 
-/* Unlock after a call that may have freed nodes: trim if it is time. */
-static void unlock_and_trim(struct registry *reg)
+/*
+ * Unlock after a call that may have dropped nodes: free them now, without
+ * the lock, and trim if it is time.
+ */
+static void unlock_and_reap(struct registry *reg)
 {
+	struct node *dead = reg->dead;
 	bool trim = reg->trim_due;
 
+	reg->dead = NULL;
 	reg->trim_due = false;
 	pthread_mutex_unlock(&reg->lock);
+	while (dead) {
+		struct node *next = dead->next_dead;
+
+		node_free(reg, dead);
+		dead = next;
+	}
 	if (trim)
 		malloc_trim(0);
 }
@@ -224,6 +285,7 @@ int registry_node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, i
 	n->uid = uid;
 	n->gid = gid;
 	n->pfd = -1;
+	n->refs = 1; /* the namespace's */
 	now(&n->ctime);
 	n->atime = n->mtime = n->ctime;
 	if (S_ISDIR(mode)) {
@@ -240,6 +302,7 @@ int registry_node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, i
 			goto err_free;
 		n->nlink = 1;
 	}
+	pthread_mutex_init(&n->io, NULL);
 	n->ino = reg->next_ino++;
 	hmap_insert(&reg->inodes, &n->ino_hn, hmap_hash_u64(n->ino));
 	*ret = n;
@@ -250,7 +313,14 @@ err_free:
 	return r;
 }
 
-static void fill_stat(struct node *n, struct stat *st)
+/* enum registry_entry_flags of n: a file-backed region, or one waiting for its file. */
+static unsigned entry_flags(const struct node *n)
+{
+	return n->region && (n->bound || n->unbound) ? REGISTRY_ENTRY_BOUND : 0;
+}
+
+/* What the node itself knows of its attributes (registry lock held). */
+static void fill_node_stat(const struct node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
@@ -260,28 +330,59 @@ static void fill_stat(struct node *n, struct stat *st)
 	st->st_gid = n->gid;
 	st->st_blksize = RFS_PAGE_SIZE;
 	if (n->region) {
-		struct stat bst;
-
-		/*
-		 * Size, blocks and times come from the backing file, never a
-		 * cached copy: with passthrough, clients write to it directly.
-		 */
-		if (region_stat(n->region, &bst) == 0) {
-			st->st_size = bst.st_size;
-			st->st_blocks = bst.st_blocks;
-			st->st_atim = bst.st_atim;
-			st->st_mtim = bst.st_mtim;
-			st->st_ctim = bst.st_ctim;
-		}
-		if (n->ctime.tv_sec > st->st_ctim.tv_sec ||
-		    (n->ctime.tv_sec == st->st_ctim.tv_sec && n->ctime.tv_nsec > st->st_ctim.tv_nsec))
-			st->st_ctim = n->ctime;
+		st->st_ctim = n->ctime; /* metadata changes; add_file_stat() takes the later */
 	} else {
 		st->st_size = (off_t)((n->entries.count + 2) * BOGO_DIRENT_SIZE);
 		st->st_atim = n->atime;
 		st->st_mtim = n->mtime;
 		st->st_ctim = n->ctime;
 	}
+}
+
+/*
+ * Size, blocks and times of a region come from the backing file, never a
+ * cached copy: with passthrough, clients write to it directly.
+ */
+static void add_file_stat(struct region *region, struct stat *st)
+{
+	struct timespec ctime = st->st_ctim;
+	struct stat bst;
+
+	if (region_stat(region, &bst) == 0) {
+		st->st_size = bst.st_size;
+		st->st_blocks = bst.st_blocks;
+		st->st_atim = bst.st_atim;
+		st->st_mtim = bst.st_mtim;
+		st->st_ctim = bst.st_ctim;
+	}
+	if (ctime.tv_sec > st->st_ctim.tv_sec ||
+	    (ctime.tv_sec == st->st_ctim.tv_sec && ctime.tv_nsec > st->st_ctim.tv_nsec))
+		st->st_ctim = ctime;
+}
+
+/*
+ * The attributes of one node for a reply, in two halves: stat_start()
+ * under the registry lock takes the node's own and, for a region, a
+ * reference; stat_finish() after unlocking adds the backing file's (an
+ * fstat(), which may be slow on a user's file system) and drops it.
+ */
+static struct node *stat_start(struct node *n, struct stat *st, unsigned *ret_flags)
+{
+	fill_node_stat(n, st);
+	if (ret_flags)
+		*ret_flags = entry_flags(n);
+	if (!n->region)
+		return NULL;
+	node_pin(n);
+	return n;
+}
+
+static void stat_finish(struct registry *reg, struct node *pinned, struct stat *st)
+{
+	if (!pinned)
+		return;
+	add_file_stat(pinned->region, st);
+	node_unpin(reg, pinned);
 }
 
 static void dir_touch(struct node *dir)
@@ -316,6 +417,7 @@ int registry_new(struct region_store *store, const struct registry_config *cfg,
 		goto err_hmap;
 	reg->root->parent = reg->root;
 	pthread_mutex_init(&reg->lock, NULL);
+	pthread_cond_init(&reg->bound_cv, NULL);
 	*ret = reg;
 	return 0;
 
@@ -338,80 +440,83 @@ void registry_free(struct registry *reg)
 			registry_node_destroy(reg, container_of(reg->inodes.buckets[i], struct node, ino_hn));
 	hmap_destroy(&reg->inodes);
 	journal_free(reg->journal);
+	pthread_cond_destroy(&reg->bound_cv);
 	pthread_mutex_destroy(&reg->lock);
 	free(reg);
 }
 
 /*
  * Try an unbound region's binding again, as its owner, without the
- * registry lock (the open walks a user's path; other requests go on).
- * 0 when the region is bound now (by us or by a racing retry) or was
- * never unbound, -ENXIO when the file still cannot be had.
+ * registry lock (the open walks a user's path; other requests go on) and
+ * under the node's I/O lock (one retry at a time; the others then find it
+ * bound). 0 when the region is bound now (by us or by a racing retry) or
+ * was never unbound, -ENXIO when the file still cannot be had.
  */
 static int rebind(struct registry *reg, uint64_t ino)
 {
-	struct node *n;
 	char *path = NULL;
+	struct node *n;
 	int fd = -1, r = 0;
-	uid_t uid = 0;
-	gid_t gid = 0;
 
 	pthread_mutex_lock(&reg->lock);
 	n = node_get(reg, ino);
-	if (n && n->unbound) {
-		path = strdup(n->unbound);
-		uid = n->uid;
-		gid = n->gid;
-		r = path ? 0 : -ENOMEM;
-	}
+	if (n && n->unbound)
+		node_pin(n);
+	else
+		n = NULL;
 	pthread_mutex_unlock(&reg->lock);
-	if (!path)
-		return r;
-	r = reg->open_binding ? reg->open_binding(reg->open_binding_ctx, NULL, path, uid, gid, &fd)
+	if (!n)
+		return 0;
+	pthread_mutex_lock(&n->io);
+	if (!n->unbound) /* a racing retry did it */
+		goto out_unlock;
+	r = reg->open_binding ? reg->open_binding(reg->open_binding_ctx, NULL, n->unbound, n->uid,
+						  n->gid, &fd)
 			      : -ENXIO;
 	if (r < 0) {
 		log_debug("inode %llu: binding %s still cannot be re-opened: %s",
-			  (unsigned long long)ino, path, strerror(-r));
-		free(path);
-		return -ENXIO;
+			  (unsigned long long)ino, n->unbound, strerror(-r));
+		goto out_unlock;
+	}
+	r = region_bind_file(n->region, fd, n->unbound, n->uid, n->gid);
+	if (r < 0) {
+		close(fd);
+		goto out_unlock;
 	}
 	pthread_mutex_lock(&reg->lock);
-	n = node_get(reg, ino);
-	if (n && n->unbound && strcmp(n->unbound, path) == 0) {
-		r = region_bind_file(n->region, fd, path, uid, gid);
-		if (r == 0) {
-			fd = -1;
-			free(n->unbound);
-			n->unbound = NULL;
-			log_debug("inode %llu bound to %s again", (unsigned long long)ino, path);
-		}
-	}
+	path = n->unbound;
+	n->unbound = NULL;
+	n->bound = true;
 	pthread_mutex_unlock(&reg->lock);
-	if (fd >= 0)
-		close(fd);
+	log_debug("inode %llu bound to %s again", (unsigned long long)ino, path);
 	free(path);
+out_unlock:
+	pthread_mutex_unlock(&n->io);
+	node_unpin(reg, n);
 	return r < 0 ? -ENXIO : 0;
 }
 
-int registry_getattr(struct registry *reg, uint64_t ino, struct stat *ret)
+int registry_getattr(struct registry *reg, uint64_t ino, struct stat *ret, unsigned *ret_flags)
 {
-	struct node *n;
+	struct node *n, *pinned = NULL;
 	int r = -ENOENT;
 
 	pthread_mutex_lock(&reg->lock);
 	n = node_get(reg, ino);
 	if (n) {
-		fill_stat(n, ret);
+		pinned = stat_start(n, ret, ret_flags);
 		r = 0;
 	}
 	pthread_mutex_unlock(&reg->lock);
+	stat_finish(reg, pinned, ret);
 	return r;
 }
 
-int registry_lookup(struct registry *reg, uint64_t parent, const char *name, struct stat *ret)
+int registry_lookup(struct registry *reg, uint64_t parent, const char *name, struct stat *ret,
+		    unsigned *ret_flags)
 {
+	struct node *dir, *pinned = NULL;
 	bool retried = false;
-	struct node *dir;
 	struct dentry *d;
 	size_t len;
 	int r;
@@ -434,9 +539,10 @@ again:
 		goto again;
 	}
 	d->node->nlookup++;
-	fill_stat(d->node, ret);
+	pinned = stat_start(d->node, ret, ret_flags);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
+	stat_finish(reg, pinned, ret);
 	return r;
 }
 
@@ -450,14 +556,14 @@ void registry_forget(struct registry *reg, uint64_t ino, uint64_t n)
 		node->nlookup = n > node->nlookup ? 0 : node->nlookup - n;
 		node_maybe_destroy(reg, node);
 	}
-	unlock_and_trim(reg);
+	unlock_and_reap(reg);
 }
 
 /* Shared by create and mkdir: a new node named name in parent. */
 static int make_node(struct registry *reg, uint64_t parent, const char *name, mode_t mode,
 		     const struct registry_cred *cred, struct stat *ret)
 {
-	struct node *dir, *n;
+	struct node *dir, *n, *pinned = NULL;
 	int fd = -1, r;
 	uid_t uid;
 	gid_t gid;
@@ -500,7 +606,7 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 		r = registry_dentry_add(dir, name, len, n);
 		if (r < 0) {
 			n->nlink = 0;
-			registry_node_destroy(reg, n); /* closes fd */
+			node_maybe_destroy(reg, n); /* freed (fd closed) once unlocked */
 			fd = -1;
 		}
 	}
@@ -515,7 +621,7 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 	}
 	dir_touch(dir);
 	n->nlookup++;
-	fill_stat(n, ret);
+	pinned = stat_start(n, ret, NULL);
 	log_debug("created %s inode %llu in %llu", name, (unsigned long long)n->ino,
 		  (unsigned long long)parent);
 	goto out_unlock;
@@ -529,7 +635,8 @@ out_enospc:
 		r = -ENOSPC;
 	}
 out_unlock:
-	pthread_mutex_unlock(&reg->lock);
+	unlock_and_reap(reg);
+	stat_finish(reg, pinned, ret);
 	return r;
 }
 
@@ -598,7 +705,7 @@ static int remove_entry(struct registry *reg, uint64_t parent, const char *name,
 	drop_name(reg, dir, d);
 	dir_touch(dir);
 out_unlock:
-	unlock_and_trim(reg);
+	unlock_and_reap(reg);
 	return r;
 }
 
@@ -738,15 +845,15 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 	dir_touch(dir);
 	dir_touch(ndir);
 out_unlock:
-	unlock_and_trim(reg);
+	unlock_and_reap(reg);
 	return r;
 }
 
 int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const char *newname,
-		  struct stat *ret)
+		  struct stat *ret, unsigned *ret_flags)
 {
+	struct node *n, *ndir, *pinned = NULL;
 	struct journal_node jn;
-	struct node *n, *ndir;
 	size_t len;
 	int r;
 
@@ -794,9 +901,10 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
 	n->nlookup++;
 	now(&n->ctime);
 	dir_touch(ndir);
-	fill_stat(n, ret);
+	pinned = stat_start(n, ret, ret_flags);
 out_unlock:
 	pthread_mutex_unlock(&reg->lock);
+	stat_finish(reg, pinned, ret);
 	return r;
 }
 
@@ -806,19 +914,20 @@ out_unlock:
 	 REGISTRY_SET_MTIME)
 
 /* Put the node's store file back as the node still is (what sa changed of it). */
-static void setattr_undo_journal(struct registry *reg, const struct node *n,
+static void setattr_undo_journal(struct registry *reg, struct node *n,
 				 const struct registry_setattr *sa)
 {
 	struct journal_node jn = registry_journal_node(n);
-	struct registry_setattr back = {
-		.valid = sa->valid & JOURNAL_ATTRS,
-		.mode = n->mode & 07777,
-		.uid = n->uid,
-		.gid = n->gid,
-		.atime = n->atime,
-		.mtime = n->mtime,
-	};
+	struct registry_setattr back = { .valid = sa->valid & JOURNAL_ATTRS };
 
+	/* A directory's times move with its entries, under the registry lock only. */
+	pthread_mutex_lock(&reg->lock);
+	back.mode = n->mode & 07777;
+	back.uid = n->uid;
+	back.gid = n->gid;
+	back.atime = n->atime;
+	back.mtime = n->mtime;
+	pthread_mutex_unlock(&reg->lock);
 	journal_set_attrs(reg->journal, &jn, is_dir(n), &back, n->mode);
 }
 
@@ -831,28 +940,31 @@ static void setattr_undo_journal(struct registry *reg, const struct node *n,
  * they can be set, and again after it, since a truncate sets mtime itself.
  * A grow can be undone (truncated back), so it goes before the times.
  * Nothing is written into the node until every step is done.
+ *
+ * Every step runs without the registry lock (a resize may fallocate
+ * gigabytes), under the node's I/O lock, which orders setattrs, binds and
+ * xattr changes of one node and keeps the fields they read stable; the
+ * registry lock is taken again only to publish the result.
  */
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
-		     struct stat *ret)
+		     struct stat *ret, unsigned *ret_flags)
 {
 	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
 	bool retried = false, journaled = false, timed = false, grown = false, shrink = false;
+	struct node *n, *pinned = NULL;
 	struct registry_setattr killed;
 	struct journal_node jn;
 	struct stat old;
 	bool times;
-	struct node *n;
 	int r = 0;
 
 again:
-	pthread_mutex_lock(&reg->lock);
-	n = node_get(reg, ino);
-	if (!n) {
-		r = -ENOENT;
-		goto out_unlock;
-	}
+	n = node_ref(reg, ino);
+	if (!n)
+		return -ENOENT;
+	pthread_mutex_lock(&n->io);
 	if (sa->valid & (REGISTRY_KILL_SUID | REGISTRY_KILL_SGID)) {
-		/* Under the lock: the bits of the mode as it is now, not as the caller saw it. */
+		/* Under the I/O lock: the bits of the mode as it is now, not as the caller saw it. */
 		mode_t cur = (sa->valid & REGISTRY_SET_MODE ? sa->mode : n->mode) & 07777;
 		mode_t kill = (sa->valid & REGISTRY_KILL_SUID ? S_ISUID : 0) |
 			      (sa->valid & REGISTRY_KILL_SGID ? S_ISGID : 0);
@@ -872,7 +984,8 @@ again:
 		}
 		if (n->unbound) {
 			/* Not the empty stand-in's size: the file's, once it is back. */
-			pthread_mutex_unlock(&reg->lock);
+			pthread_mutex_unlock(&n->io);
+			node_unpin(reg, n);
 			if (retried || rebind(reg, ino) < 0)
 				return -ENXIO;
 			retried = true;
@@ -929,6 +1042,7 @@ again:
 			goto err_undo;
 	}
 
+	pthread_mutex_lock(&reg->lock);
 	if (sa->valid & REGISTRY_SET_MODE)
 		n->mode = (n->mode & S_IFMT) | (sa->mode & 07777);
 	if (sa->valid & REGISTRY_SET_UID)
@@ -947,7 +1061,8 @@ again:
 	if (sa->valid)
 		now(&n->ctime);
 	if (r == 0)
-		fill_stat(n, ret);
+		pinned = stat_start(n, ret, ret_flags);
+	pthread_mutex_unlock(&reg->lock);
 	goto out_unlock;
 
 err_undo:
@@ -963,7 +1078,9 @@ err_undo:
 	if (journaled)
 		setattr_undo_journal(reg, n, sa);
 out_unlock:
-	pthread_mutex_unlock(&reg->lock);
+	pthread_mutex_unlock(&n->io);
+	stat_finish(reg, pinned, ret);
+	node_unpin(reg, n);
 	return r;
 }
 
@@ -988,6 +1105,12 @@ int registry_open(struct registry *reg, uint64_t ino, struct region **ret)
 again:
 	pthread_mutex_lock(&reg->lock);
 	r = region_of(reg, ino, &n);
+	if (r == 0 && n->binding) {
+		/* A new backing file is being put in: open that one, not the old. */
+		pthread_cond_wait(&reg->bound_cv, &reg->lock);
+		pthread_mutex_unlock(&reg->lock);
+		goto again; /* n may be gone meanwhile */
+	}
 	if (r == 0 && n->unbound) {
 		pthread_mutex_unlock(&reg->lock);
 		if (retried || rebind(reg, ino) < 0)
@@ -1013,7 +1136,7 @@ void registry_release(struct registry *reg, uint64_t ino)
 		n->nopen--;
 		node_maybe_destroy(reg, n);
 	}
-	unlock_and_trim(reg);
+	unlock_and_reap(reg);
 }
 
 int registry_cookie(struct registry *reg, uint64_t ino, uint64_t *ret)
@@ -1045,26 +1168,42 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 	return r;
 }
 
+/*
+ * The probe (a lease, or the count of opens) and the journal's and the
+ * region's part run without the registry lock, under the node's I/O lock;
+ * n->binding keeps new opens of this region waiting meanwhile (they would
+ * get the old backing file), as the registry lock did before.
+ */
 int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
 		  const struct registry_cred *binder, uint64_t cookie, bool count_opens)
 {
 	struct journal_node jn;
 	struct node *n;
-	int meta, r;
+	int meta, r = 0;
 
-	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
-	if (r < 0)
+	n = node_ref(reg, ino);
+	if (!n)
+		return -ENOENT;
+	pthread_mutex_lock(&n->io);
+	if (!n->region) {
+		r = -EISDIR;
 		goto out_unlock;
+	}
 	/* Before the busy probe: our new fd of the same file would count as a user. */
-	if (region_backing_path(n->region) || n->unbound) {
+	if (n->bound || n->unbound) {
 		r = -EEXIST;
 		goto out_unlock;
 	}
+	pthread_mutex_lock(&reg->lock);
 	/* Open files and mappings use the current backing file. */
-	if (count_opens) {
-		r = n->nopen ? -EBUSY : 0;
-	} else {
+	if (count_opens && n->nopen)
+		r = -EBUSY;
+	else
+		n->binding = true;
+	pthread_mutex_unlock(&reg->lock);
+	if (r < 0)
+		goto out_unlock;
+	if (!count_opens) {
 		r = region_check_unshared(n->region);
 		/*
 		 * A backing id keeps the file description it was registered
@@ -1075,29 +1214,46 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
 		 * kernel keeps an open file's backing until its last close and
 		 * refuses a second one for the inode (an open would fail).
 		 */
-		if (r == -EBUSY && n->cookie && n->nopen == 0) {
-			node_release_cookie(reg, n);
-			r = region_check_unshared(n->region);
+		if (r == -EBUSY) {
+			bool again = false;
+
+			pthread_mutex_lock(&reg->lock);
+			if (n->cookie && n->nopen == 0) {
+				node_release_cookie(reg, n);
+				again = true;
+			}
+			pthread_mutex_unlock(&reg->lock);
+			if (again)
+				r = region_check_unshared(n->region);
 		}
 	}
 	if (r < 0)
-		goto out_unlock;
+		goto out_done;
 	jn = registry_journal_node(n);
 	r = journal_bind(reg->journal, &jn, path, &meta);
 	if (r < 0)
-		goto out_unlock;
+		goto out_done;
 	r = region_bind_file(n->region, fd, path, binder->uid, binder->gid);
 	if (r < 0) {
 		journal_unbind(reg->journal, meta);
-		goto out_unlock;
+		goto out_done;
 	}
-	n->pfd = meta;
-	node_release_cookie(reg, n);
-	n->cookie = cookie;
-	now(&n->ctime);
 	log_debug("inode %llu bound to %s", (unsigned long long)ino, path);
-out_unlock:
+out_done:
+	pthread_mutex_lock(&reg->lock);
+	if (r == 0) {
+		n->pfd = meta;
+		n->bound = true;
+		node_release_cookie(reg, n);
+		n->cookie = cookie;
+		now(&n->ctime);
+	}
+	n->binding = false;
+	pthread_cond_broadcast(&reg->bound_cv);
 	pthread_mutex_unlock(&reg->lock);
+out_unlock:
+	pthread_mutex_unlock(&n->io);
+	node_unpin(reg, n);
 	return r;
 }
 
@@ -1112,7 +1268,8 @@ ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, siz
 	r = region_of(reg, ino, &n);
 	if (r < 0)
 		goto out_unlock;
-	path = n->unbound ? n->unbound : region_backing_path(n->region);
+	/* The region's path is written once, before n->bound (under this lock). */
+	path = n->unbound ? n->unbound : n->bound ? region_backing_path(n->region) : NULL;
 	if (!path) {
 		r = -ENODATA;
 		goto out_unlock;
@@ -1157,49 +1314,144 @@ static struct dentry *dir_seek(struct node *dir, uint64_t off)
 	return d;
 }
 
+/*
+ * Entries go out in batches: the registry lock is held to copy a batch's
+ * names and node attributes and take references (want_attr: the lookup
+ * references too, given back for entries fill() then refuses), and
+ * released for the fstat() of each region (a bound file may sit on a slow
+ * file system) and for fill(). Positions are the entries' sequence
+ * numbers, so a change between two batches moves nothing.
+ */
+#define READDIR_BATCH 16
+
+struct readdir_entry {
+	struct node *node; /* a reference (node_pin()) */
+	uint64_t seq;
+	unsigned flags;
+	struct stat st;
+	char name[RFS_NAME_MAX + 1];
+};
+
+/* The cursor hint after fill() took the entries up to seq (registry lock held). */
+static void readdir_cursor(struct node *dir, uint64_t batch_off, uint64_t seq)
+{
+	struct dentry *d = dir->cursor_entry;
+
+	if (dir->cursor_off != batch_off)
+		return; /* another stream moved it meanwhile: it is only a hint */
+	/* dentry_del() keeps cursor_entry the last entry at or before cursor_off. */
+	while (d && d->seq > seq)
+		d = d->prev;
+	dir->cursor_off = seq;
+	dir->cursor_entry = d;
+}
+
 int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want_attr,
 		     registry_fill_fn fill, void *ctx)
 {
+	struct readdir_entry batch[READDIR_BATCH];
+	bool full = false, first = true;
 	struct node *dir;
-	struct dentry *d;
 	struct stat st;
 	int r;
 
-	pthread_mutex_lock(&reg->lock);
-	/* A removed directory reads as ENOENT, as getdents(2) says on Linux. */
-	r = dir_get(reg, ino, &dir);
-	if (r < 0)
-		goto out_unlock;
-	if (off < 1) {
-		fill_stat(dir, &st);
-		if (fill(ctx, ".", &st, 1, 0))
-			goto out_unlock;
-		off = 1;
-	}
-	if (off < 2) {
-		fill_stat(dir->parent, &st);
-		if (fill(ctx, "..", &st, 2, 0))
-			goto out_unlock;
-		off = 2;
-	}
-	for (d = dir_seek(dir, off); d; d = d->next) {
-		fill_stat(d->node, &st);
-		if (fill(ctx, d->name, &st, d->seq,
-			 d->node->region && (region_backing_path(d->node->region) || d->node->unbound)
-				 ? REGISTRY_ENTRY_BOUND
-				 : 0))
-			break;
-		if (want_attr)
-			d->node->nlookup++;
-		dir->cursor_off = d->seq;
-		dir->cursor_entry = d;
-	}
-out_unlock:
-	pthread_mutex_unlock(&reg->lock);
-	return r;
+	do {
+		uint64_t tentative = 0;
+		struct dentry *d;
+		size_t n = 0, taken = 0, i;
+
+		pthread_mutex_lock(&reg->lock);
+		/* A removed directory reads as ENOENT, as getdents(2) says on Linux. */
+		r = dir_get(reg, ino, &dir);
+		if (r < 0) {
+			pthread_mutex_unlock(&reg->lock);
+			return first ? r : 0;
+		}
+		first = false;
+		if (off < 1) {
+			fill_node_stat(dir, &st);
+			if (fill(ctx, ".", &st, 1, 0)) {
+				pthread_mutex_unlock(&reg->lock);
+				return 0;
+			}
+			off = 1;
+		}
+		if (off < 2) {
+			fill_node_stat(dir->parent, &st); /* directories: no file to ask */
+			if (fill(ctx, "..", &st, 2, 0)) {
+				pthread_mutex_unlock(&reg->lock);
+				return 0;
+			}
+			off = 2;
+		}
+		for (d = dir_seek(dir, off); d && n < READDIR_BATCH; d = d->next, n++) {
+			struct readdir_entry *e = &batch[n];
+
+			e->node = d->node;
+			e->seq = d->seq;
+			e->flags = entry_flags(d->node);
+			fill_node_stat(d->node, &e->st);
+			memcpy(e->name, d->name, d->len + 1);
+			node_pin(d->node);
+			if (want_attr)
+				d->node->nlookup++;
+			dir->cursor_off = tentative = d->seq;
+			dir->cursor_entry = d;
+		}
+		full = n == READDIR_BATCH && d;
+		node_pin(dir);
+		pthread_mutex_unlock(&reg->lock);
+
+		for (i = 0; i < n; i++)
+			if (batch[i].node->region)
+				add_file_stat(batch[i].node->region, &batch[i].st);
+		for (taken = 0; taken < n; taken++) {
+			struct readdir_entry *e = &batch[taken];
+
+			if (fill(ctx, e->name, &e->st, e->seq, e->flags))
+				break;
+		}
+
+		pthread_mutex_lock(&reg->lock);
+		if (taken < n) {
+			full = false;
+			readdir_cursor(dir, tentative, taken ? batch[taken - 1].seq : off);
+		}
+		for (i = taken; want_attr && i < n; i++) {
+			batch[i].node->nlookup--;
+			node_maybe_destroy(reg, batch[i].node);
+		}
+		unlock_and_reap(reg);
+		for (i = 0; i < n; i++)
+			node_unpin(reg, batch[i].node);
+		node_unpin(reg, dir);
+		if (n)
+			off = batch[n - 1].seq;
+	} while (full);
+	return 0;
 }
 
-/* The xattr calls: node lookup under the lock, then the list operation. */
+/*
+ * The node of ino, pinned and under its I/O lock, the registry lock
+ * released: for the changes of one node that may wait (the store's space
+ * lock, the journal). NULL: no such node. node_io_unlock() ends it.
+ */
+static struct node *node_io_lock(struct registry *reg, uint64_t ino)
+{
+	struct node *n = node_ref(reg, ino);
+
+	if (n)
+		pthread_mutex_lock(&n->io);
+	return n;
+}
+
+static void node_io_unlock(struct registry *reg, struct node *n)
+{
+	pthread_mutex_unlock(&n->io);
+	node_unpin(reg, n);
+}
+
+/* The xattr reads: node lookup under the lock, then the list operation. */
 static struct node *lock_node(struct registry *reg, uint64_t ino)
 {
 	struct node *n;
@@ -1215,11 +1467,15 @@ static struct node *lock_node(struct registry *reg, uint64_t ino)
  * Extended attributes are memory the daemon keeps for a client: their cost
  * (xattr_cost()) is charged against the store's limit before they are
  * kept, and given back when they go (remove, a smaller value, node freed).
+ * Changes run under the node's I/O lock: the list is read there without
+ * the registry lock, which they take only to change it (readers hold that
+ * one); charging waits for the store's space lock, which a growing region
+ * holds across its fallocate(), and the journal writes to the store.
  */
 int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, const void *value,
 		      size_t size, int flags)
 {
-	struct node *n = lock_node(reg, ino);
+	struct node *n = node_io_lock(reg, ino);
 	struct journal_node jn;
 	int64_t charged = 0, settle;
 	size_t cost_before;
@@ -1247,7 +1503,11 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 	r = journal_set_xattr(reg->journal, &jn, name, value, size);
 	if (r < 0)
 		goto out_settle;
+	pthread_mutex_lock(&reg->lock);
 	r = xattr_set(&n->xattrs, name, value, size, flags);
+	if (r == 0)
+		now(&n->ctime);
+	pthread_mutex_unlock(&reg->lock);
 	if (r < 0) {
 		size_t old_size;
 		const void *old = xattr_value(&n->xattrs, name, &old_size);
@@ -1256,9 +1516,7 @@ int registry_setxattr(struct registry *reg, uint64_t ino, const char *name, cons
 			journal_set_xattr(reg->journal, &jn, name, old, old_size);
 		else
 			journal_remove_xattr(reg->journal, &jn, name);
-		goto out_settle;
 	}
-	now(&n->ctime);
 out_settle:
 	/* Charge what the list costs now: failed steps may have undone the change. */
 	settle = (int64_t)n->xattrs.cost - (int64_t)cost_before - charged;
@@ -1267,7 +1525,7 @@ out_settle:
 	else if (settle > 0)
 		store_charge_meta_over(reg->store, (uint64_t)settle);
 out_unlock:
-	pthread_mutex_unlock(&reg->lock);
+	node_io_unlock(reg, n);
 	return r;
 }
 
@@ -1298,7 +1556,7 @@ ssize_t registry_listxattr(struct registry *reg, uint64_t ino, char *buf, size_t
 
 int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 {
-	struct node *n = lock_node(reg, ino);
+	struct node *n = node_io_lock(reg, ino);
 	size_t cost = 0;
 	int r;
 
@@ -1310,13 +1568,16 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 
 		r = journal_remove_xattr(reg->journal, &jn, name);
 	}
-	if (r == 0)
-		r = xattr_remove(&n->xattrs, name, &cost);
 	if (r == 0) {
-		store_charge_meta(reg->store, -(int64_t)cost);
-		now(&n->ctime);
+		pthread_mutex_lock(&reg->lock);
+		r = xattr_remove(&n->xattrs, name, &cost);
+		if (r == 0)
+			now(&n->ctime);
+		pthread_mutex_unlock(&reg->lock);
 	}
-	pthread_mutex_unlock(&reg->lock);
+	if (r == 0)
+		store_charge_meta(reg->store, -(int64_t)cost);
+	node_io_unlock(reg, n);
 	return r;
 }
 
@@ -1350,13 +1611,14 @@ void registry_names(struct registry *reg, uint64_t ino,
 
 int registry_fsyncdir(struct registry *reg, uint64_t ino)
 {
-	struct node *n = lock_node(reg, ino);
+	/* A directory's store handle never changes: no I/O lock, only a reference. */
+	struct node *n = node_ref(reg, ino);
 	int r = 0;
 
 	if (!n)
 		return -ENOENT;
 	if (is_dir(n))
 		r = journal_sync_dir(reg->journal, n->pfd);
-	pthread_mutex_unlock(&reg->lock);
+	node_unpin(reg, n);
 	return r;
 }

@@ -19,14 +19,36 @@
  * files (an "orphan"): its memory is released when both reach zero.
  * The root is never freed before registry_free().
  *
- * Locking: one mutex protects the whole namespace; every function may be
- * called from any thread. A region pointer from registry_open() stays valid
- * until the matching registry_release().
+ * Locking (outermost first; a thread never waits for a lock above one it
+ * holds):
+ *  1. a node's I/O lock (one per node, registry_impl.h): orders the slow
+ *     changes of that one node (setattr, bind, the retry of a binding,
+ *     xattr changes); held across their I/O (resize, fallocate, the lease
+ *     probe, the journal's fchown/fchmod/futimens/fsetxattr, a user's
+ *     open) while other requests go on. At most one node's at a time.
+ *  2. the registry lock (one mutex): the namespace (inode table, names,
+ *     counts, orphans, limits) and every node's fields; held only to find
+ *     a node and take a reference, to check and to publish, never across
+ *     a region's resize, a bind, a journal change of a node's own file or
+ *     an fsync. Still under it: the journal's changes of names (create,
+ *     mkdir, unlink, rename, link in the store's directories: the
+ *     namespace and its mirror change together).
+ *  3. below both, region/'s locks (a region's rwlock, the store's space
+ *     lock, its fd cache lock: region.h).
+ * The fstat() behind a getattr, lookup, create, link, setattr or readdir
+ * reply is made after the registry lock is released: a stat, an open, a
+ * lookup or a listing never waits for another region's I/O. Nodes are
+ * freed after it is released too (a region's store space goes back under
+ * the store's space lock, which a growing region holds).
+ * Every function may be called from any thread; a getattr or entry reply
+ * takes the registry lock once. A region pointer from registry_open()
+ * stays valid until the matching registry_release().
  *
  * Where it lives: registry.c keeps the namespace in memory and records
  * every change first in its journal (journal.h: nothing for a memory-only
- * mount, the store's files for -o store=DIR, persist.h), under the
- * registry lock; load.c loads a store (registry_load()).
+ * mount, the store's files for -o store=DIR, persist.h), changes of names
+ * under the registry lock, a node's own under its I/O lock; load.c loads
+ * a store (registry_load()).
  *
  * Limits: names are at most RFS_NAME_MAX bytes (else -ENAMETOOLONG); at
  * most max_inodes nodes (directories and regions, root included, orphans
@@ -67,9 +89,10 @@ struct registry_config {
 	uid_t root_uid;
 	gid_t root_gid;
 	/*
-	 * Called (under the registry lock) when a region that has a cookie is
-	 * freed: the data-path layer releases what the cookie names (a FUSE
-	 * passthrough backing id). Optional.
+	 * Called when a region that has a cookie is freed (without the
+	 * registry lock) or a bind replaces it (under it): the data-path
+	 * layer releases what the cookie names (a FUSE passthrough backing
+	 * id). Optional.
 	 */
 	void (*cookie_release)(void *ctx, uint64_t cookie);
 	void *cookie_ctx;
@@ -121,6 +144,11 @@ struct registry_setattr {
 	struct timespec atime, mtime;
 };
 
+/* What a reply needs to know of a node besides its attributes. */
+enum registry_entry_flags {
+	REGISTRY_ENTRY_BOUND = 1 << 0, /* a file-backed region */
+};
+
 /* The registry owns nothing of the store: the store must outlive it. */
 int registry_new(struct region_store *store, const struct registry_config *cfg,
 		 struct registry **ret);
@@ -129,12 +157,16 @@ void registry_free(struct registry *reg);
 
 /* Attributes of a node: st_ino, st_mode (type and permissions), st_nlink,
  * st_uid, st_gid, and for regions st_size/st_blocks/times from the backing
- * file. Errors: -ENOENT (no such inode). */
-int registry_getattr(struct registry *reg, uint64_t ino, struct stat *ret);
+ * file. ret_flags (NULL: not wanted): enum registry_entry_flags of the
+ * node, read with the attributes (one lock for a reply).
+ * Errors: -ENOENT (no such inode). */
+int registry_getattr(struct registry *reg, uint64_t ino, struct stat *ret, unsigned *ret_flags);
 
-/* Look up name in directory parent; takes a lookup reference.
- * Errors: -ENOENT, -ENOTDIR (parent is not a directory), -ENAMETOOLONG. */
-int registry_lookup(struct registry *reg, uint64_t parent, const char *name, struct stat *ret);
+/* Look up name in directory parent; takes a lookup reference. ret_flags as
+ * registry_getattr(). Errors: -ENOENT, -ENOTDIR (parent is not a
+ * directory), -ENAMETOOLONG. */
+int registry_lookup(struct registry *reg, uint64_t parent, const char *name, struct stat *ret,
+		    unsigned *ret_flags);
 
 /* Drop n lookup references (FUSE forget). Unknown inodes are ignored. */
 void registry_forget(struct registry *reg, uint64_t ino, uint64_t n);
@@ -177,12 +209,12 @@ int registry_rmdir(struct registry *reg, uint64_t parent, const char *name);
 int registry_rename(struct registry *reg, uint64_t parent, const char *name, uint64_t newparent,
 		    const char *newname, unsigned flags);
 
-/* A new name for region ino; takes a lookup reference.
- * Errors: -EEXIST, -EPERM (ino is a directory), -ENOENT, -ENOTDIR,
+/* A new name for region ino; takes a lookup reference; ret_flags as
+ * registry_getattr(). Errors: -EEXIST, -EPERM (ino is a directory), -ENOENT, -ENOTDIR,
  * -ENOSPC (max_inodes: a hard link costs an inode), -EMLINK (2^32 - 1
  * names), -ENAMETOOLONG. */
 int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const char *newname,
-		  struct stat *ret);
+		  struct stat *ret, unsigned *ret_flags);
 
 /*
  * chmod/chown/truncate/utimens. Size changes resize the region (errors of
@@ -194,10 +226,12 @@ int registry_link(struct registry *reg, uint64_t ino, uint64_t newparent, const 
  * is not reported). One exception: a shrink cannot be undone, so the times
  * are tried before it and set again after it (a truncate sets mtime); if
  * that second, same call fails, the error is returned and everything else
- * stays applied.
+ * stays applied. ret_flags as registry_getattr(). Setattrs of one node
+ * are applied one after the other; the resize runs without the registry
+ * lock.
  */
 int registry_setattr(struct registry *reg, uint64_t ino, const struct registry_setattr *sa,
-		     struct stat *ret);
+		     struct stat *ret, unsigned *ret_flags);
 
 /*
  * Open a region: counts the open file and returns its region.
@@ -253,12 +287,11 @@ int registry_region(struct registry *reg, uint64_t ino, struct region **ret);
  * as returned. flags: enum registry_entry_flags of the entry.
  * With want_attr, every entry that fill() accepted (other than
  * "." and "..") took a lookup reference (readdirplus). Positions stay valid
- * across concurrent creates and removals.
+ * across concurrent creates and removals. Entries are read a few at a
+ * time: fill() runs without the registry lock for them (for "." and ".."
+ * under it), so a change may fall between two entries of one call.
  * Errors: -ENOENT (also for a removed directory), -ENOTDIR.
  */
-enum registry_entry_flags {
-	REGISTRY_ENTRY_BOUND = 1 << 0, /* a file-backed region */
-};
 typedef int (*registry_fill_fn)(void *ctx, const char *name, const struct stat *st,
 				uint64_t next_off, unsigned flags);
 int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want_attr,

@@ -2,7 +2,8 @@
 /*
  * Internal to registry/: the namespace's structures, shared by registry.c
  * (the namespace) and load.c (the loader of a persistent store). The
- * registry lock protects everything here; the loader runs before anything
+ * registry lock protects everything here unless a field says otherwise
+ * (the locks and their order: registry.h); the loader runs before anything
  * else can reach the registry.
  */
 #ifndef RFS_REGISTRY_REGISTRY_IMPL_H
@@ -41,6 +42,10 @@ struct node {
 	struct xattr_list xattrs;
 	struct region *region; /* regions only */
 	uint64_t cookie;       /* the data-path layer's, see registry_attach_cookie() */
+	/* A region bound to a user's file (region_bind_file() done, see registry_bind()). */
+	bool bound;
+	/* registry_bind() is at work: opens wait for it on reg->bound_cv. */
+	bool binding;
 	/*
 	 * A binding loaded from the store that could not be re-opened: its
 	 * path (the region itself is empty and never serves data: opening
@@ -53,6 +58,25 @@ struct node {
 	 * -1 otherwise (an anonymous region's store file is its region fd).
 	 */
 	int pfd;
+	/*
+	 * References: one for the namespace while the node is in reg->inodes,
+	 * one per thread that works on the node without the registry lock
+	 * (node_pin(), under the lock). Changed with atomics only; whoever
+	 * drops the last one frees the node (never under the registry lock
+	 * when it can be helped: freeing a region may wait for the store).
+	 */
+	unsigned refs;
+	/*
+	 * The node's I/O lock: serializes the slow changes of one node that
+	 * run without the registry lock (setattr, bind, a retried binding,
+	 * xattr changes), so that they see each other whole. Held, it makes
+	 * mode, uid, gid, pfd, bound, unbound and the xattrs stable: every
+	 * writer of those holds it (and the registry lock as well, for the
+	 * readers that hold only that). Not the times: a directory's move
+	 * with its entries, under the registry lock only.
+	 */
+	pthread_mutex_t io;
+	struct node *next_dead; /* on reg->dead, freed once the registry lock is released */
 
 	/* Directories only. */
 	struct node *parent;
@@ -79,6 +103,7 @@ struct dentry {
 
 struct registry {
 	pthread_mutex_t lock;
+	pthread_cond_t bound_cv; /* with lock: a node's binding flag went down */
 	struct region_store *store;
 	struct hmap inodes; /* ino -> node */
 	uint64_t next_ino;
@@ -96,6 +121,8 @@ struct registry {
 			    int *ret_fd);
 	void *open_binding_ctx;
 	struct journal *journal; /* never NULL: &journal_none for memory only */
+	/* Nodes out of the namespace whose last reference is gone, to free after unlocking. */
+	struct node *dead;
 	/* Nodes freed since the last malloc_trim(), and whether one is due. */
 	uint64_t frees;
 	bool trim_due;

@@ -555,7 +555,7 @@ static uint64_t check_loaded(struct registry *reg)
 	uint64_t used, max;
 	struct stat st;
 
-	FUZZ_CHECK(registry_getattr(reg, REGISTRY_ROOT_INO, &st) == 0 && S_ISDIR(st.st_mode),
+	FUZZ_CHECK(registry_getattr(reg, REGISTRY_ROOT_INO, &st, NULL) == 0 && S_ISDIR(st.st_mode),
 		   "root of a loaded store");
 	registry_inodes(reg, &used, &max);
 	FUZZ_CHECK(used >= 1 && (!max || used <= max), "inodes %llu of %llu",
@@ -577,7 +577,7 @@ static uint64_t check_loaded(struct registry *reg)
 			char path[PATH_MAX];
 			struct stat disk;
 
-			FUZZ_CHECK(registry_lookup(reg, it.ino, ns.name[i], &st) == 0,
+			FUZZ_CHECK(registry_lookup(reg, it.ino, ns.name[i], &st, NULL) == 0,
 				   "'%s' listed but not found", ns.name[i]);
 			snprintf(path, sizeof(path), "%s/%s", it.path, ns.name[i]);
 			FUZZ_CHECK(lstat(path, &disk) == 0, "'%s' loaded but not on disk", path);
@@ -658,7 +658,7 @@ static void change_one(struct fuzz_in *in, struct registry *reg)
 		break;
 	case 4:
 		if (a && !a->dir)
-			r = registry_link(reg, a->ino, dir, name, &st);
+			r = registry_link(reg, a->ino, dir, name, &st, NULL);
 		break;
 	case 5:
 		if (a)
@@ -669,7 +669,7 @@ static void change_one(struct fuzz_in *in, struct registry *reg)
 		sa.mode = fuzz_u16(in) & 07777;
 		sa.size = fuzz_below(in, MAX_OFFSET);
 		if (a)
-			registry_setattr(reg, a->ino, &sa, &st);
+			registry_setattr(reg, a->ino, &sa, &st, NULL);
 	}
 	if (r == 0)
 		registry_forget(reg, st.st_ino, 1);

@@ -326,7 +326,7 @@ static uint64_t lookup(uint64_t parent, const char *name)
 {
 	struct stat st;
 
-	FUZZ_CHECK(registry_lookup(reg, parent, name, &st) == 0, "lookup %s", name);
+	FUZZ_CHECK(registry_lookup(reg, parent, name, &st, NULL) == 0, "lookup %s", name);
 	registry_forget(reg, st.st_ino, 1);
 	return st.st_ino;
 }
@@ -343,7 +343,7 @@ static void make_nodes(void)
 	inos[2] = st.st_ino;
 	FUZZ_CHECK(registry_create(reg, inos[0], "r", 0600, &cred, &st) == 0, "create r");
 	inos[3] = st.st_ino;
-	FUZZ_CHECK(registry_link(reg, inos[3], inos[1], "r2", &st) == 0 && st.st_ino == inos[3],
+	FUZZ_CHECK(registry_link(reg, inos[3], inos[1], "r2", &st, NULL) == 0 && st.st_ino == inos[3],
 		   "link d/r2");
 }
 

@@ -448,7 +448,7 @@ static uint64_t mkd(uint64_t parent, const char *name)
 static int lookup(uint64_t parent, const char *name, struct stat *ret)
 {
 	struct stat st;
-	int r = registry_lookup(reg, parent, name, ret ? ret : &st);
+	int r = registry_lookup(reg, parent, name, ret ? ret : &st, NULL);
 
 	if (r == 0)
 		registry_forget(reg, (ret ? ret : &st)->st_ino, 1);
@@ -459,7 +459,7 @@ static struct stat attr_of(uint64_t ino)
 {
 	struct stat st;
 
-	assert_int_equal(registry_getattr(reg, ino, &st), 0);
+	assert_int_equal(registry_getattr(reg, ino, &st, NULL), 0);
 	return st;
 }
 
@@ -637,7 +637,7 @@ static void test_link_fails(void **state)
 	(void)state;
 	a = mk(ROOT, "a");
 	fail_once(C_LINKAT, 0, EMLINK);
-	assert_int_equal(registry_link(reg, a, ROOT, "b", &st), -EMLINK);
+	assert_int_equal(registry_link(reg, a, ROOT, "b", &st, NULL), -EMLINK);
 	assert_hit(C_LINKAT);
 	assert_int_equal(attr_of(a).st_nlink, 1);
 	assert_int_equal(lookup(ROOT, "b", NULL), -ENOENT);
@@ -645,12 +645,12 @@ static void test_link_fails(void **state)
 
 	/* Out of memory after the store's link: the store's name goes again. */
 	alloc_fail_in = 0;
-	assert_int_equal(registry_link(reg, a, ROOT, "b", &st), -ENOMEM);
+	assert_int_equal(registry_link(reg, a, ROOT, "b", &st, NULL), -ENOMEM);
 	alloc_fail_in = -1;
 	assert_false(stored("b"));
 	assert_int_equal(attr_of(a).st_nlink, 1);
 
-	assert_int_equal(registry_link(reg, a, ROOT, "b", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "b", &st, NULL), 0);
 	registry_forget(reg, a, 1);
 	assert_true(stored("b"));
 	assert_int_equal(attr_of(a).st_nlink, 2);
@@ -736,15 +736,15 @@ static void test_chown_fails(void **state)
 	a = mk(ROOT, "a");
 	d = mkd(ROOT, "d");
 	fail_once(C_FCHOWN, 0, EDQUOT);
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EDQUOT);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), -EDQUOT);
 	assert_hit(C_FCHOWN);
 	assert_int_equal(attr_of(a).st_mode & 07777, 0644);
 	fail_once(C_FCHMOD, 0, EIO);
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), -EIO);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), -EIO);
 	assert_int_equal(attr_of(d).st_mode & 07777, 0755);
 	assert_int_equal(lstat(in_store("d"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(lstat(in_store("a"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 }
@@ -810,7 +810,7 @@ static void set_size(uint64_t ino, uint64_t size)
 	struct registry_setattr sa = { .valid = REGISTRY_SET_SIZE, .size = size };
 	struct stat st;
 
-	assert_int_equal(registry_setattr(reg, ino, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, ino, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_size, (off_t)size);
 }
 
@@ -826,7 +826,7 @@ static uint64_t region_before(const char *name)
 	uint64_t a = mk(ROOT, name);
 
 	set_size(a, 100);
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	return a;
 }
 
@@ -881,7 +881,7 @@ static void test_setattr_whole_or_nothing(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sa.size = cases[i].size;
 		fail_once(cases[i].c, cases[i].skip, cases[i].err);
-		if (registry_setattr(reg, a, &sa, &st) != -cases[i].err)
+		if (registry_setattr(reg, a, &sa, &st, NULL) != -cases[i].err)
 			fail_msg("case %zu: not -%d", i, cases[i].err);
 		assert_hit(cases[i].c);
 		assert_before(a, "a");
@@ -889,7 +889,7 @@ static void test_setattr_whole_or_nothing(void **state)
 
 	/* Without a failure: all of it. */
 	sa.size = 10;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_size, 10);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(st.st_mtim.tv_sec, 3000);
@@ -900,7 +900,7 @@ static void test_setattr_whole_or_nothing(void **state)
 	sa.mtime.tv_nsec = UTIME_NOW;
 	sa.size = 5;
 	fail_once(C_FUTIMENS, 0, EIO);
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(inj[C_FUTIMENS].hits, 0);
 	fail_once(C_FUTIMENS, 0, 0);
 	assert_int_equal(st.st_size, 5);
@@ -922,7 +922,7 @@ static void test_setattr_shrink_then_times_fail(void **state)
 	(void)state;
 	a = region_before("a");
 	fail_once(C_FUTIMENS, 1, EIO);
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EIO);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), -EIO);
 	assert_hit(C_FUTIMENS);
 	st = attr_of(a);
 	assert_int_equal(st.st_size, 10);
@@ -946,13 +946,13 @@ static void test_setattr_dir_whole_or_nothing(void **state)
 	d = mkd(ROOT, "d");
 	assert_int_equal(lstat(in_store("d"), &before), 0);
 	fail_once(C_FUTIMENS, 0, EIO);
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), -EIO);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), -EIO);
 	assert_hit(C_FUTIMENS);
 	assert_int_equal(attr_of(d).st_mode & 07777, 0755);
 	assert_int_equal(lstat(in_store("d"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
 	assert_int_equal(st.st_mtim.tv_sec, before.st_mtim.tv_sec);
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_mtim.tv_sec, 3000);
 	assert_int_equal(st.st_mode & 07777, 0700);
 }
@@ -976,14 +976,14 @@ static void test_setattr_memory_only(void **state)
 	assert_int_equal(registry_new(store, &cfg, &reg), 0);
 	a = region_before("a");
 	fail_once(C_FUTIMENS, 0, EIO);
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EIO);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), -EIO);
 	assert_hit(C_FUTIMENS);
 	assert_before(a, NULL);
 	sa.size = 10;
 	fail_once(C_FTRUNCATE, 0, EIO);
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EIO);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), -EIO);
 	assert_before(a, NULL);
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_size, 10);
 	assert_int_equal(st.st_mtim.tv_sec, 3000);
 	assert_false(stored("a")); /* nothing went to the store */
@@ -1009,7 +1009,7 @@ static void fill_store(void)
 	a = mk(ROOT, "a");
 	assert_int_equal(registry_setxattr(reg, a, "user.k", "v", 1, 0), 0);
 	assert_int_equal(registry_setxattr(reg, d, "user.dk", "dv", 2, 0), 0);
-	assert_int_equal(registry_link(reg, a, d, "b", &st), 0);
+	assert_int_equal(registry_link(reg, a, d, "b", &st, NULL), 0);
 	u = mk(ROOT, "u");
 	fd = user_file();
 	assert_int_equal(registry_bind(reg, u, fd, bound_file, &binder, 0, true), 0);

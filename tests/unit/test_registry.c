@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -277,7 +278,7 @@ static uint64_t mkd(uint64_t parent, const char *name)
 static uint64_t ino_of(uint64_t parent, const char *name)
 {
 	struct stat st;
-	int r = registry_lookup(reg, parent, name, &st);
+	int r = registry_lookup(reg, parent, name, &st, NULL);
 
 	if (r == -ENOENT)
 		return 0;
@@ -290,7 +291,7 @@ static uint64_t ino_of(uint64_t parent, const char *name)
 static struct stat attr_of(uint64_t ino)
 {
 	struct stat st;
-	int r = registry_getattr(reg, ino, &st);
+	int r = registry_getattr(reg, ino, &st, NULL);
 
 	if (r != 0)
 		fail_msg("registry_getattr(%llu) = %d", (unsigned long long)ino, r);
@@ -305,7 +306,7 @@ static nlink_t nlink_of(uint64_t ino)
 static bool ino_exists(uint64_t ino)
 {
 	struct stat st;
-	int r = registry_getattr(reg, ino, &st);
+	int r = registry_getattr(reg, ino, &st, NULL);
 
 	if (r != 0 && r != -ENOENT)
 		fail_msg("registry_getattr(%llu) = %d", (unsigned long long)ino, r);
@@ -317,7 +318,7 @@ static void set_size(uint64_t ino, uint64_t size)
 	struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = size};
 	struct stat st;
 
-	assert_int_equal(registry_setattr(reg, ino, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, ino, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_size, size);
 }
 
@@ -480,7 +481,7 @@ static void test_root_attributes_from_config(void **state)
 
 	(void)state;
 	fx_open(MiB, 77);
-	assert_int_equal(registry_getattr(reg, ROOT, &st), 0);
+	assert_int_equal(registry_getattr(reg, ROOT, &st, NULL), 0);
 	assert_int_equal(st.st_ino, REGISTRY_ROOT_INO);
 	assert_int_equal(REGISTRY_ROOT_INO, 1);
 	assert_true(S_ISDIR(st.st_mode));
@@ -500,10 +501,10 @@ static void test_getattr_unknown_inode_enoent(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	memset(&st, 0xa5, sizeof(st));
-	assert_int_equal(registry_getattr(reg, 0, &st), -ENOENT);
-	assert_int_equal(registry_getattr(reg, 2, &st), -ENOENT);
-	assert_int_equal(registry_getattr(reg, NO_INO, &st), -ENOENT);
-	assert_int_equal(registry_getattr(reg, UINT64_MAX, &st), -ENOENT);
+	assert_int_equal(registry_getattr(reg, 0, &st, NULL), -ENOENT);
+	assert_int_equal(registry_getattr(reg, 2, &st, NULL), -ENOENT);
+	assert_int_equal(registry_getattr(reg, NO_INO, &st, NULL), -ENOENT);
+	assert_int_equal(registry_getattr(reg, UINT64_MAX, &st, NULL), -ENOENT);
 	/* output untouched on failure */
 	assert_int_equal(st.st_ino, (ino_t)0xa5a5a5a5a5a5a5a5ull);
 }
@@ -523,7 +524,7 @@ static void test_create_lookup_getattr(void **state)
 	assert_int_equal(cst.st_nlink, 1);
 	assert_int_equal(cst.st_size, 0);
 
-	assert_int_equal(registry_lookup(reg, ROOT, "shm.a", &lst), 0);
+	assert_int_equal(registry_lookup(reg, ROOT, "shm.a", &lst, NULL), 0);
 	assert_int_equal(lst.st_ino, cst.st_ino);
 	assert_int_equal(lst.st_mode, cst.st_mode);
 	assert_int_equal(lst.st_uid, cred.uid);
@@ -531,7 +532,7 @@ static void test_create_lookup_getattr(void **state)
 	assert_int_equal(lst.st_nlink, 1);
 	assert_int_equal(lst.st_size, 0);
 
-	assert_int_equal(registry_getattr(reg, cst.st_ino, &gst), 0);
+	assert_int_equal(registry_getattr(reg, cst.st_ino, &gst, NULL), 0);
 	assert_int_equal(gst.st_ino, cst.st_ino);
 	assert_int_equal(gst.st_mode, cst.st_mode);
 	assert_int_equal(gst.st_nlink, 1);
@@ -574,7 +575,7 @@ static void test_lookup_output_untouched_on_failure(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	memset(&st, 0x5a, sizeof(st));
-	assert_int_equal(registry_lookup(reg, ROOT, "missing", &st), -ENOENT);
+	assert_int_equal(registry_lookup(reg, ROOT, "missing", &st, NULL), -ENOENT);
 	assert_int_equal(st.st_ino, (ino_t)0x5a5a5a5a5a5a5a5aull);
 	assert_int_equal(registry_create(reg, ROOT, "x", 0644, &cred, &st), 0);
 	memset(&st, 0x5a, sizeof(st));
@@ -654,7 +655,7 @@ static void test_ino_stable_across_rename_and_link(void **state)
 	assert_int_equal(ino_of(d, "c"), a);
 	assert_int_equal(attr_of(a).st_ino, a);
 
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	assert_int_equal(st.st_ino, a);
 	assert_int_equal(ino_of(ROOT, "l"), a);
 	assert_int_equal(ino_of(d, "c"), a);
@@ -730,8 +731,8 @@ static void test_missing_names_and_inodes_enoent(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_lookup(reg, ROOT, "nope", &st), -ENOENT);
-	assert_int_equal(registry_lookup(reg, NO_INO, "a", &st), -ENOENT);
+	assert_int_equal(registry_lookup(reg, ROOT, "nope", &st, NULL), -ENOENT);
+	assert_int_equal(registry_lookup(reg, NO_INO, "a", &st, NULL), -ENOENT);
 	assert_int_equal(registry_create(reg, NO_INO, "x", 0644, &cred, &st), -ENOENT);
 	assert_int_equal(registry_mkdir(reg, NO_INO, "x", 0755, &cred, &st), -ENOENT);
 	assert_int_equal(registry_unlink(reg, ROOT, "nope"), -ENOENT);
@@ -741,8 +742,8 @@ static void test_missing_names_and_inodes_enoent(void **state)
 	assert_int_equal(registry_rename(reg, ROOT, "nope", ROOT, "x", 0), -ENOENT);
 	assert_int_equal(registry_rename(reg, ROOT, "a", NO_INO, "x", 0), -ENOENT);
 	assert_int_equal(registry_rename(reg, NO_INO, "a", ROOT, "x", 0), -ENOENT);
-	assert_int_equal(registry_link(reg, NO_INO, ROOT, "x", &st), -ENOENT);
-	assert_int_equal(registry_link(reg, a, NO_INO, "x", &st), -ENOENT);
+	assert_int_equal(registry_link(reg, NO_INO, ROOT, "x", &st, NULL), -ENOENT);
+	assert_int_equal(registry_link(reg, a, NO_INO, "x", &st, NULL), -ENOENT);
 	assert_int_equal(registry_open(reg, NO_INO, &r), -ENOENT);
 	assert_int_equal(registry_region(reg, NO_INO, &r), -ENOENT);
 	memset(&c, 0, sizeof(c));
@@ -750,7 +751,7 @@ static void test_missing_names_and_inodes_enoent(void **state)
 	assert_int_equal(registry_readdir(reg, NO_INO, 0, false, fill_cb, &c), -ENOENT);
 	assert_int_equal(c.n, 0);
 	free(c.v);
-	assert_int_equal(registry_getattr(reg, NO_INO, &st), -ENOENT);
+	assert_int_equal(registry_getattr(reg, NO_INO, &st, NULL), -ENOENT);
 	/* nothing was created by any of these */
 	assert_int_equal(inodes_used(), 2);
 	assert_dir_names(ROOT, "a");
@@ -785,8 +786,8 @@ static void test_operations_in_removed_directory_enoent(void **state)
 	assert_true(ino_exists(d));
 	assert_int_equal(registry_create(reg, d, "x", 0644, &cred, &st), -ENOENT);
 	assert_int_equal(registry_mkdir(reg, d, "x", 0755, &cred, &st), -ENOENT);
-	assert_int_equal(registry_lookup(reg, d, "x", &st), -ENOENT);
-	assert_int_equal(registry_link(reg, a, d, "x", &st), -ENOENT);
+	assert_int_equal(registry_lookup(reg, d, "x", &st, NULL), -ENOENT);
+	assert_int_equal(registry_link(reg, a, d, "x", &st, NULL), -ENOENT);
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "x", 0), -ENOENT);
 	assert_int_equal(ino_of(ROOT, "a"), a);
 	assert_int_equal(inodes_used(), 3);
@@ -805,12 +806,12 @@ static void test_region_as_parent_enotdir(void **state)
 	fx_open(MiB, 0);
 	r = mk(ROOT, "r");
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_lookup(reg, r, "x", &st), -ENOTDIR);
+	assert_int_equal(registry_lookup(reg, r, "x", &st, NULL), -ENOTDIR);
 	assert_int_equal(registry_create(reg, r, "x", 0644, &cred, &st), -ENOTDIR);
 	assert_int_equal(registry_mkdir(reg, r, "x", 0755, &cred, &st), -ENOTDIR);
 	assert_int_equal(registry_unlink(reg, r, "x"), -ENOTDIR);
 	assert_int_equal(registry_rmdir(reg, r, "x"), -ENOTDIR);
-	assert_int_equal(registry_link(reg, a, r, "x", &st), -ENOTDIR);
+	assert_int_equal(registry_link(reg, a, r, "x", &st, NULL), -ENOTDIR);
 	memset(&c, 0, sizeof(c));
 	c.budget = 100;
 	assert_int_equal(registry_readdir(reg, r, 0, false, fill_cb, &c), -ENOTDIR);
@@ -851,12 +852,12 @@ static void test_name_too_long_enametoolong(void **state)
 
 	assert_int_equal(registry_create(reg, ROOT, n256, 0644, &cred, &st), -ENAMETOOLONG);
 	assert_int_equal(registry_mkdir(reg, ROOT, n256, 0755, &cred, &st), -ENAMETOOLONG);
-	assert_int_equal(registry_lookup(reg, ROOT, n256, &st), -ENAMETOOLONG);
+	assert_int_equal(registry_lookup(reg, ROOT, n256, &st, NULL), -ENAMETOOLONG);
 	assert_int_equal(registry_unlink(reg, ROOT, n256), -ENAMETOOLONG);
 	assert_int_equal(registry_rmdir(reg, ROOT, n256), -ENAMETOOLONG);
 	assert_int_equal(registry_rename(reg, ROOT, n256, ROOT, "b", 0), -ENAMETOOLONG);
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, n256, 0), -ENAMETOOLONG);
-	assert_int_equal(registry_link(reg, a, ROOT, n256, &st), -ENAMETOOLONG);
+	assert_int_equal(registry_link(reg, a, ROOT, n256, &st, NULL), -ENAMETOOLONG);
 	assert_int_equal(inodes_used(), 3);
 	assert_int_equal(ino_of(ROOT, "a"), a);
 	assert_int_equal(nlink_of(a), 1);
@@ -867,7 +868,7 @@ static void test_name_too_long_enametoolong(void **state)
 	assert_int_equal(ino_of(ROOT, n255), ino);
 	assert_int_equal(registry_rename(reg, ROOT, n255, d, other255, 0), 0);
 	assert_int_equal(ino_of(d, other255), ino);
-	assert_int_equal(registry_link(reg, ino, ROOT, n255, &st), 0);
+	assert_int_equal(registry_link(reg, ino, ROOT, n255, &st, NULL), 0);
 	assert_int_equal(nlink_of(ino), 2);
 	assert_int_equal(registry_mkdir(reg, d, n255, 0755, &cred, &st), 0);
 	assert_int_equal(registry_rmdir(reg, d, n255), 0);
@@ -904,7 +905,7 @@ static void test_nr_inodes_limit_enospc_root_counts(void **state)
 	assert_dir_names(ROOT, "a,d");
 
 	/* a hard link costs an inode, as on tmpfs: none left */
-	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st), -ENOSPC);
+	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st, NULL), -ENOSPC);
 	assert_int_equal(ino_of(ROOT, "b2"), 0);
 	assert_int_equal(nlink_of(b), 1);
 	/* a rename does not */
@@ -966,7 +967,7 @@ static void test_registry_inodes_counts(void **state)
 	d = mkd(ROOT, "d");
 	mk(d, "b");
 	assert_int_equal(inodes_used(), 4);
-	assert_int_equal(registry_link(reg, a, d, "a2", &st), 0);
+	assert_int_equal(registry_link(reg, a, d, "a2", &st, NULL), 0);
 	/* the second name counts as an inode (tmpfs charges a link so) */
 	assert_int_equal(inodes_used(), 5);
 	/* unlinking one of two names gives back the name's count only */
@@ -1019,8 +1020,8 @@ static void test_lookup_reference_keeps_orphan(void **state)
 	set_size(a, PAGE);
 	registry_forget(reg, a, 1);
 	/* two lookups: two references */
-	assert_int_equal(registry_lookup(reg, ROOT, "a", &st), 0);
-	assert_int_equal(registry_lookup(reg, ROOT, "a", &st), 0);
+	assert_int_equal(registry_lookup(reg, ROOT, "a", &st, NULL), 0);
+	assert_int_equal(registry_lookup(reg, ROOT, "a", &st, NULL), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(ino_of(ROOT, "a"), 0);
 	st = attr_of(a);
@@ -1045,7 +1046,7 @@ static void test_forget_n_drops_n_references(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	for (i = 0; i < 4; i++)
-		assert_int_equal(registry_lookup(reg, ROOT, "a", &st), 0);
+		assert_int_equal(registry_lookup(reg, ROOT, "a", &st, NULL), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	registry_forget(reg, a, 4);
 	assert_true(ino_exists(a)); /* 1 left (create) */
@@ -1228,7 +1229,7 @@ static void test_rename_over_hard_linked_region_keeps_other_name(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	b = mk(ROOT, "b");
-	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st), 0);
+	assert_int_equal(registry_link(reg, b, ROOT, "b2", &st, NULL), 0);
 	assert_int_equal(nlink_of(b), 2);
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, "b", 0), 0);
 	assert_int_equal(ino_of(ROOT, "b"), a);
@@ -1452,7 +1453,7 @@ static void test_rename_between_hard_links_of_same_region_is_noop(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, "l", 0), 0);
 	assert_int_equal(ino_of(ROOT, "a"), a);
 	assert_int_equal(ino_of(ROOT, "l"), a);
@@ -1474,11 +1475,11 @@ static void test_link_increments_nlink_and_shares_region(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	d = mkd(ROOT, "d");
-	assert_int_equal(registry_link(reg, a, ROOT, "b", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "b", &st, NULL), 0);
 	assert_int_equal(st.st_ino, a);
 	assert_int_equal(st.st_nlink, 2);
 	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(registry_link(reg, a, d, "c", &st), 0);
+	assert_int_equal(registry_link(reg, a, d, "c", &st, NULL), 0);
 	assert_int_equal(st.st_nlink, 3);
 	assert_int_equal(nlink_of(a), 3);
 	assert_int_equal(ino_of(ROOT, "b"), a);
@@ -1509,11 +1510,11 @@ static void test_link_errors(void **state)
 	a = mk(ROOT, "a");
 	d = mkd(ROOT, "d");
 	mk(ROOT, "other");
-	assert_int_equal(registry_link(reg, d, ROOT, "dl", &st), -EPERM);
-	assert_int_equal(registry_link(reg, ROOT, d, "rootl", &st), -EPERM);
-	assert_int_equal(registry_link(reg, a, ROOT, "other", &st), -EEXIST);
-	assert_int_equal(registry_link(reg, a, ROOT, "a", &st), -EEXIST);
-	assert_int_equal(registry_link(reg, a, ROOT, "d", &st), -EEXIST);
+	assert_int_equal(registry_link(reg, d, ROOT, "dl", &st, NULL), -EPERM);
+	assert_int_equal(registry_link(reg, ROOT, d, "rootl", &st, NULL), -EPERM);
+	assert_int_equal(registry_link(reg, a, ROOT, "other", &st, NULL), -EEXIST);
+	assert_int_equal(registry_link(reg, a, ROOT, "a", &st, NULL), -EEXIST);
+	assert_int_equal(registry_link(reg, a, ROOT, "d", &st, NULL), -EEXIST);
 	assert_int_equal(nlink_of(a), 1);
 	assert_int_equal(nlink_of(d), 2);
 	assert_int_equal(ino_of(ROOT, "dl"), 0);
@@ -1530,7 +1531,7 @@ static void test_link_takes_lookup_reference(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	registry_forget(reg, a, 1);
-	assert_int_equal(registry_link(reg, a, ROOT, "b", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "b", &st, NULL), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "a"), 0);
 	assert_int_equal(registry_unlink(reg, ROOT, "b"), 0);
 	assert_true(ino_exists(a));
@@ -1709,18 +1710,18 @@ static void test_setattr_size_grow_shrink(void **state)
 	fx_open(MiB, 0);
 	a = mk(ROOT, "a");
 	sa.size = 10000;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_ino, a);
 	assert_int_equal(st.st_size, 10000);
 	assert_int_equal(attr_of(a).st_size, 10000);
 	assert_int_equal(used_bytes(), 3 * PAGE);
 	sa.size = 100;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_size, 100);
 	assert_int_equal(attr_of(a).st_size, 100);
 	assert_int_equal(used_bytes(), PAGE);
 	sa.size = 0;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(attr_of(a).st_size, 0);
 	assert_int_equal(used_bytes(), 0);
 }
@@ -1738,19 +1739,19 @@ static void test_setattr_size_enospc_efbig_leave_size(void **state)
 	set_size(a, 12 * PAGE);
 	sa.size = 8 * PAGE; /* fits the store, not the free space */
 	memset(&st, 0x7c, sizeof(st));
-	assert_int_equal(registry_setattr(reg, b, &sa, &st), -ENOSPC);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), -ENOSPC);
 	assert_int_equal(st.st_ino, (ino_t)0x7c7c7c7c7c7c7c7cull);
 	assert_int_equal(attr_of(b).st_size, 0);
 	assert_int_equal(used_bytes(), 12 * PAGE);
 	sa.size = 16 * PAGE + 1; /* more than the whole store */
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), -EFBIG);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), -EFBIG);
 	assert_int_equal(attr_of(a).st_size, 12 * PAGE);
 	assert_int_equal(used_bytes(), 12 * PAGE);
 	/* exactly the free space works */
 	set_size(b, 4 * PAGE);
 	assert_int_equal(used_bytes(), 16 * PAGE);
 	sa.size = 4 * PAGE + 1;
-	assert_int_equal(registry_setattr(reg, b, &sa, &st), -ENOSPC);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), -ENOSPC);
 	assert_int_equal(attr_of(b).st_size, 4 * PAGE);
 }
 
@@ -1763,10 +1764,10 @@ static void test_setattr_size_on_directory_eisdir(void **state)
 	(void)state;
 	fx_open(MiB, 0);
 	d = mkd(ROOT, "d");
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), -EISDIR);
-	assert_int_equal(registry_setattr(reg, ROOT, &sa, &st), -EISDIR);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), -EISDIR);
+	assert_int_equal(registry_setattr(reg, ROOT, &sa, &st, NULL), -EISDIR);
 	sa.size = PAGE;
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), -EISDIR);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), -EISDIR);
 	assert_int_equal(used_bytes(), 0);
 }
 
@@ -1777,7 +1778,7 @@ static void test_setattr_unknown_inode_enoent(void **state)
 
 	(void)state;
 	fx_open(MiB, 0);
-	assert_int_equal(registry_setattr(reg, NO_INO, &sa, &st), -ENOENT);
+	assert_int_equal(registry_setattr(reg, NO_INO, &sa, &st, NULL), -ENOENT);
 }
 
 static void test_setattr_mode_uid_gid(void **state)
@@ -1792,21 +1793,21 @@ static void test_setattr_mode_uid_gid(void **state)
 	d = mkd(ROOT, "d");
 
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_MODE, .mode = 04600};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_mode, S_IFREG | 04600);
 	assert_int_equal(attr_of(a).st_mode, S_IFREG | 04600);
 	assert_int_equal(attr_of(a).st_uid, cred.uid); /* untouched */
 	assert_int_equal(attr_of(a).st_gid, cred.gid);
 
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_UID, .uid = 7};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_uid, 7);
 	assert_int_equal(attr_of(a).st_uid, 7);
 	assert_int_equal(attr_of(a).st_gid, cred.gid);
 	assert_int_equal(attr_of(a).st_mode, S_IFREG | 04600);
 
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_GID, .gid = 8};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(attr_of(a).st_gid, 8);
 	assert_int_equal(attr_of(a).st_uid, 7);
 
@@ -1815,7 +1816,7 @@ static void test_setattr_mode_uid_gid(void **state)
 				       .mode = 01707,
 				       .uid = 11,
 				       .gid = 12};
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_mode, S_IFDIR | 01707);
 	st = attr_of(d);
 	assert_int_equal(st.st_mode, S_IFDIR | 01707);
@@ -1826,7 +1827,7 @@ static void test_setattr_mode_uid_gid(void **state)
 	/* the root too (chmod/chown of the mount point) */
 	sa = (struct registry_setattr){
 	    .valid = REGISTRY_SET_MODE | REGISTRY_SET_UID, .mode = 0700, .uid = 0};
-	assert_int_equal(registry_setattr(reg, ROOT, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, ROOT, &sa, &st, NULL), 0);
 	st = attr_of(ROOT);
 	assert_int_equal(st.st_mode, S_IFDIR | 0700);
 	assert_int_equal(st.st_uid, 0);
@@ -1834,7 +1835,7 @@ static void test_setattr_mode_uid_gid(void **state)
 
 	/* valid = 0 changes nothing */
 	sa = (struct registry_setattr){.valid = 0, .mode = 0, .uid = 99, .gid = 99, .size = 12345};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	st = attr_of(a);
 	assert_int_equal(st.st_mode, S_IFREG | 04600);
 	assert_int_equal(st.st_uid, 7);
@@ -1853,7 +1854,7 @@ static void test_setattr_times_region(void **state)
 	a = mk(ROOT, "a");
 	sa.atime = (struct timespec){.tv_sec = 1000000, .tv_nsec = 5};
 	sa.mtime = (struct timespec){.tv_sec = 2000000, .tv_nsec = 7};
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	assert_int_equal(st.st_atim.tv_sec, 1000000);
 	assert_int_equal(st.st_mtim.tv_sec, 2000000);
 	st = attr_of(a);
@@ -1866,7 +1867,7 @@ static void test_setattr_times_region(void **state)
 	clock_gettime(CLOCK_REALTIME, &before);
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_MTIME};
 	sa.mtime.tv_nsec = UTIME_NOW;
-	assert_int_equal(registry_setattr(reg, a, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, a, &sa, &st, NULL), 0);
 	st = attr_of(a);
 	assert_int_equal(st.st_atim.tv_sec, 1000000);
 	assert_true(st.st_mtim.tv_sec >= before.tv_sec - 1);
@@ -1885,7 +1886,7 @@ static void test_setattr_times_directory(void **state)
 	d = mkd(ROOT, "d");
 	sa.atime = (struct timespec){.tv_sec = 3000000, .tv_nsec = 9};
 	sa.mtime = (struct timespec){.tv_sec = 4000000, .tv_nsec = 11};
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), 0);
 	st = attr_of(d);
 	assert_int_equal(st.st_atim.tv_sec, 3000000);
 	assert_int_equal(st.st_atim.tv_nsec, 9);
@@ -1894,7 +1895,7 @@ static void test_setattr_times_directory(void **state)
 	clock_gettime(CLOCK_REALTIME, &before);
 	sa = (struct registry_setattr){.valid = REGISTRY_SET_ATIME};
 	sa.atime.tv_nsec = UTIME_NOW;
-	assert_int_equal(registry_setattr(reg, d, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, d, &sa, &st, NULL), 0);
 	st = attr_of(d);
 	assert_true(st.st_atim.tv_sec >= before.tv_sec - 1);
 	assert_int_equal(st.st_mtim.tv_sec, 4000000);
@@ -2333,8 +2334,8 @@ static void test_readdir_removed_directory_with_freed_parent(void **state)
 	assert_int_equal(r, -ENOENT); /* a removed directory, as getdents(2) */
 	assert_int_equal(c.n, 0);
 	collect_free(&c);
-	assert_int_equal(registry_getattr(reg, b, &st), 0);
-	assert_int_equal(registry_lookup(reg, b, "x", &st), -ENOENT);
+	assert_int_equal(registry_getattr(reg, b, &st, NULL), 0);
+	assert_int_equal(registry_lookup(reg, b, "x", &st, NULL), -ENOENT);
 	registry_forget(reg, b, 1);
 	assert_false(ino_exists(b));
 }
@@ -2420,7 +2421,7 @@ static void test_xattr_follows_inode_across_rename_and_link(void **state)
 	assert_int_equal(registry_setxattr(reg, a, "user.k", "A", 1, 0), 0);
 	assert_int_equal(registry_getxattr(reg, b, "user.k", buf, sizeof(buf)), -ENODATA);
 	assert_int_equal(registry_rename(reg, ROOT, "a", ROOT, "z", 0), 0);
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	assert_int_equal(registry_getxattr(reg, ino_of(ROOT, "l"), "user.k", buf, sizeof(buf)), 1);
 	assert_int_equal(buf[0], 'A');
 }
@@ -2558,7 +2559,7 @@ static void test_xattr_charged_against_limit(void **state)
 	assert_int_equal(registry_setxattr(reg, b, "user.x", big, 65536, 0), -ENOSPC);
 	/* data cannot take the metadata's room either */
 	assert_int_equal(registry_setattr(reg, b, &(struct registry_setattr){.valid =
-			 REGISTRY_SET_SIZE, .size = 4 * PAGE}, &(struct stat){0}), -ENOSPC);
+			 REGISTRY_SET_SIZE, .size = 4 * PAGE}, &(struct stat){0}, NULL), -ENOSPC);
 	/* a smaller value gives the difference back */
 	assert_int_equal(registry_setxattr(reg, a, "user.v00", big, 1000, XATTR_REPLACE), 0);
 	used = 3 * c64k + xattr_cost(strlen("user.v00"), 1000) + 3 * PAGE;
@@ -2757,7 +2758,7 @@ static void test_cookie_attach_once_and_query(void **state)
 	assert_int_equal(v, 42);
 	/* the cookie belongs to the region, whatever its name */
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "b", 0), 0);
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	v = 0;
 	assert_int_equal(registry_cookie(reg, ino_of(ROOT, "l"), &v), 0);
 	assert_int_equal(v, 42);
@@ -2914,7 +2915,7 @@ static void absent_new(void)
 {
 	struct stat st;
 
-	assert_int_equal(registry_lookup(reg, ROOT, "new", &st), -ENOENT);
+	assert_int_equal(registry_lookup(reg, ROOT, "new", &st, NULL), -ENOENT);
 }
 
 static int op_mkdir(void)
@@ -2938,7 +2939,7 @@ static int op_link(void)
 {
 	struct stat st;
 
-	return registry_link(reg, fi_ino, ROOT, "new", &st);
+	return registry_link(reg, fi_ino, ROOT, "new", &st, NULL);
 }
 
 static void undo_link(void)
@@ -3244,6 +3245,293 @@ static void test_concurrent_creates_and_unlinks(void **state)
 	readdir_all(&c, shared, 37, false);
 	assert_int_equal(c.n, 2 + T * 150);
 	collect_free(&c);
+}
+
+/*
+ * Resizes run without the registry lock (registry.h): two regions grow and
+ * shrink in a loop, past what the store holds for both at once, while
+ * other threads create, open, write, stat, set xattrs on and unlink small
+ * regions, stat and open the big ones, list the directory with attributes,
+ * and grow regions that a third thread unlinks and forgets meanwhile
+ * (freed while a resize still holds them). Every call must end in a result it may give; sizes, the store's
+ * accounting (never past its limit) and data come out consistent.
+ */
+#define BIG_SIZE (40 * MiB)
+#define BIG_LIMIT (64 * MiB)
+
+struct resize_shared {
+	uint64_t big[2];
+	uint64_t victim; /* the region the victim thread has now, 0 for none */
+	bool stop;
+	int errors;
+};
+
+static void count_error(struct resize_shared *sh, const char *what, int r)
+{
+	__atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
+	print_error("%s: %d\n", what, r);
+}
+
+struct resizer {
+	pthread_t tid;
+	struct resize_shared *sh;
+	int which;
+	int grown, refused;
+};
+
+static void *resizer_main(void *arg)
+{
+	struct resizer *rz = arg;
+	struct resize_shared *sh = rz->sh;
+	int i;
+
+	for (i = 0; i < 120; i++) {
+		struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = i % 2 ? 0 : BIG_SIZE};
+		unsigned flags = 1;
+		struct stat st;
+		int r = registry_setattr(reg, sh->big[rz->which], &sa, &st, &flags);
+
+		if (r == -ENOSPC && sa.size) {
+			rz->refused++; /* the other one holds most of the store now */
+		} else if (r != 0) {
+			count_error(sh, "resize", r);
+		} else if ((uint64_t)st.st_size != sa.size || flags != 0) {
+			count_error(sh, "size after resize", (int)(st.st_size / MiB));
+		} else if (sa.size) {
+			rz->grown++;
+		}
+	}
+	return NULL;
+}
+
+struct bystander {
+	pthread_t tid;
+	struct resize_shared *sh;
+	int id;
+};
+
+static void *bystander_main(void *arg)
+{
+	struct bystander *b = arg;
+	struct resize_shared *sh = b->sh;
+	char name[32], buf[8];
+	struct stat st;
+	struct region *r;
+	int i, k, ret;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "s%d-%d", b->id, i);
+		ret = registry_create(reg, ROOT, name, 0644, &cred, &st);
+		if (ret != 0) {
+			count_error(sh, "create", ret);
+			continue;
+		}
+		ret = registry_open(reg, st.st_ino, &r);
+		if (ret == 0) {
+			if (region_write(r, "y", 1, 0) != 1)
+				count_error(sh, "write", -1);
+			registry_release(reg, st.st_ino);
+		} else {
+			count_error(sh, "open", ret);
+		}
+		ret = registry_setxattr(reg, st.st_ino, "user.s", "1", 1, 0);
+		if (ret != 0 || registry_getxattr(reg, st.st_ino, "user.s", buf, sizeof(buf)) != 1)
+			count_error(sh, "xattr", ret);
+		ret = registry_getattr(reg, st.st_ino, &st, NULL);
+		if (ret != 0 || st.st_size != 1)
+			count_error(sh, "getattr", ret);
+		/* The big ones, mid-resize: one of the sizes ever set. */
+		for (k = 0; k < 2; k++) {
+			struct stat bst;
+			unsigned flags = 1;
+
+			ret = registry_lookup(reg, ROOT, k ? "big1" : "big0", &bst, &flags);
+			if (ret != 0 || (bst.st_size != 0 && bst.st_size != BIG_SIZE) || flags != 0)
+				count_error(sh, "lookup of a big region", ret);
+			else
+				registry_forget(reg, bst.st_ino, 1);
+			ret = registry_open(reg, sh->big[k], &r);
+			if (ret == 0)
+				registry_release(reg, sh->big[k]);
+			else
+				count_error(sh, "open of a big region", ret);
+		}
+		if (i % 2 && (ret = registry_unlink(reg, ROOT, name)) != 0)
+			count_error(sh, "unlink", ret);
+		registry_forget(reg, st.st_ino, 1);
+	}
+	return NULL;
+}
+
+/* Makes, unlinks and forgets regions that the grabber grows meanwhile. */
+static void *victim_main(void *arg)
+{
+	struct resize_shared *sh = arg;
+	struct stat st;
+	int i, ret;
+
+	for (i = 0; i < 200; i++) {
+		ret = registry_create(reg, ROOT, "victim", 0644, &cred, &st);
+		if (ret != 0) {
+			count_error(sh, "create victim", ret);
+			continue;
+		}
+		__atomic_store_n(&sh->victim, st.st_ino, __ATOMIC_RELEASE);
+		sched_yield();
+		ret = registry_unlink(reg, ROOT, "victim");
+		if (ret != 0)
+			count_error(sh, "unlink victim", ret);
+		registry_forget(reg, st.st_ino, 1);
+	}
+	__atomic_store_n(&sh->stop, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *grabber_main(void *arg)
+{
+	struct resize_shared *sh = arg;
+
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t ino = __atomic_load_n(&sh->victim, __ATOMIC_ACQUIRE);
+		struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = MiB};
+		struct stat st;
+		int ret;
+
+		if (!ino)
+			continue;
+		/* Gone already, no room while the big ones hold it, or grown. */
+		ret = registry_setattr(reg, ino, &sa, &st, NULL);
+		if (ret != 0 && ret != -ENOENT && ret != -ENOSPC)
+			count_error(sh, "grow victim", ret);
+		ret = registry_getattr(reg, ino, &st, NULL);
+		if (ret != 0 && ret != -ENOENT)
+			count_error(sh, "getattr victim", ret);
+	}
+	return NULL;
+}
+
+/* Lists the root with attributes (readdirplus) in small calls, meanwhile. */
+struct lister {
+	pthread_t tid;
+	struct resize_shared *sh;
+	uint64_t inos[16];
+	uint64_t last_off;
+	size_t n;
+	bool bad_order, bad_size;
+};
+
+static int lister_fill(void *ctx, const char *name, const struct stat *st, uint64_t next_off,
+		       unsigned flags)
+{
+	struct lister *l = ctx;
+
+	(void)flags;
+	if (l->n == 16)
+		return 1;
+	if (next_off <= l->last_off)
+		l->bad_order = true;
+	l->last_off = next_off;
+	if (strncmp(name, "big", 3) == 0 && st->st_size != 0 && st->st_size != BIG_SIZE)
+		l->bad_size = true;
+	if (strcmp(name, ".") && strcmp(name, ".."))
+		l->inos[l->n++] = st->st_ino; /* took a lookup reference */
+	else
+		l->inos[l->n++] = 0;
+	return 0;
+}
+
+static void *lister_main(void *arg)
+{
+	struct lister *l = arg;
+	struct resize_shared *sh = l->sh;
+
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t off = 0;
+		int ret;
+
+		l->last_off = 0;
+		do {
+			size_t i;
+
+			l->n = 0;
+			ret = registry_readdir(reg, ROOT, off, true, lister_fill, l);
+			for (i = 0; i < l->n; i++)
+				if (l->inos[i])
+					registry_forget(reg, l->inos[i], 1);
+			off = l->last_off;
+		} while (ret == 0 && l->n);
+		if (ret != 0 || l->bad_order || l->bad_size) {
+			count_error(sh, "readdirplus of the root", ret);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void test_concurrent_resizes_and_namespace(void **state)
+{
+	enum { B = 3 };
+	struct resize_shared sh = {0};
+	struct resizer rz[2];
+	struct bystander by[B];
+	struct lister lister = {.sh = &sh};
+	pthread_t victim, grabber;
+	uint64_t used, expect;
+	char data[PAGE];
+	struct region *r;
+	int i;
+
+	(void)state;
+	fx_open(BIG_LIMIT, 0);
+	sh.big[0] = mk(ROOT, "big0");
+	sh.big[1] = mk(ROOT, "big1");
+	for (i = 0; i < 2; i++) {
+		rz[i] = (struct resizer){.sh = &sh, .which = i};
+		assert_int_equal(pthread_create(&rz[i].tid, NULL, resizer_main, &rz[i]), 0);
+	}
+	for (i = 0; i < B; i++) {
+		by[i] = (struct bystander){.sh = &sh, .id = i};
+		assert_int_equal(pthread_create(&by[i].tid, NULL, bystander_main, &by[i]), 0);
+	}
+	assert_int_equal(pthread_create(&victim, NULL, victim_main, &sh), 0);
+	assert_int_equal(pthread_create(&grabber, NULL, grabber_main, &sh), 0);
+	assert_int_equal(pthread_create(&lister.tid, NULL, lister_main, &lister), 0);
+	/* Never past the limit, whatever the moment. */
+	while (!__atomic_load_n(&sh.stop, __ATOMIC_ACQUIRE)) {
+		assert_true(used_bytes() <= BIG_LIMIT);
+		sched_yield();
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(rz[i].tid, NULL), 0);
+	for (i = 0; i < B; i++)
+		assert_int_equal(pthread_join(by[i].tid, NULL), 0);
+	assert_int_equal(pthread_join(victim, NULL), 0);
+	assert_int_equal(pthread_join(grabber, NULL), 0);
+	assert_int_equal(pthread_join(lister.tid, NULL), 0);
+	assert_int_equal(sh.errors, 0);
+	/* Both grew at times; each loop ended with a shrink to 0. */
+	assert_true(rz[0].grown + rz[1].grown > 0);
+	assert_int_equal(attr_of(sh.big[0]).st_size, 0);
+	assert_int_equal(attr_of(sh.big[1]).st_size, 0);
+
+	/* What is left: the big ones (empty), B * 100 small regions, their xattrs. */
+	assert_int_equal(inodes_used(), 1 + 2 + B * 100);
+	used = used_bytes();
+	expect = (uint64_t)B * 100 * (PAGE + xattr_cost(strlen("user.s"), 1));
+	assert_int_equal(used, expect);
+
+	/* The store's free space (whole pages) can be had again, and holds data. */
+	set_size(sh.big[0], BIG_LIMIT - (expect + PAGE - 1) / PAGE * PAGE);
+	assert_true(used_bytes() > BIG_LIMIT - PAGE);
+	assert_true(used_bytes() <= BIG_LIMIT);
+	assert_int_equal(registry_open(reg, sh.big[0], &r), 0);
+	memset(data, 0x5a, sizeof(data));
+	assert_int_equal(region_write(r, data, sizeof(data), BIG_SIZE), (ssize_t)sizeof(data));
+	memset(data, 0, sizeof(data));
+	assert_int_equal(region_read(r, data, sizeof(data), BIG_SIZE), (ssize_t)sizeof(data));
+	assert_int_equal(data[0], 0x5a);
+	assert_int_equal(data[PAGE - 1], 0x5a);
+	registry_release(reg, sh.big[0]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -3588,7 +3876,7 @@ static void test_backing_path_queries(void **state)
 	assert_memory_equal(buf, path, len);
 
 	/* The binding belongs to the region, whatever its names. */
-	assert_int_equal(registry_link(reg, a, ROOT, "l", &st), 0);
+	assert_int_equal(registry_link(reg, a, ROOT, "l", &st, NULL), 0);
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "moved", 0), 0);
 	assert_int_equal(registry_backing_path(reg, ino_of(ROOT, "l"), NULL, 0), (ssize_t)len);
 	assert_int_equal(registry_backing_path(reg, ino_of(d, "moved"), NULL, 0), (ssize_t)len);
@@ -3683,7 +3971,7 @@ static void test_bind_orphan_keeps_file(void **state)
  * leaves the region unbound, not the store unloadable: the name and the
  * path stay, opening and resizing give ENXIO, a new binding EEXIST; each
  * open retries as the owner, and once the hook succeeds the region is
- * bound for good.
+ * bound for good (opens at once retry once).
  */
 static int unbound_fail = -ENOENT; /* what the hook returns; 0: open the file */
 static int unbound_calls;
@@ -3695,7 +3983,7 @@ static int unbound_open(void *ctx, const char *region, const char *path, uid_t u
 {
 	int fd;
 
-	unbound_calls++;
+	__atomic_add_fetch(&unbound_calls, 1, __ATOMIC_RELAXED);
 	unbound_uid = uid;
 	if (region)
 		snprintf(unbound_region, sizeof(unbound_region), "%s", region);
@@ -3706,6 +3994,24 @@ static int unbound_open(void *ctx, const char *region, const char *path, uid_t u
 		return -errno;
 	*ret_fd = fd;
 	return 0;
+}
+
+/* Opens at once of an unbound region: the first retries, the others wait and find it bound. */
+struct unbound_opener {
+	pthread_t tid;
+	uint64_t ino;
+	int r;
+};
+
+static void *unbound_opener_main(void *arg)
+{
+	struct unbound_opener *o = arg;
+	struct region *region;
+
+	o->r = registry_open(reg, o->ino, &region);
+	if (o->r == 0)
+		registry_release(reg, o->ino);
+	return NULL;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -3724,6 +4030,7 @@ static void test_load_unbound_binding(void **state)
 	const char *tmp = getenv("TMPDIR");
 	struct registry_setattr sa = {.valid = REGISTRY_SET_SIZE, .size = 10};
 	char dir[PATH_MAX], placeholder[PATH_MAX + 32], err[PATH_MAX + 256];
+	struct unbound_opener openers[4];
 	struct region *region;
 	const char *path;
 	struct stat st;
@@ -3757,23 +4064,32 @@ static void test_load_unbound_binding(void **state)
 	assert_int_equal(unbound_calls, 2);
 	assert_int_equal(registry_backing_path(reg, b, NULL, 0), (ssize_t)strlen(path));
 	assert_int_equal(registry_open(reg, b, &region), -ENXIO);
-	assert_int_equal(registry_setattr(reg, b, &sa, &st), -ENXIO);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), -ENXIO);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(registry_bind(reg, b, fd, path, &binder, 0, true), -EEXIST);
 	close(fd);
 	assert_int_equal(attr_of(b).st_uid, cred.uid);
 
-	/* The file is back: the next open binds it. */
+	/* The file is back: the next opens bind it, once (the retry runs under the node's I/O lock). */
 	unbound_fail = 0;
+	unbound_calls = 0;
+	for (int i = 0; i < 4; i++) {
+		openers[i] = (struct unbound_opener){.ino = b};
+		assert_int_equal(pthread_create(&openers[i].tid, NULL, unbound_opener_main, &openers[i]),
+				 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(openers[i].tid, NULL), 0);
+		assert_int_equal(openers[i].r, 0);
+	}
+	assert_int_equal(unbound_calls, 1);
+	unbound_fail = -ENOENT; /* bound now: never asked again */
 	assert_int_equal(registry_open(reg, b, &region), 0);
 	assert_string_equal(region_backing_path(region), path);
 	assert_int_equal(attr_of(b).st_size, 9);
 	registry_release(reg, b);
-	unbound_fail = -ENOENT; /* bound now: never asked again */
-	assert_int_equal(registry_open(reg, b, &region), 0);
-	registry_release(reg, b);
-	assert_int_equal(registry_setattr(reg, b, &sa, &st), 0);
+	assert_int_equal(registry_setattr(reg, b, &sa, &st, NULL), 0);
 	assert_int_equal(path_size(path), 10);
 	assert_int_equal(registry_unlink(reg, d, "b"), 0);
 	teardown(state);
@@ -3875,6 +4191,7 @@ int main(void)
 	    T(test_create_memfd_failure_returns_errno),
 	    T(test_create_failures_do_not_leak_inode_quota),
 	    T(test_concurrent_creates_and_unlinks),
+	    T(test_concurrent_resizes_and_namespace),
 	    TB(test_bind_ebusy_while_open),
 	    TB(test_bind_eisdir_enoent),
 	    TB(test_bind_enotempty_eexist),
