@@ -607,7 +607,7 @@ static int jnl_bind(struct journal *j, const struct journal_node *n, const char 
 		r = -errno;
 	node_fd_put(n, fd);
 	if (r == 0)
-		r = AS_NOBODY(fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0
+		r = AS_NOBODY(fsetxattr(meta, RFS_XATTR_BACKING, path, strlen(path), 0) < 0
 				      ? -errno
 				      : 0);
 	if (r < 0 && meta >= 0)
@@ -620,7 +620,7 @@ static int jnl_bind(struct journal *j, const struct journal_node *n, const char 
 static void jnl_unbind(struct journal *j, int fd)
 {
 	(void)j;
-	fremovexattr(fd, PERSIST_BACKING_XATTR);
+	fremovexattr(fd, RFS_XATTR_BACKING);
 	close(fd);
 }
 
@@ -838,7 +838,7 @@ out:
 static int read_backing(struct walk *w, int fd, const struct pending *dir, const char *name,
 			char **ret)
 {
-	ssize_t n = fgetxattr(fd, PERSIST_BACKING_XATTR, NULL, 0);
+	ssize_t n = fgetxattr(fd, RFS_XATTR_BACKING, NULL, 0);
 	char *buf;
 
 	*ret = NULL;
@@ -846,7 +846,7 @@ static int read_backing(struct walk *w, int fd, const struct pending *dir, const
 		buf = malloc((size_t)n + 1);
 		if (!buf)
 			return -ENOMEM;
-		n = fgetxattr(fd, PERSIST_BACKING_XATTR, buf, (size_t)n);
+		n = fgetxattr(fd, RFS_XATTR_BACKING, buf, (size_t)n);
 		if (n >= 0) {
 			buf[n] = '\0';
 			*ret = buf;
