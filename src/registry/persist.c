@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -798,7 +799,7 @@ static int load_xattrs(struct walk *w, int fd, void *node, const struct pending 
 			       ? fail_at(w, dir, name, -errno, "%s", strerror(errno))
 			       : 0;
 	names = malloc((size_t)len);
-	value = malloc(65536);
+	value = malloc(XATTR_SIZE_MAX);
 	if (!names || !value) {
 		r = -ENOMEM;
 		goto out;
@@ -811,7 +812,7 @@ static int load_xattrs(struct walk *w, int fd, void *node, const struct pending 
 	for (xname = names; xname < names + len; xname += strlen(xname) + 1) {
 		if (strncmp(xname, "user.", 5) != 0 || strncmp(xname, "user.regionfs.", 14) == 0)
 			continue;
-		vlen = fgetxattr(fd, xname, value, 65536);
+		vlen = fgetxattr(fd, xname, value, XATTR_SIZE_MAX);
 		if (vlen < 0) {
 			r = fail_at(w, dir, name, -errno, "xattr %s: %s", xname, strerror(errno));
 			goto out;
