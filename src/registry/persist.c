@@ -990,7 +990,8 @@ int persist_walk(struct persist *p, int rootfd, void *root_node,
 {
 	struct walk w = { .p = p, .v = v, .err = err, .errlen = errlen };
 	struct pending *q;
-	size_t i;
+	struct hmap_node *hn;
+	size_t at = 0;
 	int r;
 
 	r = hmap_init(&w.seen);
@@ -1005,13 +1006,8 @@ int persist_walk(struct persist *p, int rootfd, void *root_node,
 		w.head = q->next;
 		free(q);
 	}
-	for (i = 0; i <= w.seen.mask; i++)
-		while (w.seen.buckets[i]) {
-			struct hmap_node *hn = w.seen.buckets[i];
-
-			hmap_remove(&w.seen, hn);
-			free(container_of(hn, struct link_seen, hn));
-		}
+	while ((hn = hmap_pop(&w.seen, &at)))
+		free(container_of(hn, struct link_seen, hn));
 	hmap_destroy(&w.seen);
 	if (r < 0 && !err[0])
 		fail(err, errlen, r, "store %s: %s", p->dir, strerror(-r));

@@ -430,14 +430,14 @@ err_free:
 
 void registry_free(struct registry *reg)
 {
-	size_t i;
+	struct hmap_node *hn;
+	size_t at = 0;
 
 	if (!reg)
 		return;
-	/* Removing a node never resizes the table, so bucket indices stay valid. */
-	for (i = 0; i <= reg->inodes.mask; i++)
-		while (reg->inodes.buckets[i])
-			registry_node_destroy(reg, container_of(reg->inodes.buckets[i], struct node, ino_hn));
+	/* (registry_node_destroy()'s hmap_remove() of a popped node does nothing.) */
+	while ((hn = hmap_pop(&reg->inodes, &at)))
+		registry_node_destroy(reg, container_of(hn, struct node, ino_hn));
 	hmap_destroy(&reg->inodes);
 	journal_free(reg->journal);
 	pthread_cond_destroy(&reg->bound_cv);
