@@ -1084,7 +1084,8 @@ out_unlock:
 	return r;
 }
 
-static int region_of(struct registry *reg, uint64_t ino, struct node **ret)
+/* The node of region ino (registry lock held): -ENOENT, or -EISDIR for a directory. */
+static int region_node(struct registry *reg, uint64_t ino, struct node **ret)
 {
 	struct node *n = node_get(reg, ino);
 
@@ -1104,7 +1105,7 @@ int registry_open(struct registry *reg, uint64_t ino, struct region **ret)
 
 again:
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r == 0 && n->binding) {
 		/* A new backing file is being put in: open that one, not the old. */
 		pthread_cond_wait(&reg->bound_cv, &reg->lock);
@@ -1145,7 +1146,7 @@ int registry_cookie(struct registry *reg, uint64_t ino, uint64_t *ret)
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r == 0)
 		*ret = n->cookie;
 	pthread_mutex_unlock(&reg->lock);
@@ -1158,7 +1159,7 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r == 0) {
 		if (!n->cookie)
 			n->cookie = cookie;
@@ -1265,7 +1266,7 @@ ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, siz
 	size_t len;
 
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r < 0)
 		goto out_unlock;
 	/* The region's path is written once, before n->bound (under this lock). */
@@ -1293,7 +1294,7 @@ int registry_region(struct registry *reg, uint64_t ino, struct region **ret)
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r == 0)
 		*ret = n->region;
 	pthread_mutex_unlock(&reg->lock);
