@@ -18,6 +18,7 @@
 
 #include "common/fsid.h"
 #include "common/hmap.h"
+#include "common/list.h"
 #include "common/log.h"
 #include "common/macros.h"
 #include "region/region.h"
@@ -676,7 +677,7 @@ struct journal *persist_journal(struct persist *p)
  * Paths exist only for error messages, built from the queue's parent links.
  */
 struct pending {
-	struct pending *next;	/* queue order, also the list of all of them */
+	struct list_node link;	/* in the walk's queue, which is also the list of all of them */
 	struct pending *parent; /* NULL: DIR/root */
 	void *node;
 	int fd; /* borrowed: the dir() callback's (or the caller's rootfd) */
@@ -693,8 +694,8 @@ struct link_seen {
 struct walk {
 	struct persist *p;
 	const struct persist_visitor *v;
-	struct hmap seen; /* files by (dev, ino): hard links */
-	struct pending *head, *tail; /* every directory seen; head: the first */
+	struct hmap seen;	/* files by (dev, ino): hard links */
+	struct list_node queue; /* struct pending.link: every directory seen, in order */
 	char *err;
 	size_t errlen;
 };
@@ -917,17 +918,12 @@ static int enqueue(struct walk *w, struct pending *parent, const char *name, int
 
 	if (!q)
 		return -ENOMEM;
-	q->next = NULL;
 	q->parent = parent;
 	q->node = node;
 	q->fd = fd;
 	memcpy(q->name, name, len);
 	q->name[len] = '\0';
-	if (w->tail)
-		w->tail->next = q;
-	else
-		w->head = q;
-	w->tail = q;
+	list_add_tail(&w->queue, &q->link);
 	return 0;
 }
 
@@ -989,23 +985,23 @@ int persist_walk(struct persist *p, int rootfd, void *root_node,
 		 const struct persist_visitor *v, char *err, size_t errlen)
 {
 	struct walk w = { .p = p, .v = v, .err = err, .errlen = errlen };
-	struct pending *q;
+	struct list_node *l, *tmp;
 	struct hmap_node *hn;
 	size_t at = 0;
 	int r;
 
+	list_init(&w.queue);
 	r = hmap_init(&w.seen);
 	if (r < 0)
 		return r;
 	r = load_xattrs(&w, rootfd, root_node, NULL, NULL);
 	if (r == 0)
 		r = enqueue(&w, NULL, "", rootfd, root_node);
-	for (q = w.head; r == 0 && q; q = q->next)
-		r = walk_dir(&w, q);
-	while ((q = w.head)) {
-		w.head = q->next;
-		free(q);
-	}
+	/* walk_dir() appends the subdirectories it finds: the walk reaches them too. */
+	for (l = list_first(&w.queue); r == 0 && l; l = list_next(&w.queue, l))
+		r = walk_dir(&w, container_of(l, struct pending, link));
+	list_for_each_safe(l, tmp, &w.queue)
+		free(container_of(l, struct pending, link));
 	while ((hn = hmap_pop(&w.seen, &at)))
 		free(container_of(hn, struct link_seen, hn));
 	hmap_destroy(&w.seen);
