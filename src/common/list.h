@@ -52,11 +52,24 @@ static inline struct list_node *list_first(const struct list_node *head)
 	return list_empty(head) ? NULL : head->next;
 }
 
+/* The last node, NULL when the list is empty. */
+static inline struct list_node *list_last(const struct list_node *head)
+{
+	return list_empty(head) ? NULL : head->prev;
+}
+
 /* The node after node in the list at head, NULL after the last. */
 static inline struct list_node *list_next(const struct list_node *head,
 					  const struct list_node *node)
 {
 	return node->next == head ? NULL : node->next;
+}
+
+/* The node before node in the list at head, NULL before the first. */
+static inline struct list_node *list_prev(const struct list_node *head,
+					  const struct list_node *node)
+{
+	return node->prev == head ? NULL : node->prev;
 }
 
 /* Walk in order; the body may remove pos (the next node is read first). */

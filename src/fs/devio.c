@@ -316,15 +316,12 @@ err_free:
 void devio_free(struct devio *io)
 {
 	struct hmap_node *hn;
-	size_t i;
+	size_t at = 0;
 
 	if (!io)
 		return;
-	for (i = 0; i <= io->pending.mask; i++)
-		while ((hn = io->pending.buckets[i])) {
-			hmap_remove(&io->pending, hn);
-			free(container_of(hn, struct pending, hn));
-		}
+	while ((hn = hmap_pop(&io->pending, &at)))
+		free(container_of(hn, struct pending, hn));
 	hmap_destroy(&io->pending);
 	pthread_mutex_destroy(&io->lock);
 	free(io);

@@ -78,7 +78,8 @@ static void node_path(struct node *dir, const char *name, char *buf, size_t size
 		struct dentry *d;
 		size_t dl;
 
-		for (d = n->parent->head; d && d->node != n; d = d->next)
+		for (d = registry_dentry_first(n->parent); d && d->node != n;
+		     d = registry_dentry_next(n->parent, d))
 			;
 		if (!d)
 			break;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "common/fsid.h"
 #include "common/hmap.h"
+#include "common/list.h"
 #include "common/log.h"
 #include "common/macros.h"
 #include "region/region.h"
@@ -607,7 +609,7 @@ static int jnl_bind(struct journal *j, const struct journal_node *n, const char 
 		r = -errno;
 	node_fd_put(n, fd);
 	if (r == 0)
-		r = AS_NOBODY(fsetxattr(meta, PERSIST_BACKING_XATTR, path, strlen(path), 0) < 0
+		r = AS_NOBODY(fsetxattr(meta, RFS_XATTR_BACKING, path, strlen(path), 0) < 0
 				      ? -errno
 				      : 0);
 	if (r < 0 && meta >= 0)
@@ -620,7 +622,7 @@ static int jnl_bind(struct journal *j, const struct journal_node *n, const char 
 static void jnl_unbind(struct journal *j, int fd)
 {
 	(void)j;
-	fremovexattr(fd, PERSIST_BACKING_XATTR);
+	fremovexattr(fd, RFS_XATTR_BACKING);
 	close(fd);
 }
 
@@ -675,7 +677,7 @@ struct journal *persist_journal(struct persist *p)
  * Paths exist only for error messages, built from the queue's parent links.
  */
 struct pending {
-	struct pending *next;	/* queue order, also the list of all of them */
+	struct list_node link;	/* in the walk's queue, which is also the list of all of them */
 	struct pending *parent; /* NULL: DIR/root */
 	void *node;
 	int fd; /* borrowed: the dir() callback's (or the caller's rootfd) */
@@ -692,8 +694,8 @@ struct link_seen {
 struct walk {
 	struct persist *p;
 	const struct persist_visitor *v;
-	struct hmap seen; /* files by (dev, ino): hard links */
-	struct pending *head, *tail; /* every directory seen; head: the first */
+	struct hmap seen;	/* files by (dev, ino): hard links */
+	struct list_node queue; /* struct pending.link: every directory seen, in order */
 	char *err;
 	size_t errlen;
 };
@@ -798,7 +800,7 @@ static int load_xattrs(struct walk *w, int fd, void *node, const struct pending 
 			       ? fail_at(w, dir, name, -errno, "%s", strerror(errno))
 			       : 0;
 	names = malloc((size_t)len);
-	value = malloc(65536);
+	value = malloc(XATTR_SIZE_MAX);
 	if (!names || !value) {
 		r = -ENOMEM;
 		goto out;
@@ -811,7 +813,7 @@ static int load_xattrs(struct walk *w, int fd, void *node, const struct pending 
 	for (xname = names; xname < names + len; xname += strlen(xname) + 1) {
 		if (strncmp(xname, "user.", 5) != 0 || strncmp(xname, "user.regionfs.", 14) == 0)
 			continue;
-		vlen = fgetxattr(fd, xname, value, 65536);
+		vlen = fgetxattr(fd, xname, value, XATTR_SIZE_MAX);
 		if (vlen < 0) {
 			r = fail_at(w, dir, name, -errno, "xattr %s: %s", xname, strerror(errno));
 			goto out;
@@ -838,7 +840,7 @@ out:
 static int read_backing(struct walk *w, int fd, const struct pending *dir, const char *name,
 			char **ret)
 {
-	ssize_t n = fgetxattr(fd, PERSIST_BACKING_XATTR, NULL, 0);
+	ssize_t n = fgetxattr(fd, RFS_XATTR_BACKING, NULL, 0);
 	char *buf;
 
 	*ret = NULL;
@@ -846,7 +848,7 @@ static int read_backing(struct walk *w, int fd, const struct pending *dir, const
 		buf = malloc((size_t)n + 1);
 		if (!buf)
 			return -ENOMEM;
-		n = fgetxattr(fd, PERSIST_BACKING_XATTR, buf, (size_t)n);
+		n = fgetxattr(fd, RFS_XATTR_BACKING, buf, (size_t)n);
 		if (n >= 0) {
 			buf[n] = '\0';
 			*ret = buf;
@@ -916,17 +918,12 @@ static int enqueue(struct walk *w, struct pending *parent, const char *name, int
 
 	if (!q)
 		return -ENOMEM;
-	q->next = NULL;
 	q->parent = parent;
 	q->node = node;
 	q->fd = fd;
 	memcpy(q->name, name, len);
 	q->name[len] = '\0';
-	if (w->tail)
-		w->tail->next = q;
-	else
-		w->head = q;
-	w->tail = q;
+	list_add_tail(&w->queue, &q->link);
 	return 0;
 }
 
@@ -988,29 +985,25 @@ int persist_walk(struct persist *p, int rootfd, void *root_node,
 		 const struct persist_visitor *v, char *err, size_t errlen)
 {
 	struct walk w = { .p = p, .v = v, .err = err, .errlen = errlen };
-	struct pending *q;
-	size_t i;
+	struct list_node *l, *tmp;
+	struct hmap_node *hn;
+	size_t at = 0;
 	int r;
 
+	list_init(&w.queue);
 	r = hmap_init(&w.seen);
 	if (r < 0)
 		return r;
 	r = load_xattrs(&w, rootfd, root_node, NULL, NULL);
 	if (r == 0)
 		r = enqueue(&w, NULL, "", rootfd, root_node);
-	for (q = w.head; r == 0 && q; q = q->next)
-		r = walk_dir(&w, q);
-	while ((q = w.head)) {
-		w.head = q->next;
-		free(q);
-	}
-	for (i = 0; i <= w.seen.mask; i++)
-		while (w.seen.buckets[i]) {
-			struct hmap_node *hn = w.seen.buckets[i];
-
-			hmap_remove(&w.seen, hn);
-			free(container_of(hn, struct link_seen, hn));
-		}
+	/* walk_dir() appends the subdirectories it finds: the walk reaches them too. */
+	for (l = list_first(&w.queue); r == 0 && l; l = list_next(&w.queue, l))
+		r = walk_dir(&w, container_of(l, struct pending, link));
+	list_for_each_safe(l, tmp, &w.queue)
+		free(container_of(l, struct pending, link));
+	while ((hn = hmap_pop(&w.seen, &at)))
+		free(container_of(hn, struct link_seen, hn));
 	hmap_destroy(&w.seen);
 	if (r < 0 && !err[0])
 		fail(err, errlen, r, "store %s: %s", p->dir, strerror(-r));

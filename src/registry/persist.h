@@ -63,8 +63,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#define PERSIST_BACKING_XATTR "user.regionfs.backing"
-
 struct persist;
 struct journal;
 
@@ -96,7 +94,8 @@ void persist_close_fd(int fd);
  * rename: renameat2 with the caller's flags; link: linkat of the region's
  * file by its fd; set_attrs: fchown, fchmod (and futimens of a directory);
  * set_xattr/remove_xattr: the file's own user.* xattrs; bind: a dup of the
- * region's file carrying PERSIST_BACKING_XATTR; sync_dir: fsync.
+ * region's file carrying RFS_XATTR_BACKING (common/macros.h); sync_dir:
+ * fsync.
  * The journal belongs to p: journal_free() of it is persist_close(p).
  */
 struct journal *persist_journal(struct persist *p);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/hmap.h"
+#include "common/list.h"
 #include "common/log.h"
 #include "common/macros.h"
 #include "registry/journal.h"
@@ -126,30 +127,25 @@ int registry_dentry_add(struct node *dir, const char *name, size_t len, struct n
 	d->len = len;
 	d->node = target;
 	d->seq = dir->next_seq++;
-	d->next = NULL;
-	d->prev = dir->tail;
-	if (dir->tail)
-		dir->tail->next = d;
-	else
-		dir->head = d;
-	dir->tail = d;
+	list_add_tail(&dir->dentries, &d->link);
 	hmap_insert(&dir->entries, &d->hn, hmap_hash_bytes(name, len));
 	return 0;
+}
+
+/* The entry before d in dir, NULL before the first. */
+static struct dentry *dentry_prev(const struct node *dir, const struct dentry *d)
+{
+	struct list_node *l = list_prev(&dir->dentries, &d->link);
+
+	return l ? container_of(l, struct dentry, link) : NULL;
 }
 
 static void dentry_del(struct node *dir, struct dentry *d)
 {
 	if (dir->cursor_entry == d)
-		dir->cursor_entry = d->prev; /* still has seq <= cursor_off */
+		dir->cursor_entry = dentry_prev(dir, d); /* still has seq <= cursor_off */
 	hmap_remove(&dir->entries, &d->hn);
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		dir->head = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	else
-		dir->tail = d->prev;
+	list_del(&d->link);
 	free(d);
 }
 
@@ -187,8 +183,10 @@ static void node_free(struct registry *reg, struct node *n)
 		region_free(n->region);
 	journal_close(reg->journal, n->pfd);
 	if (is_dir(n)) {
-		while (n->head)
-			dentry_del(n, n->head);
+		struct dentry *d;
+
+		while ((d = registry_dentry_first(n)))
+			dentry_del(n, d);
 		hmap_destroy(&n->entries);
 	}
 	pthread_mutex_destroy(&n->io);
@@ -292,6 +290,7 @@ int registry_node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, i
 		r = hmap_init(&n->entries);
 		if (r < 0)
 			goto err_free;
+		list_init(&n->dentries);
 		n->next_seq = DIRENT_FIRST_SEQ;
 		n->nlink = 2;
 		n->pfd = fd;
@@ -430,14 +429,14 @@ err_free:
 
 void registry_free(struct registry *reg)
 {
-	size_t i;
+	struct hmap_node *hn;
+	size_t at = 0;
 
 	if (!reg)
 		return;
-	/* Removing a node never resizes the table, so bucket indices stay valid. */
-	for (i = 0; i <= reg->inodes.mask; i++)
-		while (reg->inodes.buckets[i])
-			registry_node_destroy(reg, container_of(reg->inodes.buckets[i], struct node, ino_hn));
+	/* (registry_node_destroy()'s hmap_remove() of a popped node does nothing.) */
+	while ((hn = hmap_pop(&reg->inodes, &at)))
+		registry_node_destroy(reg, container_of(hn, struct node, ino_hn));
 	hmap_destroy(&reg->inodes);
 	journal_free(reg->journal);
 	pthread_cond_destroy(&reg->bound_cv);
@@ -833,7 +832,8 @@ int registry_rename(struct registry *reg, uint64_t parent, const char *name, uin
 		goto out_unlock;
 	r = journal_rename(reg->journal, dir->pfd, name, ndir->pfd, newname, flags);
 	if (r < 0) {
-		dentry_del(ndir, ndir->tail); /* the entry just added */
+		/* The entry just added, the last. */
+		dentry_del(ndir, container_of(list_last(&ndir->dentries), struct dentry, link));
 		goto out_unlock;
 	}
 	if (nd)
@@ -1084,7 +1084,8 @@ out_unlock:
 	return r;
 }
 
-static int region_of(struct registry *reg, uint64_t ino, struct node **ret)
+/* The node of region ino (registry lock held): -ENOENT, or -EISDIR for a directory. */
+static int region_node(struct registry *reg, uint64_t ino, struct node **ret)
 {
 	struct node *n = node_get(reg, ino);
 
@@ -1104,7 +1105,7 @@ int registry_open(struct registry *reg, uint64_t ino, struct region **ret)
 
 again:
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r == 0 && n->binding) {
 		/* A new backing file is being put in: open that one, not the old. */
 		pthread_cond_wait(&reg->bound_cv, &reg->lock);
@@ -1145,7 +1146,7 @@ int registry_cookie(struct registry *reg, uint64_t ino, uint64_t *ret)
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r == 0)
 		*ret = n->cookie;
 	pthread_mutex_unlock(&reg->lock);
@@ -1158,7 +1159,7 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r == 0) {
 		if (!n->cookie)
 			n->cookie = cookie;
@@ -1265,7 +1266,7 @@ ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, siz
 	size_t len;
 
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r < 0)
 		goto out_unlock;
 	/* The region's path is written once, before n->bound (under this lock). */
@@ -1293,7 +1294,7 @@ int registry_region(struct registry *reg, uint64_t ino, struct region **ret)
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
-	r = region_of(reg, ino, &n);
+	r = region_node(reg, ino, &n);
 	if (r == 0)
 		*ret = n->region;
 	pthread_mutex_unlock(&reg->lock);
@@ -1306,10 +1307,11 @@ static struct dentry *dir_seek(struct node *dir, uint64_t off)
 	struct dentry *d;
 
 	if (off < DIRENT_FIRST_SEQ)
-		return dir->head;
+		return registry_dentry_first(dir);
 	if (off == dir->cursor_off)
-		return dir->cursor_entry ? dir->cursor_entry->next : dir->head;
-	for (d = dir->head; d && d->seq <= off; d = d->next)
+		return dir->cursor_entry ? registry_dentry_next(dir, dir->cursor_entry)
+					 : registry_dentry_first(dir);
+	for (d = registry_dentry_first(dir); d && d->seq <= off; d = registry_dentry_next(dir, d))
 		;
 	return d;
 }
@@ -1341,7 +1343,7 @@ static void readdir_cursor(struct node *dir, uint64_t batch_off, uint64_t seq)
 		return; /* another stream moved it meanwhile: it is only a hint */
 	/* dentry_del() keeps cursor_entry the last entry at or before cursor_off. */
 	while (d && d->seq > seq)
-		d = d->prev;
+		d = dentry_prev(dir, d);
 	dir->cursor_off = seq;
 	dir->cursor_entry = d;
 }
@@ -1384,7 +1386,8 @@ int registry_readdir(struct registry *reg, uint64_t ino, uint64_t off, bool want
 			}
 			off = 2;
 		}
-		for (d = dir_seek(dir, off); d && n < READDIR_BATCH; d = d->next, n++) {
+		for (d = dir_seek(dir, off); d && n < READDIR_BATCH;
+		     d = registry_dentry_next(dir, d), n++) {
 			struct readdir_entry *e = &batch[n];
 
 			e->node = d->node;
@@ -1602,7 +1605,7 @@ void registry_names(struct registry *reg, uint64_t ino,
 
 		if (!is_dir(dir))
 			continue;
-		for (d = dir->head; d; d = d->next)
+		for (d = registry_dentry_first(dir); d; d = registry_dentry_next(dir, d))
 			if (d->node->ino == ino)
 				fn(ctx, dir->ino, d->name);
 	}

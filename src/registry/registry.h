@@ -69,6 +69,7 @@
 #ifndef RFS_REGISTRY_REGISTRY_H
 #define RFS_REGISTRY_REGISTRY_H
 
+#include <linux/limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,7 +80,7 @@
 
 #define REGISTRY_ROOT_INO 1u
 /* XATTR_LIST_MAX (65536) less room for the names the fs layer adds. */
-#define REGISTRY_XATTR_LIST_MAX (65536u - 256u)
+#define REGISTRY_XATTR_LIST_MAX (XATTR_LIST_MAX - 256u)
 
 struct registry;
 

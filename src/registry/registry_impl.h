@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "common/hmap.h"
+#include "common/list.h"
+#include "common/macros.h"
 #include "region/region.h"
 #include "registry/journal.h"
 #include "registry/registry.h"
@@ -81,11 +83,11 @@ struct node {
 	/* Directories only. */
 	struct node *parent;
 	struct hmap entries; /* name -> dentry */
-	struct dentry *head, *tail; /* creation order, seq increasing */
+	struct list_node dentries; /* struct dentry.link, creation order, seq increasing */
 	uint64_t next_seq;
 	/*
 	 * Readdir resume hint: cursor_entry is the last entry whose seq is <=
-	 * cursor_off (NULL: none, start at head). A stream that asks for
+	 * cursor_off (NULL: none, start at the first). A stream that asks for
 	 * cursor_off again continues in O(1) instead of scanning from the head.
 	 */
 	uint64_t cursor_off;
@@ -94,7 +96,7 @@ struct node {
 
 struct dentry {
 	struct hmap_node hn;
-	struct dentry *prev, *next;
+	struct list_node link; /* in its directory's dentries */
 	uint64_t seq;
 	struct node *node;
 	size_t len;
@@ -132,6 +134,22 @@ struct registry {
 static inline uint64_t registry_inodes_in_use(const struct registry *reg)
 {
 	return reg->inodes.count + reg->links;
+}
+
+/* A directory's entries in creation order: the first, NULL when it has none. */
+static inline struct dentry *registry_dentry_first(const struct node *dir)
+{
+	struct list_node *l = list_first(&dir->dentries);
+
+	return l ? container_of(l, struct dentry, link) : NULL;
+}
+
+/* The entry after d in dir, NULL after the last. */
+static inline struct dentry *registry_dentry_next(const struct node *dir, const struct dentry *d)
+{
+	struct list_node *l = list_next(&dir->dentries, &d->link);
+
+	return l ? container_of(l, struct dentry, link) : NULL;
 }
 
 /* What the journal records a node's changes on. */

@@ -2,15 +2,13 @@
 #include "registry/xattr.h"
 
 #include <errno.h>
+#include <linux/limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 
 #include "common/macros.h"
 #include "registry/registry.h"
-
-#define XATTR_NAME_LIMIT 255u
-#define XATTR_VALUE_LIMIT 65536u
 
 struct xattr {
 	struct xattr *next;
@@ -36,7 +34,7 @@ static int check_name(const char *name, size_t *ret_len)
 
 	if (len == 0)
 		return -EINVAL;
-	if (len > XATTR_NAME_LIMIT)
+	if (len > XATTR_NAME_MAX)
 		return -ERANGE;
 	*ret_len = len;
 	return 0;
@@ -56,7 +54,7 @@ static int check_set(const struct xattr_list *l, const char *name, size_t size, 
 	r = check_name(name, &len);
 	if (r < 0)
 		return r;
-	if (size > XATTR_VALUE_LIMIT)
+	if (size > XATTR_SIZE_MAX)
 		return -E2BIG;
 	pp = find((struct xattr_list *)l, name, len);
 	old = pp ? *pp : NULL;

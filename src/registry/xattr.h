@@ -14,6 +14,14 @@
 
 struct xattr;
 
+/*
+ * Singly linked on purpose, not a common/list.h list: every node has one,
+ * and all zeros is an empty list (nodes are calloc()ed; a list.h head
+ * would need initializing and twice the room). Every operation finds the
+ * name by walking from head anyway, and the walk keeps the link to the
+ * found entry, so replacing or removing it is O(1) without a prev pointer.
+ * New names go in front: listxattr shows the newest first.
+ */
 struct xattr_list {
 	struct xattr *head;
 	size_t names; /* what listxattr returns: every name with its NUL */
