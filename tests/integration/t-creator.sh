@@ -3,7 +3,7 @@
 #
 # user.regionfs.creator: "pid=N uid=N comm=NAME time=ISO-8601" of the process
 # that created a region (CREATE and MKNOD): a shell as uid 2001 and python3 as
-# root; hard links show the same; read-only (EPERM on set/remove, as owner and
+# root; hard links, renames and a bind keep it; read-only (EPERM on set/remove, as owner and
 # as root); listed on regions, not on directories (ENODATA there and on the
 # root); a comm with control characters shows '?' on one line; another user
 # reads it when the region is readable (EACCES when not, as any user.*);
@@ -26,12 +26,13 @@ upid=${out%% *}
 ucomm=${out#* }
 check "uid 2001 created a region" test -f "$M/u"
 
-rfs_py "$upid" "$ucomm" <<'EOF'
+printf 'file data' >"$RFS_TMP/bound.dat"
+rfs_py "$upid" "$ucomm" "$RFS_TMP/bound.dat" <<'EOF'
 import calendar, errno, os, re, stat, subprocess, sys, time
 from rfscheck import *
 
 NAME = "user.regionfs.creator"
-upid, ucomm = int(sys.argv[2]), sys.argv[3]
+upid, ucomm, bound = int(sys.argv[2]), sys.argv[3], sys.argv[4]
 LINE = re.compile(r"pid=(\d+) uid=(\d+) comm=([\x20-\x7e]*) time=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$")
 
 def creator(path):
@@ -80,6 +81,13 @@ if stamp:
 n = P("nod")
 os.mknod(n, 0o600 | stat.S_IFREG)
 eq(creator(n)[2], "python3", "mknod: creator recorded")
+
+# Bound to a file, it is still the region its creator made.
+v = os.getxattr(n, NAME)
+succeeds(os.setxattr, n, "user.regionfs.backing", bound.encode(), msg="bind the mknod region")
+eq(os.getxattr(n, NAME), v, "bound region: the same creator")
+eq(sorted(x for x in os.listxattr(n) if x.startswith("user.")), ["user.regionfs.backing", NAME],
+   "bound region lists the creator and the binding")
 
 # A hard link is the same region: the same creator, whoever links it.
 os.link(u, P("u.link"))
