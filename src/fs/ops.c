@@ -18,18 +18,16 @@
 #include "fs/rfs.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "common/macros.h"
 #include "fs/caller.h"
+#include "fs/holders.h"
 #include "fs/perm.h"
 
 #define XATTR_USER_PREFIX "user."
@@ -37,6 +35,7 @@
 #define XATTR_DATAPATH "user.regionfs.datapath"
 #define XATTR_REQUESTS "user.regionfs.requests"
 #define XATTR_CREATOR "user.regionfs.creator"
+#define XATTR_HOLDERS "user.regionfs.holders"
 
 /* Largest reply we build for readdir: the kernel asks for one page at a time. */
 #define READDIR_BUF_MAX (128u * 1024u)
@@ -305,23 +304,9 @@ static struct registry_cred req_cred(fuse_req_t req)
 static void req_creator(fuse_req_t req, struct registry_creator *ret)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	char path[32];
-	ssize_t len = -1;
-	int fd;
 
 	*ret = (struct registry_creator){ .pid = ctx->pid, .uid = ctx->uid, .time = time(NULL) };
-	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)ctx->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		len = read(fd, ret->comm, sizeof(ret->comm) - 1);
-		close(fd);
-	}
-	if (len > 0 && ret->comm[len - 1] == '\n')
-		len--;
-	if (len <= 0)
-		strcpy(ret->comm, "?");
-	else
-		ret->comm[len] = '\0';
+	holders_comm(ctx->pid, ret->comm);
 }
 
 static void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -768,6 +753,8 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		r = registry_backing_path(fs->reg, ino, buf, size);
 	else if (strcmp(name, XATTR_CREATOR) == 0)
 		r = registry_creator(fs->reg, ino, buf, size);
+	else if (strcmp(name, XATTR_HOLDERS) == 0)
+		r = holders_get(fs, ino, buf, size);
 	else
 		r = registry_getxattr(fs->reg, ino, name, buf, size);
 	if (r == -EISDIR)
@@ -782,6 +769,8 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	/*
 	 * Ours, listed where they apply: the mount's facts on the root, the
 	 * creator on regions that have one, the binding on bound regions.
+	 * Not the holders: a scan of /proc for every "getfattr -d", and a
+	 * momentary value that "cp -a" would copy.
 	 */
 	static const char root_names[] = XATTR_DATAPATH "\0" XATTR_REQUESTS;
 	static const char creator_name[] = XATTR_CREATOR;
