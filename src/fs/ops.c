@@ -22,16 +22,20 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/macros.h"
 #include "fs/caller.h"
+#include "fs/holders.h"
 #include "fs/perm.h"
 
 #define XATTR_USER_PREFIX "user."
 #define XATTR_RFS_PREFIX "user.regionfs."
 #define XATTR_DATAPATH "user.regionfs.datapath"
 #define XATTR_REQUESTS "user.regionfs.requests"
+#define XATTR_CREATOR "user.regionfs.creator"
+#define XATTR_HOLDERS "user.regionfs.holders"
 
 /* Largest reply we build for readdir: the kernel asks for one page at a time. */
 #define READDIR_BUF_MAX (128u * 1024u)
@@ -291,11 +295,26 @@ static struct registry_cred req_cred(fuse_req_t req)
 	return c;
 }
 
+/*
+ * Who is creating a region (user.regionfs.creator): the request's pid and
+ * uid, and its comm read now, while the process exists. That read is racy
+ * (the process may be gone, or in a pid namespace we cannot see into):
+ * it fails soft to "?", never the create.
+ */
+static void req_creator(fuse_req_t req, struct registry_creator *ret)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	*ret = (struct registry_creator){ .pid = ctx->pid, .uid = ctx->uid, .time = time(NULL) };
+	holders_comm(ctx->pid, ret->comm);
+}
+
 static void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      dev_t rdev)
 {
 	struct rfs *fs = req_rfs(req);
 	struct registry_cred cred = req_cred(req);
+	struct registry_creator creator;
 	struct stat st;
 	int r;
 
@@ -304,6 +323,8 @@ static void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		reply_err(req, -EPERM);
 		return;
 	}
+	req_creator(req, &creator);
+	cred.creator = &creator;
 	r = registry_create(fs->reg, parent, name, mode, &cred, &st);
 	if (r < 0)
 		reply_err(req, r);
@@ -509,6 +530,7 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 {
 	struct rfs *fs = req_rfs(req);
 	struct registry_cred cred = req_cred(req);
+	struct registry_creator creator;
 	struct fuse_entry_param e;
 	struct region *region;
 	struct stat st;
@@ -518,6 +540,8 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		reply_err(req, -EPERM);
 		return;
 	}
+	req_creator(req, &creator);
+	cred.creator = &creator;
 	r = registry_create(fs->reg, parent, name, mode, &cred, &st);
 	if (r < 0) {
 		reply_err(req, r);
@@ -725,13 +749,16 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 			return;
 		}
 	}
-	if (strcmp(name, RFS_XATTR_BACKING) == 0) {
+	if (strcmp(name, RFS_XATTR_BACKING) == 0)
 		r = registry_backing_path(fs->reg, ino, buf, size);
-		if (r == -EISDIR)
-			r = -ENODATA;
-	} else {
+	else if (strcmp(name, XATTR_CREATOR) == 0)
+		r = registry_creator(fs->reg, ino, buf, size);
+	else if (strcmp(name, XATTR_HOLDERS) == 0)
+		r = holders_get(fs, ino, buf, size);
+	else
 		r = registry_getxattr(fs->reg, ino, name, buf, size);
-	}
+	if (r == -EISDIR)
+		r = -ENODATA; /* regions' names, asked of a directory */
 	reply_xattr_size(req, size, r, buf);
 	free(buf);
 }
@@ -739,14 +766,17 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct rfs *fs = req_rfs(req);
-	/* Ours, listed where they apply: the mount's facts on the root, the binding on bound regions. */
+	/*
+	 * Ours, listed where they apply: the mount's facts on the root, the
+	 * creator on regions that have one, the binding on bound regions.
+	 * Not the holders: a scan of /proc for every "getfattr -d", and a
+	 * momentary value that "cp -a" would copy.
+	 */
 	static const char root_names[] = XATTR_DATAPATH "\0" XATTR_REQUESTS;
-	const char *extra = ino == REGISTRY_ROOT_INO ? root_names
-			    : registry_backing_path(fs->reg, ino, NULL, 0) >= 0 ? RFS_XATTR_BACKING
-									 : "";
-	size_t extra_len = ino == REGISTRY_ROOT_INO ? sizeof(root_names)
-			   : *extra		    ? strlen(extra) + 1
-						    : 0;
+	static const char creator_name[] = XATTR_CREATOR;
+	static const char backing_name[] = RFS_XATTR_BACKING;
+	char extra[sizeof(root_names) + sizeof(creator_name) + sizeof(backing_name)];
+	size_t extra_len = 0;
 	char *buf = NULL;
 	ssize_t r;
 
@@ -755,6 +785,19 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		if (!buf) {
 			reply_err(req, -ENOMEM);
 			return;
+		}
+	}
+	if (ino == REGISTRY_ROOT_INO) {
+		memcpy(extra, root_names, sizeof(root_names));
+		extra_len = sizeof(root_names);
+	} else {
+		if (registry_creator(fs->reg, ino, NULL, 0) >= 0) {
+			memcpy(extra, creator_name, sizeof(creator_name));
+			extra_len = sizeof(creator_name);
+		}
+		if (registry_backing_path(fs->reg, ino, NULL, 0) >= 0) {
+			memcpy(extra + extra_len, backing_name, sizeof(backing_name));
+			extra_len += sizeof(backing_name);
 		}
 	}
 	r = registry_listxattr(fs->reg, ino, buf, size);

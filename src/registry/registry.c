@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -617,6 +618,8 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 	if (is_dir(n)) {
 		n->parent = dir;
 		dir->nlink++;
+	} else if (cred->creator) {
+		n->creator = *cred->creator;
 	}
 	dir_touch(dir);
 	n->nlookup++;
@@ -1256,6 +1259,44 @@ out_unlock:
 	pthread_mutex_unlock(&n->io);
 	node_unpin(reg, n);
 	return r;
+}
+
+ssize_t registry_creator(struct registry *reg, uint64_t ino, char *buf, size_t size)
+{
+	struct registry_creator c;
+	char line[REGISTRY_CREATOR_MAX], stamp[32];
+	struct tm tm;
+	time_t t;
+	struct node *n;
+	ssize_t r;
+	int len;
+
+	pthread_mutex_lock(&reg->lock);
+	r = region_node(reg, ino, &n);
+	if (r == 0)
+		c = n->creator; /* written once, before the node was published */
+	pthread_mutex_unlock(&reg->lock);
+	if (r < 0)
+		return r;
+	if (c.pid == 0)
+		return -ENODATA;
+	/* A user names their process: one printable line, whatever they chose. */
+	c.comm[sizeof(c.comm) - 1] = '\0';
+	for (unsigned char *p = (unsigned char *)c.comm; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	t = (time_t)c.time;
+	if (!gmtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		strcpy(stamp, "?");
+	len = snprintf(line, sizeof(line), "pid=%ld uid=%lu comm=%s time=%s", (long)c.pid,
+		       (unsigned long)c.uid, c.comm, stamp);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		return -ERANGE; /* cannot happen: every field is bounded */
+	if (size && size < (size_t)len)
+		return -ERANGE;
+	if (size)
+		memcpy(buf, line, (size_t)len);
+	return len;
 }
 
 ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, size_t size)

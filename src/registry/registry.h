@@ -112,10 +112,24 @@ struct registry_config {
 	void *open_binding_ctx;
 };
 
-/* Who is asking: the owner of what they create. */
+/*
+ * The process that created a region (user.regionfs.creator): its pid and
+ * uid as the daemon sees them, its comm as given (registry_creator()
+ * makes it printable) and when (CLOCK_REALTIME seconds). pid 0: unknown.
+ */
+struct registry_creator {
+	pid_t pid;
+	uid_t uid;
+	int64_t time;
+	char comm[16]; /* NUL-terminated, as /proc/PID/comm without its newline */
+};
+
+/* Who is asking: the owner of what they create; creator: recorded on a new
+ * region by registry_create() (NULL: none, and for directories). */
 struct registry_cred {
 	uid_t uid;
 	gid_t gid;
+	const struct registry_creator *creator;
 };
 
 /* Which fields of struct registry_setattr to apply. */
@@ -276,6 +290,17 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
  * for an unbound region (see registry_open()) the path it waits for.
  * Errors: -ENOENT, -EISDIR, -ENODATA (not bound), -ERANGE (buf too small). */
 ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, size_t size);
+
+/*
+ * Copy region ino's creator into buf as one line without a newline,
+ * "pid=N uid=N comm=NAME time=YYYY-MM-DDTHH:MM:SSZ" (UTC; comm's bytes
+ * outside printable ASCII as '?'; at most REGISTRY_CREATOR_MAX bytes);
+ * size 0: return the length. Kept in memory only: a region loaded from a
+ * store has none. Errors: -ENOENT, -EISDIR, -ENODATA (none recorded),
+ * -ERANGE (buf too small).
+ */
+#define REGISTRY_CREATOR_MAX 96
+ssize_t registry_creator(struct registry *reg, uint64_t ino, char *buf, size_t size);
 
 /* The region of ino, without counting an open (for requests on an inode the
  * kernel holds a reference to). Errors: -ENOENT, -EISDIR. */

@@ -44,6 +44,7 @@ struct node {
 	struct xattr_list xattrs;
 	struct region *region; /* regions only */
 	uint64_t cookie;       /* the data-path layer's, see registry_attach_cookie() */
+	struct registry_creator creator; /* regions made by registry_create(); pid 0: none */
 	/* A region bound to a user's file (region_bind_file() done, see registry_bind()). */
 	bool bound;
 	/* registry_bind() is at work: opens wait for it on reg->bound_cv. */

@@ -568,6 +568,40 @@ static void test_create_uses_creds_of_caller(void **state)
 	assert_int_equal(attr_of(d).st_uid, cred2.uid);
 }
 
+/* user.regionfs.creator: recorded by create, formatted on one printable line. */
+static void test_creator_recorded_and_formatted(void **state)
+{
+	/* 2026-12-07T14:05:09Z; a comm with a newline, a control and a UTF-8 byte. */
+	struct registry_creator c = { .pid = 4242, .uid = 1000, .time = 1796652309,
+				      .comm = "ev\nil\x01\xc3x" };
+	struct registry_cred with = { .uid = 1000, .gid = 1001, .creator = &c };
+	const char want[] = "pid=4242 uid=1000 comm=ev?il??x time=2026-12-07T14:05:09Z";
+	char buf[REGISTRY_CREATOR_MAX];
+	struct stat st;
+	uint64_t a, d, plain;
+
+	(void)state;
+	fx_open(MiB, 0);
+	assert_int_equal(registry_create(reg, ROOT, "a", 0600, &with, &st), 0);
+	a = st.st_ino;
+	memset(&c, 0, sizeof(c)); /* copied: the caller's struct is not kept */
+	assert_int_equal(registry_creator(reg, a, NULL, 0), (ssize_t)strlen(want));
+	assert_int_equal(registry_creator(reg, a, buf, sizeof(buf)), (ssize_t)strlen(want));
+	assert_memory_equal(buf, want, strlen(want));
+	assert_int_equal(registry_creator(reg, a, buf, strlen(want) - 1), -ERANGE);
+	assert_int_equal(registry_link(reg, a, ROOT, "b", &st, NULL), 0);
+	assert_int_equal(registry_creator(reg, ino_of(ROOT, "b"), buf, sizeof(buf)),
+			 (ssize_t)strlen(want));
+	plain = mk(ROOT, "plain");
+	assert_int_equal(registry_creator(reg, plain, buf, sizeof(buf)), -ENODATA);
+	c.pid = 1;
+	assert_int_equal(registry_mkdir(reg, ROOT, "d", 0700, &with, &st), 0);
+	d = st.st_ino;
+	assert_int_equal(registry_creator(reg, d, buf, sizeof(buf)), -EISDIR);
+	assert_int_equal(registry_creator(reg, ROOT, buf, sizeof(buf)), -EISDIR);
+	assert_int_equal(registry_creator(reg, NO_INO, buf, sizeof(buf)), -ENOENT);
+}
+
 static void test_lookup_output_untouched_on_failure(void **state)
 {
 	struct stat st;
@@ -4106,6 +4140,7 @@ int main(void)
 	    T(test_getattr_unknown_inode_enoent),
 	    T(test_create_lookup_getattr),
 	    T(test_create_uses_creds_of_caller),
+	    T(test_creator_recorded_and_formatted),
 	    T(test_lookup_output_untouched_on_failure),
 	    T(test_mkdir_attributes_and_parent_nlink),
 	    T(test_lookup_in_subdirectory),
