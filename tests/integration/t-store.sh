@@ -63,9 +63,7 @@ seen = {}
 out = []
 def xattrs(p):
     try:
-        # The creator is the daemon's memory, not the store's (t-creator.sh).
-        names = sorted(n for n in os.listxattr(p, follow_symlinks=False)
-                       if n != "user.regionfs.creator")
+        names = sorted(os.listxattr(p, follow_symlinks=False))
     except OSError as e:
         return "xattr-error:%d" % e.errno
     return ",".join("%s=%s" % (n, os.getxattr(p, n, follow_symlinks=False).hex())
