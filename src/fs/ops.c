@@ -768,14 +768,15 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct rfs *fs = req_rfs(req);
 	/*
 	 * Ours, listed where they apply: the mount's facts on the root, the
-	 * creator on regions that have one, the binding on bound regions.
-	 * Not the holders: a scan of /proc for every "getfattr -d", and a
-	 * momentary value that "cp -a" would copy.
+	 * binding on bound regions. Not the creator: "cp --preserve=xattr"
+	 * between regions would fail setting it (EPERM) and "cp -a" out of
+	 * the mount would copy it as a plain attribute. Not the holders
+	 * either: a scan of /proc for every "getfattr -d", and a momentary
+	 * value. Both are read by name.
 	 */
 	static const char root_names[] = XATTR_DATAPATH "\0" XATTR_REQUESTS;
-	static const char creator_name[] = XATTR_CREATOR;
 	static const char backing_name[] = RFS_XATTR_BACKING;
-	char extra[sizeof(root_names) + sizeof(creator_name) + sizeof(backing_name)];
+	char extra[sizeof(root_names) + sizeof(backing_name)];
 	size_t extra_len = 0;
 	char *buf = NULL;
 	ssize_t r;
@@ -790,15 +791,9 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	if (ino == REGISTRY_ROOT_INO) {
 		memcpy(extra, root_names, sizeof(root_names));
 		extra_len = sizeof(root_names);
-	} else {
-		if (registry_creator(fs->reg, ino, NULL, 0) >= 0) {
-			memcpy(extra, creator_name, sizeof(creator_name));
-			extra_len = sizeof(creator_name);
-		}
-		if (registry_backing_path(fs->reg, ino, NULL, 0) >= 0) {
-			memcpy(extra + extra_len, backing_name, sizeof(backing_name));
-			extra_len += sizeof(backing_name);
-		}
+	} else if (registry_backing_path(fs->reg, ino, NULL, 0) >= 0) {
+		memcpy(extra, backing_name, sizeof(backing_name));
+		extra_len = sizeof(backing_name);
 	}
 	r = registry_listxattr(fs->reg, ino, buf, size);
 	if (r >= 0 && size) {

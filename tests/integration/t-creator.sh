@@ -4,10 +4,10 @@
 # user.regionfs.creator: "pid=N uid=N comm=NAME time=ISO-8601" of the process
 # that created a region (CREATE and MKNOD): a shell as uid 2001 and python3 as
 # root; hard links, renames and a bind keep it; read-only (EPERM on set/remove, as owner and
-# as root); listed on regions, not on directories (ENODATA there and on the
-# root); a comm with control characters shows '?' on one line; another user
+# as root); read by name, never listed (cp --preserve=xattr between regions
+# works), ENODATA on directories and the root; a comm with control characters shows '?' on one line; another user
 # reads it when the region is readable (EACCES when not, as any user.*);
-# kept in memory only: after a remount of the store, ENODATA and not listed.
+# kept in memory only: after a remount of the store, ENODATA.
 #
 # Usage: t-creator.sh DAEMON_BINARY DATAPATH
 
@@ -86,8 +86,8 @@ eq(creator(n)[2], "python3", "mknod: creator recorded")
 v = os.getxattr(n, NAME)
 succeeds(os.setxattr, n, "user.regionfs.backing", bound.encode(), msg="bind the mknod region")
 eq(os.getxattr(n, NAME), v, "bound region: the same creator")
-eq(sorted(x for x in os.listxattr(n) if x.startswith("user.")), ["user.regionfs.backing", NAME],
-   "bound region lists the creator and the binding")
+eq(sorted(x for x in os.listxattr(n) if x.startswith("user.")), ["user.regionfs.backing"],
+   "bound region lists the binding, not the creator")
 
 # A hard link is the same region: the same creator, whoever links it.
 os.link(u, P("u.link"))
@@ -102,12 +102,11 @@ eq(as_user(ERRNO_OF % "os.setxattr(sys.argv[1], %r, b'x')" % NAME, u), "EPERM", 
 eq(as_user(ERRNO_OF % "os.removexattr(sys.argv[1], %r)" % NAME, u), "EPERM", "owner 2001 removes it -> EPERM")
 eq(creator(u)[1], "2001", "unchanged after the refusals")
 
-# Listed on regions, never on directories; ENODATA there.
-ok(NAME in os.listxattr(r), "listxattr of a region lists it")
-ok(NAME in os.listxattr(P("u.moved")), "listxattr of a hard link lists it")
+# Read by name, never listed (cp would copy or fail to set it); ENODATA on directories.
+ok(NAME not in os.listxattr(r), "listxattr of a region does not list it")
 os.setxattr(r, "user.mine", b"v")
-eq(sorted(x for x in os.listxattr(r) if x.startswith("user.")), ["user.mine", NAME],
-   "listed beside the region's own user.* names")
+eq(sorted(x for x in os.listxattr(r) if x.startswith("user.")), ["user.mine"],
+   "only the region's own user.* names are listed")
 os.mkdir(P("d"))
 ok(NAME not in os.listxattr(P("d")), "listxattr of a directory does not list it")
 raises(errno.ENODATA, os.getxattr, P("d"), NAME, msg="getxattr on a directory")
@@ -153,4 +152,15 @@ os.close(os.open(P("new"), os.O_CREAT | os.O_RDWR, 0o644))
 eq(os.getxattr(P("new"), NAME).decode().split()[2], "comm=python3", "a region created after the load has one")
 done()
 EOF
+# The attribute is read by name only: copies with attributes neither fail on it nor carry it.
+M=$RFS_MNT
+setfattr -n user.note -v kept "$M/new"
+check "cp --preserve=xattr between regions" cp --preserve=xattr "$M/new" "$M/copy"
+check_eq "...the copy keeps user.note" kept "$(getfattr --absolute-names --only-values -n user.note "$M/copy" 2>&1)"
+check_eq "...and has its own creator (cp's)" "comm=cp" \
+	"$(getfattr --absolute-names --only-values -n user.regionfs.creator "$M/copy" | tr ' ' '\n' | grep '^comm=')"
+mkdir -p "$RFS_TMP/out"
+check "cp -a out of the mount" cp -a "$M/new" "$RFS_TMP/out/new"
+check_eq "...carries no user.regionfs.* attribute" "" \
+	"$(getfattr --absolute-names -d -m 'user\.regionfs\.' "$RFS_TMP/out/new" 2>&1)"
 rfs_done
