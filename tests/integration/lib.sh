@@ -317,6 +317,23 @@ rfs_user_python()
 	chmod 644 "$RFS_TMP/rfscheck.py"
 }
 
+# A loop-mounted ext4 of SIZE on DIR (made here), with mkfs.ext4's
+# MKFS_OPTIONs; its image is kept only by the loop device (gone at umount).
+# Status non-zero when this machine cannot make one.
+#   rfs_loop_ext4 DIR SIZE [MKFS_OPTION...]
+rfs_loop_ext4()
+{
+	local dir=$1 size=$2 st
+	shift 2
+	mkdir -p "$dir"
+	truncate -s "$size" "$dir.img" &&
+		mkfs.ext4 -q -F "$@" "$dir.img" >/dev/null 2>&1 &&
+		mount -o loop "$dir.img" "$dir" 2>/dev/null
+	st=$?
+	rm -f "$dir.img"
+	return $st
+}
+
 # Strip options tmpfs does not know, for RFS_TEST_TARGET=tmpfs.
 rfs_tmpfs_opts()
 {

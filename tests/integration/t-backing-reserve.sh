@@ -22,15 +22,11 @@ MIB=1048576
 AS_USER=(setpriv --reuid=2001 --regid=2001 --clear-groups)
 
 E=$RFS_TMP/ext
-mkdir -p "$E"
 chmod 755 "$RFS_TMP"
-truncate -s 32M "$RFS_TMP/reserve.img"
-if ! mkfs.ext4 -q -F -m 50 "$RFS_TMP/reserve.img" >/dev/null 2>&1 ||
-	! mount -o loop "$RFS_TMP/reserve.img" "$E"; then
+if ! rfs_loop_ext4 "$E" 32M -m 50; then
 	fail "cannot make a loop-mounted ext4 with a root reserve"
 	rfs_done
 fi
-rm -f "$RFS_TMP/reserve.img" # kept by the loop device until umount
 mkdir "$E/u"
 chown 2001:2001 "$E/u"
 

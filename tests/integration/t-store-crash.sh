@@ -35,11 +35,8 @@ if [ ! -e /sys/fs/fuse/connections/0 ] && ! grep -q ' /sys/fs/fuse/connections '
 fi
 
 L=$RFS_TMP/storefs
-mkdir "$L"
 exact=0
-truncate -s 256M "$RFS_TMP/store.img"
-if mkfs.ext4 -q -F -N 8192 "$RFS_TMP/store.img" >/dev/null 2>&1 &&
-	mount -o loop "$RFS_TMP/store.img" "$L" 2>/dev/null; then
+if rfs_loop_ext4 "$L" 256M -N 8192; then
 	exact=1
 elif mount -t tmpfs -o size=256M rfs-crash-store "$L"; then
 	echo "# note: no loop-mounted ext4; DIR on tmpfs, leaks not counted"
@@ -47,7 +44,6 @@ else
 	fail "no file system for the store"
 	exit 1
 fi
-rm -f "$RFS_TMP/store.img" # stays alive while mounted
 
 rfs_run_prog python3 "$RFS_LIB_DIR/crash.py" "$RFS_BIN" "$RFS_DATAPATH" "$RFS_TMP" "$L" "$exact"
 

@@ -26,16 +26,12 @@ MIB=1048576
 AS_USER=(setpriv --reuid=2001 --regid=2001 --clear-groups)
 
 E=$RFS_TMP/ext
-mkdir -p "$E"
 chmod 755 "$RFS_TMP"
-truncate -s 64M "$RFS_TMP/reserve.img"
-if ! mkfs.ext4 -q -F -m 50 "$RFS_TMP/reserve.img" >/dev/null 2>&1 ||
-	! mount -o loop "$RFS_TMP/reserve.img" "$E"; then
+if ! rfs_loop_ext4 "$E" 64M -m 50; then
 	fail "cannot make a loop-mounted ext4 with a root reserve"
 	rfs_done
 fi
 DEV=$(findmnt -n -o SOURCE --target "$E")
-rm -f "$RFS_TMP/reserve.img" # kept by the loop device until umount
 mkdir -m 700 "$E/store"
 mkdir -m 1777 "$E/pub"
 S=$E/store

@@ -239,15 +239,10 @@ rfs_umount
 # unmounted by the teardown's namespace.
 mkext4()
 {
-	local dir=$RFS_TMP/$1
-	mkdir "$dir"
-	truncate -s "$2" "$RFS_TMP/$1.img"
-	if ! mkfs.ext4 -q -F -m 0 "$RFS_TMP/$1.img" >/dev/null 2>&1 ||
-		! mount -o loop "$RFS_TMP/$1.img" "$dir"; then
+	if ! rfs_loop_ext4 "$RFS_TMP/$1" "$2" -m 0; then
 		fail "cannot make a loop-mounted ext4 of $2"
 		exit 1
 	fi
-	rm -f "$RFS_TMP/$1.img" # kept by the loop device until umount
 }
 
 # Free blocks of a file system, after writing back what is dirty.

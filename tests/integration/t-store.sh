@@ -351,13 +351,9 @@ rfs_umount
 
 # Exact inode counts need a file system of our own: a loop-mounted ext4.
 L=$RFS_TMP/loopfs
-mkdir "$L"
-truncate -s 128M "$RFS_TMP/loop.img"
 loop_ok=
-if mkfs.ext4 -q -F -N 2048 "$RFS_TMP/loop.img" >/dev/null 2>&1 &&
-	mount -o loop "$RFS_TMP/loop.img" "$L" 2>/dev/null; then
+if rfs_loop_ext4 "$L" 128M -N 2048; then
 	loop_ok=1
-	rm -f "$RFS_TMP/loop.img" # kept alive by the loop device until umount
 else
 	echo "# note: no loop-mounted ext4 here; the orphan checks use DIR in $RFS_TMP (no inode counts)"
 	L=$RFS_TMP/noloop
