@@ -278,21 +278,30 @@ static unsigned open_fds(void)
 	return n;
 }
 
+/* A new store at sub("s") (its path into dir): an fd of its DIR/root. */
+static int new_store_root(char dir[512])
+{
+	char err[1024];
+	int fd;
+
+	snprintf(dir, 512, "%s", sub("s"));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(open_store(dir, err, sizeof(err)), 0);
+	fd = open(sub("s/root"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
 static void test_deep_walk(void **state)
 {
 	struct walk_job job = {0};
-	char dir[512], err[1024];
+	char dir[512];
 	unsigned fds;
 	int fd, nfd;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s", sub("s"));
-	assert_int_equal(mkdir(dir, 0700), 0);
-	assert_int_equal(open_store(dir, err, sizeof(err)), 0);
-
 	/* deep nested directories under DIR/root, a file at the bottom. */
-	fd = open(sub("s/root"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(fd >= 0);
+	fd = new_store_root(dir);
 	for (int i = 0; i < (int)deep; i++) {
 		assert_int_equal(mkdirat(fd, "d", 0755), 0);
 		nfd = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -343,15 +352,11 @@ static void test_wide_walk(void **state)
 {
 	struct walk_job job = {0};
 	struct rlimit old, tight;
-	char dir[512], err[1024], name[32];
+	char dir[512], name[32];
 	int fd;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s", sub("s"));
-	assert_int_equal(mkdir(dir, 0700), 0);
-	assert_int_equal(open_store(dir, err, sizeof(err)), 0);
-	fd = open(sub("s/root"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	assert_true(fd >= 0);
+	fd = new_store_root(dir);
 	for (int i = 0; i < WIDE; i++) {
 		snprintf(name, sizeof(name), "d%d", i);
 		assert_int_equal(mkdirat(fd, name, 0755), 0);
