@@ -14,29 +14,27 @@
 
 #include "common/log.h"
 
-#define CAP_BIT(n) (1ull << (n))
-
-static int caps_get(struct fsid_saved *s)
+int fsid_caps_get(struct fsid_caps *ret)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2];
 
 	if (syscall(SYS_capget, &h, d) < 0)
 		return -errno;
-	s->eff = d[0].effective | (uint64_t)d[1].effective << 32;
-	s->prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
-	s->inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+	ret->eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	ret->prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	ret->inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
 	return 0;
 }
 
-static int caps_set(const struct fsid_saved *s)
+int fsid_caps_set(const struct fsid_caps *caps)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2] = {
-		{ .effective = (uint32_t)s->eff, .permitted = (uint32_t)s->prm,
-		  .inheritable = (uint32_t)s->inh },
-		{ .effective = (uint32_t)(s->eff >> 32), .permitted = (uint32_t)(s->prm >> 32),
-		  .inheritable = (uint32_t)(s->inh >> 32) },
+		{ .effective = (uint32_t)caps->eff, .permitted = (uint32_t)caps->prm,
+		  .inheritable = (uint32_t)caps->inh },
+		{ .effective = (uint32_t)(caps->eff >> 32), .permitted = (uint32_t)(caps->prm >> 32),
+		  .inheritable = (uint32_t)(caps->inh >> 32) },
 	};
 
 	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
@@ -53,10 +51,10 @@ int fsid_enter(uid_t uid, gid_t gid, unsigned flags, struct fsid_saved *ret)
 	struct fsid_saved s = { .switched = false };
 	int r;
 
-	r = caps_get(&s);
+	r = fsid_caps_get(&s.caps);
 	if (r < 0)
 		return r;
-	if (!(s.eff & CAP_BIT(CAP_SETUID)) || !(s.eff & CAP_BIT(CAP_SETGID))) {
+	if (!(s.caps.eff & FSID_CAP_BIT(CAP_SETUID)) || !(s.caps.eff & FSID_CAP_BIT(CAP_SETGID))) {
 		*ret = s; /* acts as itself: nothing to restore */
 		return 0;
 	}
@@ -73,7 +71,7 @@ int fsid_enter(uid_t uid, gid_t gid, unsigned flags, struct fsid_saved *ret)
 		goto err_back;
 	}
 	if (flags & FSID_KEEP_CAPS) {
-		r = caps_set(&s);
+		r = fsid_caps_set(&s.caps);
 		if (r < 0)
 			goto err_back;
 	}
@@ -95,7 +93,7 @@ void fsid_leave(struct fsid_saved *s)
 	 * saved ones again.
 	 */
 	ids_back();
-	if (caps_set(s) < 0)
+	if (fsid_caps_set(&s->caps) < 0)
 		log_err("cannot restore the daemon's capabilities: %m");
 	s->switched = false;
 }

@@ -41,9 +41,20 @@ enum fsid_flags {
 	FSID_KEEP_CAPS = 1 << 0,
 };
 
+#define FSID_CAP_BIT(n) (1ull << (n))
+
+/* A thread's capability sets, 64 bits each (capget/capset version 3). */
+struct fsid_caps {
+	uint64_t eff, prm, inh;
+};
+
+/* The calling thread's capabilities; capset() of them (-errno on failure). */
+int fsid_caps_get(struct fsid_caps *ret);
+int fsid_caps_set(const struct fsid_caps *caps);
+
 struct fsid_saved {
 	bool switched;
-	uint64_t eff, prm, inh; /* the thread's capabilities before */
+	struct fsid_caps caps; /* the thread's capabilities before */
 };
 
 int fsid_enter(uid_t uid, gid_t gid, unsigned flags, struct fsid_saved *ret);

@@ -451,7 +451,7 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 	if (r < 0)
 		return r;
 	if (fs->passthrough) {
-		struct caller_fs as;
+		struct fsid_saved as;
 
 		/*
 		 * Register now: a file the kernel cannot pass through (a
@@ -460,9 +460,11 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 		 * of this call: the binder's fsuid/fsgid, so that its writes
 		 * allocate as the binder's own would (root reserve).
 		 */
-		caller_as_fs(binder.uid, binder.gid, &as);
-		id = devio_backing_open(fs->hooks.io, fd);
-		caller_restore_fs(&as);
+		id = fsid_enter(binder.uid, binder.gid, 0, &as);
+		if (id == 0) {
+			id = devio_backing_open(fs->hooks.io, fd);
+			fsid_leave(&as);
+		}
 		if (id < 0) {
 			r = id;
 			goto err_close;

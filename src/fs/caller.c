@@ -28,45 +28,20 @@
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd of one thread, by its tid */
 #endif
 
-#define CAP_BIT(n) (1ull << (n))
-
-static int caps_get(uint64_t *ret_eff, uint64_t *ret_prm, uint64_t *ret_inh)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d) < 0)
-		return -errno;
-	*ret_eff = d[0].effective | (uint64_t)d[1].effective << 32;
-	*ret_prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
-	*ret_inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
-	return 0;
-}
-
-static int caps_set(uint64_t eff, uint64_t prm, uint64_t inh)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct d[2] = {
-		{ .effective = (uint32_t)eff, .permitted = (uint32_t)prm,
-		  .inheritable = (uint32_t)inh },
-		{ .effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(prm >> 32),
-		  .inheritable = (uint32_t)(inh >> 32) },
-	};
-
-	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
-}
-
 int caller_drop_resource(void)
 {
-	uint64_t eff, prm, inh;
-	int r = caps_get(&eff, &prm, &inh);
+	const uint64_t res = FSID_CAP_BIT(CAP_SYS_RESOURCE);
+	struct fsid_caps caps;
+	int r = fsid_caps_get(&caps);
 
 	if (r < 0)
 		return r;
-	if (!(prm & CAP_BIT(CAP_SYS_RESOURCE)))
+	if (!(caps.prm & res))
 		return 0;
-	return caps_set(eff & ~CAP_BIT(CAP_SYS_RESOURCE), prm & ~CAP_BIT(CAP_SYS_RESOURCE),
-			inh & ~CAP_BIT(CAP_SYS_RESOURCE));
+	caps.eff &= ~res;
+	caps.prm &= ~res;
+	caps.inh &= ~res;
+	return fsid_caps_set(&caps);
 }
 
 /* Is pid's mount namespace the daemon's own? */
@@ -235,14 +210,16 @@ int caller_fstype(const struct caller *c, uint64_t mnt_id, char *buf, size_t siz
 
 int caller_enter(struct caller *c)
 {
+	struct fsid_caps acting;
 	int r;
 
 	c->entered = false;
 	c->switched_ids = false;
-	r = caps_get(&c->saved_eff, &c->saved_prm, &c->saved_inh);
+	r = fsid_caps_get(&c->saved_caps);
 	if (r < 0)
 		return r;
-	if (c->saved_eff & CAP_BIT(CAP_SETUID) && c->saved_eff & CAP_BIT(CAP_SETGID)) {
+	if (c->saved_caps.eff & FSID_CAP_BIT(CAP_SETUID) &&
+	    c->saved_caps.eff & FSID_CAP_BIT(CAP_SETGID)) {
 		c->nsaved = getgroups(CALLER_MAX_GROUPS, c->saved);
 		if (c->nsaved < 0)
 			return -errno;
@@ -264,7 +241,9 @@ int caller_enter(struct caller *c)
 	}
 	c->entered = true;
 	/* Never more than either side has. */
-	r = caps_set(c->saved_eff & c->caps, c->saved_prm, c->saved_inh);
+	acting = c->saved_caps;
+	acting.eff &= c->caps;
+	r = fsid_caps_set(&acting);
 	if (r < 0)
 		goto err_leave;
 	return 0;
@@ -279,7 +258,7 @@ void caller_leave(struct caller *c)
 	if (!c->entered)
 		return;
 	/* The capabilities first: they allow the id switches back. */
-	if (caps_set(c->saved_eff, c->saved_prm, c->saved_inh) < 0)
+	if (fsid_caps_set(&c->saved_caps) < 0)
 		log_err("cannot restore the daemon's capabilities: %m");
 	if (c->switched_ids) {
 		setfsuid(geteuid());
@@ -287,27 +266,8 @@ void caller_leave(struct caller *c)
 		if (syscall(SYS_setgroups, (size_t)c->nsaved, c->saved) < 0)
 			log_err("cannot restore the daemon's groups: %m");
 		/* A switch of fsuid back to 0 raised the file capabilities: exactly as before. */
-		if (caps_set(c->saved_eff, c->saved_prm, c->saved_inh) < 0)
+		if (fsid_caps_set(&c->saved_caps) < 0)
 			log_err("cannot restore the daemon's capabilities: %m");
 	}
 	c->entered = false;
-}
-
-void caller_as_fs(uid_t uid, gid_t gid, struct caller_fs *ret)
-{
-	ret->switched = false;
-	if ((uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid)
-		return;
-	setfsgid(gid);
-	setfsuid(uid);
-	ret->switched = true;
-}
-
-void caller_restore_fs(struct caller_fs *s)
-{
-	if (!s->switched)
-		return;
-	setfsuid(geteuid());
-	setfsgid(getegid());
-	s->switched = false;
 }

@@ -53,6 +53,8 @@
 
 #include <fuse_lowlevel.h>
 
+#include "common/fsid.h"
+
 #define CALLER_MAX_GROUPS 256
 
 struct caller {
@@ -67,7 +69,7 @@ struct caller {
 	/* The thread's own identity while it acts (caller_enter/leave). */
 	bool entered;
 	bool switched_ids;
-	uint64_t saved_eff, saved_prm, saved_inh;
+	struct fsid_caps saved_caps;
 	int nsaved;
 	gid_t saved[CALLER_MAX_GROUPS];
 };
@@ -85,18 +87,6 @@ int caller_fstype(const struct caller *c, uint64_t mnt_id, char *buf, size_t siz
 
 int caller_enter(struct caller *c);
 void caller_leave(struct caller *c);
-
-/*
- * Act as fsuid uid / fsgid gid for file system calls that allocate on a
- * bound file (the binder's identity: reserves and quotas apply, see
- * caller_drop_resource()). Groups and capabilities stay the daemon's. The
- * calling thread only; caller_restore_fs() undoes it.
- */
-struct caller_fs {
-	bool switched;
-};
-void caller_as_fs(uid_t uid, gid_t gid, struct caller_fs *ret);
-void caller_restore_fs(struct caller_fs *s);
 
 /*
  * Drop CAP_SYS_RESOURCE from every capability set of the calling thread,

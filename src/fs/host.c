@@ -90,7 +90,7 @@ int host_set_limits(void)
 	 * The open-file limit was the last use of CAP_SYS_RESOURCE: without
 	 * it, no write by the daemon passes a file system's root reserve for
 	 * a user (it allocates with a fsuid other than 0: the binder's in a
-	 * bound file, 65534 in a store's files, see as_allocator() in
+	 * bound file, 65534 in a store's files, see region_alloc_enter() in
 	 * region.c and fsid.h) nor a quota hard limit. Before any thread
 	 * exists: capabilities are per thread.
 	 */

@@ -49,7 +49,7 @@ struct region {
 	char *path;
 	/*
 	 * Bound regions: who bound the file. Every call that may allocate in
-	 * it runs with this fsuid/fsgid (as_allocator()), so the file system's
+	 * it runs with this fsuid/fsgid (region_alloc_enter()), so the file system's
 	 * root reserve and the quota apply as to the binder's own writes.
 	 */
 	uid_t binder_uid;
@@ -70,7 +70,7 @@ static bool is_anonymous(const struct region *r)
 /*
  * Every call that may allocate in the backing file runs as the identity
  * the file system should judge, this thread only (common/fsid.h), undone
- * by as_daemon(). The daemon holds no CAP_SYS_RESOURCE (dropped at
+ * by region_alloc_leave(). The daemon holds no CAP_SYS_RESOURCE (dropped at
  * startup), so with a fsuid other than the file system's reserved uid
  * (ext4: resuid, 0 by default) the root reserve is not granted:
  *  - a bound file: its binder, so the reserve and quota hard limits bind
@@ -83,7 +83,7 @@ static bool is_anonymous(const struct region *r)
  *    rules, CAP_FOWNER: futimens of a file of another owner).
  * Memfds and a private tmpfs have no reserve: nothing to switch.
  */
-static int as_allocator(const struct region *r, struct fsid_saved *ret)
+int region_alloc_enter(const struct region *r, struct fsid_saved *ret)
 {
 	ret->switched = false;
 	if (r->path) {
@@ -96,19 +96,9 @@ static int as_allocator(const struct region *r, struct fsid_saved *ret)
 	return fsid_enter(FSID_NOBODY, FSID_NOGROUP, FSID_KEEP_CAPS, ret);
 }
 
-static void as_daemon(struct fsid_saved *s)
-{
-	fsid_leave(s);
-}
-
-int region_alloc_enter(const struct region *r, struct fsid_saved *ret)
-{
-	return as_allocator(r, ret);
-}
-
 void region_alloc_leave(struct fsid_saved *s)
 {
-	as_daemon(s);
+	fsid_leave(s);
 }
 
 static uint64_t page_up(uint64_t n)
@@ -441,10 +431,10 @@ int region_resize(struct region *r, uint64_t size)
 	if (fd < 0)
 		return fd;
 	pthread_rwlock_wrlock(&r->lock);
-	ret = as_allocator(r, &sw);
+	ret = region_alloc_enter(r, &sw);
 	if (ret == 0) {
 		ret = resize_locked(r, fd, size);
-		as_daemon(&sw);
+		region_alloc_leave(&sw);
 	}
 	note_file(r, fd);
 	pthread_rwlock_unlock(&r->lock);
@@ -531,10 +521,10 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 	inside = ret == 0 && end <= size && !r->path;
 	/* Inside the size too: a store file on disk may have holes (region_adopt()). */
 	if (inside) {
-		n = ret = as_allocator(r, &sw);
+		n = ret = region_alloc_enter(r, &sw);
 		if (ret == 0) {
 			n = pwrite_full(fd, buf, len, off);
-			as_daemon(&sw);
+			region_alloc_leave(&sw);
 		}
 	}
 	pthread_rwlock_unlock(&r->lock);
@@ -543,7 +533,7 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 
 	/* Growing: exclusively, and look again; the size may have changed meanwhile. */
 	pthread_rwlock_wrlock(&r->lock);
-	n = as_allocator(r, &sw); /* a bound file: even inside the size (holes) */
+	n = region_alloc_enter(r, &sw); /* a bound file: even inside the size (holes) */
 	if (n)
 		goto out_unlock;
 	n = fd_size(fd, &size);
@@ -574,7 +564,7 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 	}
 	note_file(r, fd);
 out_daemon:
-	as_daemon(&sw);
+	region_alloc_leave(&sw);
 out_unlock:
 	pthread_rwlock_unlock(&r->lock);
 out_put:
@@ -668,7 +658,7 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 		return fd;
 
 	pthread_rwlock_wrlock(&r->lock);
-	ret = as_allocator(r, &sw);
+	ret = region_alloc_enter(r, &sw);
 	if (ret)
 		goto out_unlock;
 	ret = fd_size(fd, &size);
@@ -679,7 +669,7 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 	else
 		ret = commit_locked(r, fd, mode, size, off, end);
 out_daemon:
-	as_daemon(&sw);
+	region_alloc_leave(&sw);
 out_unlock:
 	note_file(r, fd);
 	pthread_rwlock_unlock(&r->lock);
