@@ -47,6 +47,13 @@ void rfs_log_printable(char *s)
 			*s = '?';
 }
 
+void rfs_ascii_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 void rfs_log(enum rfs_log_level level, const char *fmt, ...)
 {
 	char buf[1024], line[sizeof(buf) + 16];

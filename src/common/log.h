@@ -57,6 +57,8 @@ void rfs_log_line(enum rfs_log_level level, const char *fmt, va_list ap)
 /* Replace control characters (below 0x20, and 0x7f) in s by '?', in place:
  * for messages that name user-chosen strings and must stay one line. */
 void rfs_log_printable(char *s);
+/* Stricter, for values shown in attributes: every byte outside printable ASCII as '?'. */
+void rfs_ascii_printable(char *s);
 
 #define log_err(...) rfs_log(RFS_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) rfs_log(RFS_LOG_WARNING, __VA_ARGS__)

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "fs/rfs.h"
 #include "region/region.h"
 #include "registry/registry.h"
@@ -39,14 +40,13 @@ struct scan {
 	size_t nns;
 };
 
-void holders_comm(pid_t pid, char ret[16])
+/* The comm file at path in dirfd (a process's /proc directory, or AT_FDCWD), made printable. */
+static void comm_at(int dirfd, const char *path, char ret[16])
 {
-	char path[32];
 	ssize_t len = -1;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		len = read(fd, ret, 15);
 		close(fd);
@@ -59,9 +59,15 @@ void holders_comm(pid_t pid, char ret[16])
 	}
 	ret[len] = '\0';
 	/* A user names their process: one printable line, whatever they chose. */
-	for (unsigned char *p = (unsigned char *)ret; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			*p = '?';
+	rfs_ascii_printable(ret);
+}
+
+void holders_comm(pid_t pid, char ret[16])
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	comm_at(AT_FDCWD, path, ret);
 }
 
 /* The mount ids of dev in the mount namespace of the process at piddir. */
@@ -282,11 +288,15 @@ static ssize_t scan_all(struct scan *s, char *out)
 			continue; /* gone */
 		nmapped = count_mapped(s, piddir);
 		nopen = count_open(s, piddir);
-		uid = nopen || nmapped ? status_euid(piddir) : -1;
+		uid = -1;
+		if (nopen || nmapped) {
+			/* Through piddir: the same process, even if its pid is reused meanwhile. */
+			uid = status_euid(piddir);
+			comm_at(piddir, "comm", comm);
+		}
 		close(piddir);
 		if (!nopen && !nmapped)
 			continue;
-		holders_comm(pids[i], comm);
 		if (uid < 0)
 			l = snprintf(line, sizeof(line), "pid=%ld uid=? comm=%s open=%u mapped=%u\n",
 				     (long)pids[i], comm, nopen, nmapped);

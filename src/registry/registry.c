@@ -1282,9 +1282,7 @@ ssize_t registry_creator(struct registry *reg, uint64_t ino, char *buf, size_t s
 		return -ENODATA;
 	/* A user names their process: one printable line, whatever they chose. */
 	c.comm[sizeof(c.comm) - 1] = '\0';
-	for (unsigned char *p = (unsigned char *)c.comm; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			*p = '?';
+	rfs_ascii_printable(c.comm);
 	t = (time_t)c.time;
 	if (!gmtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm))
 		strcpy(stamp, "?");
