@@ -40,12 +40,6 @@ int fsid_caps_set(const struct fsid_caps *caps)
 	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
 }
 
-static void ids_back(void)
-{
-	setfsuid(geteuid());
-	setfsgid(getegid());
-}
-
 int fsid_enter(uid_t uid, gid_t gid, unsigned flags, struct fsid_saved *ret)
 {
 	struct fsid_saved s = { .switched = false };
@@ -58,12 +52,13 @@ int fsid_enter(uid_t uid, gid_t gid, unsigned flags, struct fsid_saved *ret)
 		*ret = s; /* acts as itself: nothing to restore */
 		return 0;
 	}
-	if ((uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid) {
-		*ret = s;
+	/* setfs*id() return the previous value: what to go back to. */
+	s.fsgid = (gid_t)setfsgid(gid);
+	s.fsuid = (uid_t)setfsuid(uid);
+	if (s.fsuid == uid && s.fsgid == gid) {
+		*ret = s; /* already that identity: nothing changed */
 		return 0;
 	}
-	setfsgid(gid);
-	setfsuid(uid);
 	s.switched = true;
 	/* setfs*id() say nothing on failure: ask for the value back. */
 	if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid) {
@@ -92,7 +87,8 @@ void fsid_leave(struct fsid_saved *s)
 	 * permitted, whether they were effective before or not: set the
 	 * saved ones again.
 	 */
-	ids_back();
+	setfsuid(s->fsuid);
+	setfsgid(s->fsgid);
 	if (fsid_caps_set(&s->caps) < 0)
 		log_err("cannot restore the daemon's capabilities: %m");
 	s->switched = false;

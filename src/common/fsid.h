@@ -54,7 +54,9 @@ int fsid_caps_set(const struct fsid_caps *caps);
 
 struct fsid_saved {
 	bool switched;
-	struct fsid_caps caps; /* the thread's capabilities before */
+	uid_t fsuid; /* the thread's fsuid, fsgid and capabilities before */
+	gid_t fsgid;
+	struct fsid_caps caps;
 };
 
 int fsid_enter(uid_t uid, gid_t gid, unsigned flags, struct fsid_saved *ret);
