@@ -28,7 +28,6 @@
  * header=PID" (header: the pid the creator wrote into the region's first
  * bytes before publishing). Exit 0, or 1 with a message.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
