@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "regionfs/regionfs.h"
+
 #define PAGE 4096UL
 #define MIB (1024UL * 1024UL)
 #define GIB (1024UL * MIB)
@@ -1434,6 +1436,132 @@ struct workload {
 	const char *help;
 };
 
+/*
+ * libregionfs against the same calls made directly (README "Porting from
+ * Windows"): open of an existing region (rfs_open vs open), create-or-open
+ * of an existing name (rfs_create: one open when it exists), a new region
+ * (rfs_create's pending name, rename and lifetime vs open(O_CREAT) +
+ * ftruncate), map+unmap of a page (rfs_map/rfs_unmap vs mmap/munmap) and an
+ * asynchronous flush (rfs_flush vs msync MS_ASYNC).
+ */
+static double lib_rate(const char *what, int kind, bool lib)
+{
+	struct rfs_create_opts persist = { .lifetime = RFS_LIFETIME_PERSIST };
+	char path[PATH_MAX], name[64];
+	struct rfs_region *r;
+	long ops = 0;
+	double t0, t1;
+	int fd, e;
+	void *v;
+
+	snprintf(name, sizeof(name), "rfsbench-lib-%d", (int)getpid());
+	if (rfs_path(name, true, path, sizeof(path)) < 0)
+		die("rfs_path %s", name);
+	if (rfs_create(name, PAGE, RFS_PROT_READ | RFS_PROT_WRITE, &persist, &r, NULL) < 0)
+		die("rfs_create %s", name);
+	fd = rfs_fd(r);
+	if (rfs_map(r, RFS_MAP_WRITE, 0, PAGE, &v) < 0)
+		die("rfs_map %s", name);
+	t0 = now();
+	do {
+		for (int i = 0; i < 16; i++) {
+			struct rfs_region *h;
+			char tmpname[80], tmppath[PATH_MAX + 80];
+			void *m;
+			int f;
+
+			switch (kind) {
+			case 0: /* open an existing region */
+				if (lib) {
+					if ((e = rfs_open(name, RFS_PROT_READ | RFS_PROT_WRITE, &h)) < 0)
+						errno = -e, die("rfs_open");
+					rfs_close(h);
+				} else {
+					if ((f = open(path, O_RDWR)) < 0)
+						die("open");
+					close(f);
+				}
+				break;
+			case 1: /* create-or-open of an existing name */
+				if (lib) {
+					if ((e = rfs_create(name, PAGE, RFS_PROT_READ | RFS_PROT_WRITE,
+							    &persist, &h, NULL)) < 0)
+						errno = -e, die("rfs_create");
+					rfs_close(h);
+				} else {
+					if ((f = open(path, O_RDWR | O_CREAT, 0600)) < 0)
+						die("open");
+					close(f);
+				}
+				break;
+			case 2: /* a new region, then its removal */
+				snprintf(tmpname, sizeof(tmpname), "%s-new", name);
+				if (rfs_path(tmpname, false, tmppath, sizeof(tmppath)) < 0)
+					die("rfs_path");
+				if (lib) {
+					if ((e = rfs_create(tmpname, PAGE, RFS_PROT_READ | RFS_PROT_WRITE,
+							    &persist, &h, NULL)) < 0)
+						errno = -e, die("rfs_create");
+					rfs_close(h);
+				} else {
+					if ((f = open(tmppath, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0)
+						die("open");
+					if (ftruncate(f, PAGE) < 0)
+						die("ftruncate");
+					close(f);
+				}
+				if (unlink(tmppath) < 0)
+					die("unlink");
+				break;
+			case 3: /* map + touch + unmap a page */
+				if (lib) {
+					if ((e = rfs_map(r, RFS_MAP_WRITE, 0, PAGE, &m)) < 0)
+						errno = -e, die("rfs_map");
+					((volatile char *)m)[0] = 1;
+					rfs_unmap(m);
+				} else {
+					m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+					if (m == MAP_FAILED)
+						die("mmap");
+					((volatile char *)m)[0] = 1;
+					munmap(m, PAGE);
+				}
+				break;
+			case 4: /* dirty a page, flush it asynchronously */
+				((volatile char *)v)[0]++;
+				if (lib ? rfs_flush(v, PAGE, 0) < 0 : msync(v, PAGE, MS_ASYNC) < 0)
+					die("flush");
+				break;
+			}
+		}
+		ops += 16;
+		t1 = now();
+	} while (t1 - t0 < opt.secs);
+	rfs_unmap(v);
+	rfs_close(r);
+	unlink(path);
+	(void)what;
+	return (double)ops / (t1 - t0);
+}
+
+static void wl_lib(void)
+{
+	static const char *const kinds[] = { "open", "create-existing", "create-new", "map-unmap",
+					     "flush" };
+	char metric[64];
+
+	/* The library finds the mount through REGIONFS_MOUNT: the bench's directory. */
+	setenv("REGIONFS_MOUNT", dir, 1);
+	for (int k = 0; k < 5; k++) {
+		double direct = lib_rate(kinds[k], k, false), lib = lib_rate(kinds[k], k, true);
+
+		snprintf(metric, sizeof(metric), "%s-direct", kinds[k]);
+		result(metric, direct, "ops/s", true);
+		snprintf(metric, sizeof(metric), "%s-lib", kinds[k]);
+		result(metric, lib, "ops/s", true);
+	}
+}
+
 static const struct workload workloads[] = {
 	{ "mmap-write", wl_mmap_write, "memset into a MAP_SHARED mapping (-s, default 512M)" },
 	{ "fault", wl_fault, "first-touch write faults of fresh regions (-s, default 256M)" },
@@ -1447,6 +1575,7 @@ static const struct workload workloads[] = {
 	{ "scale-meta", wl_scale_meta, "create/stat/lookup-miss at -L levels (1000,10000,100000)" },
 	{ "scale-mmap", wl_scale_mmap, "one mapping written by -P processes (1,4,16; -s 512M)" },
 	{ "shm", wl_shm, "shm_open+ftruncate+mmap+munmap+shm_unlink cycle (DIR must be /dev/shm)" },
+	{ "lib", wl_lib, "libregionfs calls vs the same calls made directly (open, create, map, flush)" },
 	{ "sem", wl_sem, "sem_post/sem_wait ping-pong between two processes (DIR /dev/shm)" },
 };
 

@@ -29,10 +29,35 @@
  * again only if the winner's region went in between (its creator died). */
 #define CREATE_TRIES 100
 
-struct rfs_region {
+/*
+ * An open file of a region, shared by a handle and its views: a view keeps
+ * it for a durable flush after the handle is closed (as a Windows view keeps
+ * its section), without a dup() per view or per flush.
+ */
+struct rfs_file {
 	int fd;
+	unsigned refs; /* atomics */
+};
+
+struct rfs_region {
+	struct rfs_file *file;
+	int fd; /* file->fd */
 	unsigned prot;
 };
+
+static struct rfs_file *file_get(struct rfs_file *f)
+{
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+	return f;
+}
+
+static void file_put(struct rfs_file *f)
+{
+	if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		close(f->fd);
+		free(f);
+	}
+}
 
 /* ---------------------------------------------------------------- names */
 
@@ -164,11 +189,17 @@ static int open_flags(unsigned prot)
 static int handle_new(int fd, unsigned prot, struct rfs_region **ret)
 {
 	struct rfs_region *r = malloc(sizeof(*r));
+	struct rfs_file *f = malloc(sizeof(*f));
 
-	if (!r) {
+	if (!r || !f) {
+		free(r);
+		free(f);
 		close(fd);
 		return -ENOMEM;
 	}
+	f->fd = fd;
+	f->refs = 1;
+	r->file = f;
 	r->fd = fd;
 	r->prot = prot;
 	*ret = r;
@@ -195,7 +226,7 @@ void rfs_close(struct rfs_region *r)
 {
 	if (!r)
 		return;
-	close(r->fd);
+	file_put(r->file);
 	free(r);
 }
 
@@ -348,6 +379,22 @@ static int create_common(const char *name, uint64_t size, unsigned prot,
 	if (!final || (opts->flags & ~(unsigned)RFS_CREATE_EXCLUSIVE))
 		return -EINVAL;
 	global = strncmp(name ? name : "", "Global\\", 7) == 0;
+	/* Most calls find it: one open, as open(2) alone would cost. */
+	r = rfs_path(name, false, path, sizeof(path));
+	if (r < 0)
+		return r;
+	fd = open(path, flags);
+	if (fd >= 0) {
+		if (opts->flags & RFS_CREATE_EXCLUSIVE) {
+			close(fd);
+			return -EEXIST;
+		}
+		if (ret_existed)
+			*ret_existed = true;
+		return handle_new(fd, prot, ret);
+	}
+	if (errno != ENOENT)
+		return -errno;
 	r = rfs_path(name, true, path, sizeof(path));
 	if (r < 0)
 		return r;
@@ -463,7 +510,7 @@ struct view {
 	size_t maplen;    /* what was mapped */
 	char *addr;       /* what the caller got: base + offset within the page */
 	size_t len;       /* what the caller asked for */
-	int fd;           /* for a durable flush after the handle is closed */
+	struct rfs_file *file; /* a reference: for a durable flush after the handle is closed */
 };
 
 static pthread_mutex_t views_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -505,19 +552,13 @@ int rfs_map(struct rfs_region *r, unsigned access, uint64_t offset, size_t lengt
 	if (!v)
 		return -ENOMEM;
 	v->maplen = (size_t)(offset - start) + length;
-	v->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
-	if (v->fd < 0) {
-		e = -errno;
-		free(v);
-		return e;
-	}
 	base = mmap(NULL, v->maplen, prot, mflags, r->fd, (off_t)start);
 	if (base == MAP_FAILED) {
 		e = -errno;
-		close(v->fd);
 		free(v);
 		return e;
 	}
+	v->file = file_get(r->file);
 	v->base = base;
 	v->addr = (char *)base + (offset - start);
 	v->len = length;
@@ -545,7 +586,7 @@ int rfs_unmap(void *addr)
 	if (!v)
 		return -EINVAL;
 	munmap(v->base, v->maplen);
-	close(v->fd);
+	file_put(v->file);
 	free(v);
 	return 0;
 }
@@ -555,9 +596,10 @@ int rfs_flush(const void *addr, size_t length, unsigned flags)
 	long page = sysconf(_SC_PAGESIZE);
 	const char *a = addr;
 	uintptr_t start;
+	struct rfs_file *file = NULL;
 	struct view *v;
 	size_t end;
-	int fd = -1, r = 0;
+	int r = 0;
 
 	if (flags & ~(unsigned)RFS_FLUSH_DURABLE)
 		return -EINVAL;
@@ -572,21 +614,19 @@ int rfs_flush(const void *addr, size_t length, unsigned flags)
 		else
 			length = end - (size_t)(a - v->addr);
 	}
-	/* The fd, duplicated: the view may be unmapped by another thread now. */
-	if (v && (fd = fcntl(v->fd, F_DUPFD_CLOEXEC, 0)) < 0)
-		r = -errno;
+	/* A reference: another thread may unmap the view meanwhile. */
+	if (v)
+		file = file_get(v->file);
 	pthread_mutex_unlock(&views_lock);
 	if (!v)
 		return -EINVAL;
-	if (r < 0)
-		return r;
 	start = (uintptr_t)a & ~(uintptr_t)(page - 1);
 	if (msync((void *)start, length + ((uintptr_t)a - start),
 		  flags & RFS_FLUSH_DURABLE ? MS_SYNC : MS_ASYNC) < 0)
 		r = -errno;
-	if (!r && (flags & RFS_FLUSH_DURABLE) && fsync(fd) < 0)
+	if (!r && (flags & RFS_FLUSH_DURABLE) && fsync(file->fd) < 0)
 		r = -errno;
-	close(fd);
+	file_put(file);
 	return r;
 }
 
