@@ -42,12 +42,14 @@ struct rfs_options {
 	unsigned max_threads; /* request threads of the daemon on /dev/fuse */
 	enum rfs_uring uring;  /* requests over io_uring */
 	char *store;          /* -o store=DIR: persistent store, or NULL */
+	int lifetime;         /* the root's lifetime (enum registry_lifetime): persist */
 };
 
 /*
  * Parse the command line. On a bad argument, prints one line naming it to
  * stderr and returns -EINVAL. Defaults: size 50% of RAM, nr_inodes half the
  * RAM pages (as tmpfs), mode 1777, uid/gid of the caller, datapath auto, uring auto,
+ * lifetime persist,
  * max_threads = number of CPUs (at least 2).
  */
 int rfs_options_parse(int argc, char **argv, struct rfs_options *ret);

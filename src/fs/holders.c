@@ -352,3 +352,47 @@ ssize_t holders_get(struct rfs *fs, uint64_t ino, char *buf, size_t size)
 	free(s.nss);
 	return r;
 }
+
+ssize_t holders_mapped(struct rfs *fs, uint64_t ino, pid_t *ret_pids, size_t max)
+{
+	struct scan s = { .t = { .dev = fs->dev, .ino = (ino_t)ino } };
+	struct region *region;
+	pid_t *pids = NULL;
+	size_t n = 0, found = 0;
+	struct stat st;
+	ssize_t r;
+	int fd;
+
+	r = registry_region(fs->reg, ino, &region);
+	if (r < 0)
+		return r;
+	fd = region_fd_get(region);
+	if (fd < 0)
+		return fd;
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	region_fd_put(region);
+	if (r < 0)
+		return r;
+	s.t.bdev = st.st_dev;
+	s.t.bino = st.st_ino;
+	r = list_pids(&pids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		char path[32];
+		int piddir;
+
+		snprintf(path, sizeof(path), "/proc/%ld", (long)pids[i]);
+		piddir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (piddir < 0)
+			continue; /* gone */
+		if (count_mapped(&s, piddir)) {
+			if (found < max)
+				ret_pids[found] = pids[i];
+			found++;
+		}
+		close(piddir);
+	}
+	free(pids);
+	return (ssize_t)found;
+}

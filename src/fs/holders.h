@@ -45,4 +45,12 @@ void holders_comm(pid_t pid, char ret[16]);
  */
 ssize_t holders_get(struct rfs *fs, uint64_t ino, char *buf, size_t size);
 
+/*
+ * Is region ino mapped by any process (as holders_get() counts mappings)?
+ * The number of processes that map it; the first max of their pids into
+ * ret_pids. For the reaper's last-close check (fs/reaper.h), never from a
+ * request handler. Errors: -ENOENT, -EISDIR, -ENOMEM, of opening /proc.
+ */
+ssize_t holders_mapped(struct rfs *fs, uint64_t ino, pid_t *ret_pids, size_t max);
+
 #endif

@@ -3,12 +3,14 @@
  * The daemon's life, top-down: rfs_run() is
  *
  *   setup()     the host (privileges, limits: host.c), the mount point, the
- *               store, the registry and, with store=DIR, its contents;
+ *               store, the registry and, with store=DIR, its contents (and
+ *               the lifetimes that ended meanwhile: reaper.h);
  *               nothing is mounted yet, so a refusal leaves no trace;
  *   mount_fs()  the FUSE session and the mount, with the device hooks
  *               (devio.c) as root;
  *   start()     signal handlers, the fork to the background, then the
- *               threads: notifier, io_uring rings (uring.c);
+ *               threads: notifier, lifetimes (reaper.c), io_uring rings
+ *               (uring.c);
  *   serve()     libfuse's loop, until unmounted or signalled;
  *   teardown()  releases whatever the steps before built, once, in reverse
  *               order, whichever step failed.
@@ -32,6 +34,8 @@
 
 #include "common/log.h"
 #include "fs/host.h"
+#include "fs/reaper.h"
+#include "registry/lifetime.h"
 
 #define FSNAME "regionfs"
 #define FSTYPE "fuse.regionfs"
@@ -274,6 +278,12 @@ static int setup(struct daemon *d)
 		fprintf(stderr, "regionfs: cannot create the registry: %s\n", strerror(-r));
 		return r;
 	}
+	registry_set_root_lifetime(fs->reg, (enum registry_lifetime)o->lifetime);
+	r = reaper_new(fs, &fs->reaper);
+	if (r < 0) {
+		fprintf(stderr, "regionfs: cannot set up lifetimes: %s\n", strerror(-r));
+		return r;
+	}
 	if (o->store) {
 		char err[PATH_MAX + 256];
 
@@ -281,6 +291,13 @@ static int setup(struct daemon *d)
 		r = registry_load(fs->reg, fs->store_dir, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "regionfs: %s\n", err);
+			return r;
+		}
+		/* Lifetimes that ended while nobody served the store (reaper.h). */
+		r = reaper_sweep(fs->reaper);
+		if (r < 0) {
+			fprintf(stderr, "regionfs: store %s: removing expired regions: %s\n",
+				fs->store_dir, strerror(-r));
 			return r;
 		}
 	}
@@ -355,6 +372,11 @@ static int start(struct daemon *d)
 		log_err("cannot start the notifier thread: %s", strerror(-r));
 		return r;
 	}
+	r = reaper_start(fs->reaper);
+	if (r < 0) {
+		log_err("cannot start the lifetime thread: %s", strerror(-r));
+		return r;
+	}
 	/* Before serving: the INIT reply offers io_uring only if the rings exist. */
 	if (fs->hooks.io && o->uring != RFS_URING_OFF) {
 		r = uring_new(fs->se, fuse_session_fd(fs->se), URING_THREADS_PER_CPU, &fs->uring);
@@ -419,6 +441,9 @@ static void teardown(struct daemon *d)
 
 	uring_free(fs->uring);
 	fs->uring = NULL;
+	/* Before the notifier: it queues invalidations there. */
+	reaper_free(fs->reaper);
+	fs->reaper = NULL;
 	notifier_stop(fs->notifier);
 	fs->notifier = NULL;
 	if (d->signals) {

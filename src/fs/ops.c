@@ -29,6 +29,8 @@
 #include "fs/caller.h"
 #include "fs/holders.h"
 #include "fs/perm.h"
+#include "fs/reaper.h"
+#include "registry/lifetime.h"
 
 #define XATTR_USER_PREFIX "user."
 #define XATTR_RFS_PREFIX "user.regionfs."
@@ -36,6 +38,7 @@
 #define XATTR_REQUESTS "user.regionfs.requests"
 #define XATTR_CREATOR "user.regionfs.creator"
 #define XATTR_HOLDERS "user.regionfs.holders"
+#define XATTR_LIFETIME REGISTRY_XATTR_LIFETIME
 
 /* Largest reply we build for readdir: the kernel asks for one page at a time. */
 #define READDIR_BUF_MAX (128u * 1024u)
@@ -296,17 +299,26 @@ static struct registry_cred req_cred(fuse_req_t req)
 }
 
 /*
- * Who is creating a region (user.regionfs.creator): the request's pid and
- * uid, and its comm read now, while the process exists. That read is racy
+ * Who is creating a region (user.regionfs.creator): the request's process
+ * (ctx->pid is the calling thread: its thread group), its start time and
+ * comm read now, while it waits for us (fs/reaper.h). Those reads are racy
  * (the process may be gone, or in a pid namespace we cannot see into):
- * it fails soft to "?", never the create.
+ * they fail soft, never the create.
  */
 static void req_creator(fuse_req_t req, struct registry_creator *ret)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-	*ret = (struct registry_creator){ .pid = ctx->pid, .uid = ctx->uid, .time = time(NULL) };
-	holders_comm(ctx->pid, ret->comm);
+	reaper_identify(ctx->pid, ctx->uid, ret);
+}
+
+/* A new region whose lifetime (from its directory) is creator: watch its creator. */
+static void watch_new(struct rfs *fs, uint64_t ino, const struct registry_creator *c)
+{
+	enum registry_lifetime lt;
+
+	if (registry_lifetime(fs->reg, ino, &lt) == 0 && lt == REGISTRY_LIFETIME_CREATOR)
+		reaper_watch(fs->reaper, ino, c);
 }
 
 static void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -326,6 +338,8 @@ static void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	req_creator(req, &creator);
 	cred.creator = &creator;
 	r = registry_create(fs->reg, parent, name, mode, &cred, &st);
+	if (r == 0)
+		watch_new(fs, st.st_ino, &creator);
 	if (r < 0)
 		reply_err(req, r);
 	else
@@ -561,6 +575,7 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		reply_err(req, r);
 		return;
 	}
+	watch_new(fs, e.ino, &creator);
 	if (fuse_reply_create(req, &e, fi) < 0) {
 		registry_release(fs->reg, e.ino);
 		registry_forget(fs->reg, e.ino, 1);
@@ -569,7 +584,11 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 
 static void rfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	registry_release(req_rfs(req)->reg, ino);
+	struct rfs *fs = req_rfs(req);
+	uint64_t gen;
+
+	if (registry_release_idle(fs->reg, ino, &gen))
+		reaper_closed(fs->reaper, ino, gen); /* lifetime last-close */
 	fuse_reply_err(req, 0);
 }
 
@@ -699,12 +718,55 @@ static void reply_xattr_size(fuse_req_t req, size_t size, ssize_t r, const void 
 		fuse_reply_buf(req, buf, (size_t)r);
 }
 
+/*
+ * user.regionfs.lifetime: always has a value (persist by default), so
+ * XATTR_CREATE is EEXIST; removing it sets persist. The kernel checked the
+ * permission as for any user.* attribute (write access; a sticky
+ * directory's owner only). A region whose creator is gone already when it
+ * gets creator goes at once.
+ */
+static int set_lifetime(struct rfs *fs, fuse_ino_t ino, const char *value, size_t size, int flags)
+{
+	struct registry_creator c = { 0 };
+	enum registry_lifetime lt = REGISTRY_LIFETIME_PERSIST;
+	int r = 0;
+
+	if (flags & XATTR_CREATE)
+		return -EEXIST;
+	if (value)
+		r = registry_lifetime_parse(value, size, &lt);
+	if (r == 0)
+		r = registry_set_lifetime(fs->reg, ino, lt, &c);
+	if (r == 0 && lt == REGISTRY_LIFETIME_CREATOR && c.pid > 0)
+		reaper_watch(fs->reaper, ino, &c);
+	return r;
+}
+
+/* Like the other user.regionfs.* values: no NUL, no newline. */
+static ssize_t get_lifetime(struct rfs *fs, fuse_ino_t ino, char *buf, size_t size)
+{
+	enum registry_lifetime lt;
+	const char *v;
+	int r = registry_lifetime(fs->reg, ino, &lt);
+
+	if (r < 0)
+		return r;
+	v = registry_lifetime_name(lt);
+	if (size && size < strlen(v))
+		return -ERANGE;
+	if (size)
+		memcpy(buf, v, strlen(v));
+	return (ssize_t)strlen(v);
+}
+
 static void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
 	int r;
 
-	if (strcmp(name, RFS_XATTR_BACKING) == 0) {
+	if (strcmp(name, XATTR_LIFETIME) == 0) {
+		r = set_lifetime(req_rfs(req), ino, value, size, flags);
+	} else if (strcmp(name, RFS_XATTR_BACKING) == 0) {
 		r = (flags & XATTR_REPLACE) ? -ENODATA : rfs_bind(req_rfs(req), req, ino, value, size);
 		if (r < 0)
 			log_debug("binding inode %llu to '%.*s': %s", (unsigned long long)ino,
@@ -751,6 +813,8 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 	}
 	if (strcmp(name, RFS_XATTR_BACKING) == 0)
 		r = registry_backing_path(fs->reg, ino, buf, size);
+	else if (strcmp(name, XATTR_LIFETIME) == 0)
+		r = get_lifetime(fs, ino, buf, size);
 	else if (strcmp(name, XATTR_CREATOR) == 0)
 		r = registry_creator(fs->reg, ino, buf, size);
 	else if (strcmp(name, XATTR_HOLDERS) == 0)
@@ -770,7 +834,9 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	 * Ours, listed where they apply: the mount's facts on the root, the
 	 * binding on bound regions. Not the creator: "cp --preserve=xattr"
 	 * between regions would fail setting it (EPERM) and "cp -a" out of
-	 * the mount would copy it as a plain attribute. Not the holders
+	 * the mount would copy it as a plain attribute. Not the lifetime:
+	 * "cp --preserve=xattr" out of the mount would copy it as a plain
+	 * attribute too. Not the holders
 	 * either: a scan of /proc for every "getfattr -d", and a momentary
 	 * value. Both are read by name.
 	 */
@@ -810,8 +876,13 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	int r = xattr_name_check(name, true);
+	int r;
 
+	if (strcmp(name, XATTR_LIFETIME) == 0) {
+		reply_err(req, set_lifetime(req_rfs(req), ino, NULL, 0, 0));
+		return;
+	}
+	r = xattr_name_check(name, true);
 	if (r == 0)
 		r = registry_removexattr(req_rfs(req)->reg, ino, name);
 	reply_err(req, r);

@@ -10,6 +10,7 @@
 
 #include "common/macros.h"
 #include "common/size.h"
+#include "registry/lifetime.h"
 
 void rfs_options_usage(const char *prog)
 {
@@ -34,6 +35,9 @@ void rfs_options_usage(const char *prog)
 	       "                         kernel offers it and the daemon runs as root)\n"
 	       "  store=DIR              keep every region and the namespace in DIR (persistent;\n"
 	       "                         a new mount with the same DIR brings everything back)\n"
+	       "  lifetime=persist|last-close|creator\n"
+	       "                         the root's user.regionfs.lifetime: what regions and\n"
+	       "                         directories made in it get (default persist)\n"
 	       "  uring=auto|on|off      requests over io_uring, served on the caller's CPU\n"
 	       "                         (default auto: when the kernel offers it; as root\n"
 	       "                         the fuse module's enable_uring is switched on)\n"
@@ -163,6 +167,12 @@ static int parse_one(char *opt, struct rfs_options *o)
 			o->datapath = RFS_DATAPATH_CACHE;
 		else
 			return bad("invalid datapath= value (auto, passthrough or cache)", val);
+	} else if (strcmp(opt, "lifetime") == 0 && val) {
+		enum registry_lifetime lt;
+
+		if (registry_lifetime_parse(val, strlen(val), &lt) < 0 || strchr(val, '\n'))
+			return bad("invalid lifetime= value (persist, last-close or creator)", val);
+		o->lifetime = (int)lt;
 	} else if (strcmp(opt, "uring") == 0 && val) {
 		if (strcmp(val, "auto") == 0)
 			o->uring = RFS_URING_AUTO;

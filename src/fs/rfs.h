@@ -25,6 +25,7 @@ struct rfs {
 	const struct rfs_options *opts;
 	struct fuse_session *se;
 	struct notifier *notifier; /* invalidations sent outside request handlers */
+	struct reaper *reaper;     /* lifetimes: creators watched, last mappings (reaper.h) */
 	struct uring *uring;       /* requests over io_uring, or NULL */
 	bool passthrough; /* decided in the init callback */
 	bool no_opendir;  /* the kernel stops sending OPENDIR after one ENOSYS */

@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "registry/journal.h"
+#include "registry/lifetime.h"
 #include "registry/persist.h"
 #include "registry/registry_impl.h"
 #include "registry/xattr.h"
@@ -173,7 +174,14 @@ static int load_xattr(void *ctx, void *node, const char *name, const void *value
 	struct registry *reg = ctx;
 	struct node *n = node;
 	size_t cost_before = n->xattrs.cost;
-	int r = xattr_set(&n->xattrs, name, value, size, 0);
+	int r;
+
+	/* The daemon's own records (registry/lifetime.h), not the user's. */
+	if (strncmp(name, "user.regionfs.", 14) == 0) {
+		registry_lifetime_load(n, name, value, size);
+		return 0;
+	}
+	r = xattr_set(&n->xattrs, name, value, size, 0);
 
 	/* Charged even past the limit: what the store holds is the user's. */
 	if (r == 0 && n->xattrs.cost > cost_before)

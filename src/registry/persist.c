@@ -786,7 +786,8 @@ static struct link_seen *seen_find(struct walk *w, const struct stat *st)
 	return NULL;
 }
 
-/* The node's user.* attributes, our own user.regionfs.* excepted. */
+/* The node's user.* attributes, and our own user.regionfs.* but the binding
+ * (read_backing()): the loader keeps those apart from the user's. */
 static int load_xattrs(struct walk *w, int fd, void *node, const struct pending *dir,
 		       const char *name)
 {
@@ -811,7 +812,7 @@ static int load_xattrs(struct walk *w, int fd, void *node, const struct pending 
 		goto out;
 	}
 	for (xname = names; xname < names + len; xname += strlen(xname) + 1) {
-		if (strncmp(xname, "user.", 5) != 0 || strncmp(xname, "user.regionfs.", 14) == 0)
+		if (strncmp(xname, "user.", 5) != 0 || strcmp(xname, RFS_XATTR_BACKING) == 0)
 			continue;
 		vlen = fgetxattr(fd, xname, value, XATTR_SIZE_MAX);
 		if (vlen < 0) {

@@ -621,6 +621,7 @@ static int make_node(struct registry *reg, uint64_t parent, const char *name, mo
 	} else if (cred->creator) {
 		n->creator = *cred->creator;
 	}
+	registry_lifetime_created(reg, dir, n);
 	dir_touch(dir);
 	n->nlookup++;
 	pinned = stat_start(n, ret, NULL);
@@ -1124,6 +1125,7 @@ again:
 	}
 	if (r == 0) {
 		n->nopen++;
+		n->opens++;
 		*ret = n->region;
 	}
 	pthread_mutex_unlock(&reg->lock);
@@ -1663,4 +1665,34 @@ int registry_fsyncdir(struct registry *reg, uint64_t ino)
 		r = journal_sync_dir(reg->journal, n->pfd);
 	node_unpin(reg, n);
 	return r;
+}
+
+struct node *registry_node_get(struct registry *reg, uint64_t ino)
+{
+	return node_get(reg, ino);
+}
+
+void registry_node_maybe_destroy(struct registry *reg, struct node *n)
+{
+	node_maybe_destroy(reg, n);
+}
+
+void registry_drop_name(struct registry *reg, struct node *dir, struct dentry *d)
+{
+	drop_name(reg, dir, d);
+}
+
+void registry_unlock(struct registry *reg)
+{
+	unlock_and_reap(reg);
+}
+
+struct node *registry_node_io_lock(struct registry *reg, uint64_t ino)
+{
+	return node_io_lock(reg, ino);
+}
+
+void registry_node_io_unlock(struct registry *reg, struct node *n)
+{
+	node_io_unlock(reg, n);
 }

@@ -113,14 +113,21 @@ struct registry_config {
 };
 
 /*
- * The process that created a region (user.regionfs.creator): its pid and
- * uid as the daemon sees them, its comm as given (registry_creator()
- * makes it printable) and when (CLOCK_REALTIME seconds). pid 0: unknown.
+ * The process that created a region (user.regionfs.creator): its pid (the
+ * thread group's, a tgid) and uid as the daemon sees them, its comm as
+ * given (registry_creator() makes it printable) and when (CLOCK_REALTIME
+ * seconds). pid 0: unknown. start: its start time (/proc/PID/stat field
+ * 22, clock ticks after boot; 0: unknown), which with the pid names one
+ * process of one boot: a pid used again is another process
+ * (registry/lifetime.h). other_boot: a record loaded from a store that
+ * was written during another boot (its process is gone).
  */
 struct registry_creator {
 	pid_t pid;
 	uid_t uid;
 	int64_t time;
+	uint64_t start;
+	bool other_boot;
 	char comm[16]; /* NUL-terminated, as /proc/PID/comm without its newline */
 };
 
@@ -295,8 +302,9 @@ ssize_t registry_backing_path(struct registry *reg, uint64_t ino, char *buf, siz
  * Copy region ino's creator into buf as one line without a newline,
  * "pid=N uid=N comm=NAME time=YYYY-MM-DDTHH:MM:SSZ" (UTC; comm's bytes
  * outside printable ASCII as '?'; at most REGISTRY_CREATOR_MAX bytes);
- * size 0: return the length. Kept in memory only: a region loaded from a
- * store has none. Errors: -ENOENT, -EISDIR, -ENODATA (none recorded),
+ * size 0: return the length. Kept in a store too (registry/lifetime.h): a
+ * region loaded from one shows its saved record; one made before records
+ * were kept has none. Errors: -ENOENT, -EISDIR, -ENODATA (none recorded),
  * -ERANGE (buf too small).
  */
 #define REGISTRY_CREATOR_MAX 96

@@ -45,6 +45,9 @@ struct node {
 	struct region *region; /* regions only */
 	uint64_t cookie;       /* the data-path layer's, see registry_attach_cookie() */
 	struct registry_creator creator; /* regions made by registry_create(); pid 0: none */
+	uint8_t lifetime; /* enum registry_lifetime (registry/lifetime.h) */
+	bool expiring;    /* registry/lifetime.c, under the lock only: names to remove */
+	uint64_t opens;   /* regions: opens so far (registry_expire_idle()) */
 	/* A region bound to a user's file (region_bind_file() done, see registry_bind()). */
 	bool bound;
 	/* registry_bind() is at work: opens wait for it on reg->bound_cv. */
@@ -171,5 +174,18 @@ int registry_node_new(struct registry *reg, mode_t mode, uid_t uid, gid_t gid, i
 void registry_node_destroy(struct registry *reg, struct node *n);
 /* Add the name to dir (at the end of its creation order). Errors: -ENOMEM. */
 int registry_dentry_add(struct node *dir, const char *name, size_t len, struct node *target);
+
+/* For registry/lifetime.c: registry.c's node_get(), node_maybe_destroy(),
+ * drop_name() (the directory's times are the caller's), unlock_and_reap(),
+ * node_io_lock() and node_io_unlock(). */
+struct node *registry_node_get(struct registry *reg, uint64_t ino);
+void registry_node_maybe_destroy(struct registry *reg, struct node *n);
+void registry_drop_name(struct registry *reg, struct node *dir, struct dentry *d);
+void registry_unlock(struct registry *reg);
+struct node *registry_node_io_lock(struct registry *reg, uint64_t ino);
+void registry_node_io_unlock(struct registry *reg, struct node *n);
+/* A new node n in dir (registry lock held): its lifetime from dir, and
+ * what the store keeps of it (best effort). registry/lifetime.c. */
+void registry_lifetime_created(struct registry *reg, struct node *dir, struct node *n);
 
 #endif

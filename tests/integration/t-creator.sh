@@ -7,7 +7,7 @@
 # as root); read by name, never listed (cp --preserve=xattr between regions
 # works), ENODATA on directories and the root; a comm with control characters shows '?' on one line; another user
 # reads it when the region is readable (EACCES when not, as any user.*);
-# kept in memory only: after a remount of the store, ENODATA.
+# kept in a store: after a remount, the saved record.
 #
 # Usage: t-creator.sh DAEMON_BINARY DATAPATH
 
@@ -135,16 +135,17 @@ eq(creator(P("evil"))[:3], (cpid, "0", "ev?il????"), "evil comm shown as ev?il??
 done()
 EOF
 
-# Kept in memory only: a region loaded from the store has no creator.
+# Kept in the store: a region loaded from it shows its saved creator.
+saved=$(getfattr --absolute-names --only-values -n user.regionfs.creator "$M/r")
 rfs_umount
 rfs_mount "size=16M,mode=1777,allow_other,store=$S"
-rfs_py <<'EOF'
-import errno, os
+rfs_py "$saved" <<'EOF'
+import errno, os, sys
 from rfscheck import *
 
 NAME = "user.regionfs.creator"
 ok(os.path.exists(P("r")), "the region came back from the store")
-raises(errno.ENODATA, os.getxattr, P("r"), NAME, msg="loaded region: no creator")
+eq(os.getxattr(P("r"), NAME).decode(), sys.argv[2], "loaded region: its saved creator")
 eq(sorted(x for x in os.listxattr(P("r")) if x.startswith("user.")), ["user.mine"],
    "loaded region: only its own user.* names listed")
 raises(errno.EPERM, os.setxattr, P("r"), NAME, b"pid=1", msg="still read-only after a load")
