@@ -262,8 +262,13 @@ static int pending_open(int dirfd)
 
 	if (fstat(dirfd, &st) < 0)
 		return -errno;
-	if (mkdirat(dirfd, PENDING_DIR, st.st_mode & 07777) < 0 && errno != EEXIST)
+	if (mkdirat(dirfd, PENDING_DIR, st.st_mode & 07777) == 0) {
+		/* mkdir's mode passes through the umask: the parent's mode is the point. */
+		if (fchmodat(dirfd, PENDING_DIR, st.st_mode & 07777, 0) < 0)
+			return -errno;
+	} else if (errno != EEXIST) {
 		return -errno;
+	}
 	fd = openat(dirfd, PENDING_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

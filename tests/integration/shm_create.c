@@ -68,8 +68,13 @@ static int pending_dir(int dirfd)
 
 	if (fstat(dirfd, &st) < 0)
 		fail("fstat DIR");
-	if (mkdirat(dirfd, PENDING, st.st_mode & 07777) < 0 && errno != EEXIST)
+	if (mkdirat(dirfd, PENDING, st.st_mode & 07777) == 0) {
+		/* mkdir's mode passes through the umask: the parent's mode is the point. */
+		if (fchmodat(dirfd, PENDING, st.st_mode & 07777, 0) < 0)
+			fail("chmod " PENDING);
+	} else if (errno != EEXIST) {
 		fail("mkdir " PENDING);
+	}
 	fd = openat(dirfd, PENDING, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 	if (fd < 0)
 		fail("open " PENDING);
