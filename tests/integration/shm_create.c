@@ -4,6 +4,8 @@
  * "Create with a size, once" does it with ordinary calls (what Windows'
  * CreateFileMapping gives: one creator, one size, and "it already existed"):
  *
+ * Regions are made with mode 0666: users race in one shared directory.
+ *
  *   1. open(DIR/NAME, O_RDWR): it exists, and it is whole (only a sized,
  *      filled region is ever published under NAME). Done: "existed".
  *   2. Make sure DIR/.regionfs-pending exists and gives the regions made in
@@ -142,9 +144,12 @@ int main(int argc, char **argv)
 		/* 2, 3. A pending name whose lifetime is "creator" from the start. */
 		pend = pending_dir(dirfd);
 		snprintf(tmp, sizeof(tmp), "tmp.%d.%d", (int)getpid(), tries);
-		fd = openat(pend, tmp, O_RDWR | O_CREAT | O_EXCL, 0644);
+		fd = openat(pend, tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
 		if (fd < 0)
 			fail("create the pending region");
+		/* Every user may open it (the umask would take that away). */
+		if (fchmod(fd, 0666) < 0)
+			fail("fchmod");
 		step("created");
 
 		/* 4. Size and contents, before anyone can see it. */

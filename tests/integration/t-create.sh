@@ -104,18 +104,26 @@ for i, at in enumerate(["created", "sized", "filled", "published", "final"]):
 
 # Racers killed at random moments: whatever is left is whole.
 random.seed(int(os.environ.get("RFS_SEED", "11")))
+killed = 0
 for round_ in range(3):
     name = "kill%d" % round_
-    procs = [start(name, 8192 * (i + 1), "-") for i in range(16)]
+    go = os.path.join(os.environ.get("TMPDIR", "/tmp"), "rfs-kill-%d-%d" % (os.getpid(), round_))
+    procs = [start(name, 8192 * (i + 1), final="-", go=go) for i in range(16)]
+    time.sleep(0.2)
+    open(go, "w").close()
     for p in random.sample(procs, 10):
-        time.sleep(random.random() * 0.01)
+        time.sleep(random.random() * 0.003)
         p.kill()
     res = [result(p) for p in procs]
+    os.unlink(go)
+    killed += sum(1 for r in res if r[0] == -signal.SIGKILL)
     alive = [parse(r[1]) for r in res if r[0] == 0]
     ok(all(p[1] in [8192 * (i + 1) for i in range(16)] and p[2] != "none" for p in alive),
-       "round %d: the %d survivors saw a requested size" % (round_, len(alive)))
+       "round %d: the %d survivors saw a whole region of a requested size" % (round_, len(alive)))
     # Lifetime "-" kept "creator": once every racer is gone, so is the name.
-    ok(settles(name, False), "round %d: with every racer gone no name and no pending name is left" % round_)
+    ok(settles(name, False), "round %d: with every racer gone no name and no pending name is left %s" % (
+        round_, (sorted(os.listdir(MNT)), pending())))
+print("# %d racers were killed in the middle of the recipe or before it" % killed)
 
 done()
 EOF
