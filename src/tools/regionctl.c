@@ -268,7 +268,9 @@ static int cmd_ls(int argc, char **argv)
 		struct stat st;
 		struct row *w;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		/* The create recipe's pending names are nobody's regions yet. */
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, ".regionfs-pending") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (lstat(path, &st) < 0)
