@@ -37,6 +37,8 @@ int main(int argc, char **argv)
 	}
 	if (existed) {
 		printf("already running: pid %d\n", *pid);
+		rfs_unmap(pid);
+		rfs_close(r);
 		return 1;
 	}
 	*pid = (int)getpid();

@@ -8,15 +8,19 @@
 # the name goes when both are done; a file-backed view written and flushed
 # durably is found again after the daemon restarted.
 #
-# Usage: t-examples.sh DAEMON_BINARY DATAPATH PKGCONFIG_DIR EXAMPLES_DIR
+# Usage: t-examples.sh DAEMON_BINARY DATAPATH PKGCONFIG_DIR EXAMPLES_DIR [SANITIZE]
+#   SANITIZE: the build's b_sanitize ("address,undefined": the examples are
+#   built with it too, since the library they link is)
 
 . "$(dirname "$0")/../integration/lib.sh"
 rfs_regionfs_only "the examples use the user.regionfs.* attributes"
 PCDIR=$3
 EXAMPLES=$4
+SANITIZE=${5:-none}
 rfs_init "$@"
 
 flags=$(PKG_CONFIG_PATH=$PCDIR pkg-config --cflags --libs regionfs)
+[ "$SANITIZE" = none ] || flags="$flags -fsanitize=$SANITIZE"
 libdir=$(PKG_CONFIG_PATH=$PCDIR pkg-config --libs-only-L regionfs | sed 's/^ *-L//; s/ .*//')
 for ex in single_instance producer_consumer backed_restart; do
 	# shellcheck disable=SC2086
