@@ -40,6 +40,7 @@ struct node {
 	uint64_t nlink;   /* regions: names; directories: 2 + subdirectories, 0 once removed */
 	uint64_t nlookup; /* references held by the kernel */
 	uint64_t nopen;   /* open files (regions) */
+	uint64_t nwrite;  /* of those, open for writing (registry_open_flags(): seals) */
 	struct timespec atime, mtime, ctime; /* regions: only ctime is used (metadata changes) */
 	struct xattr_list xattrs;
 	struct region *region; /* regions only */
@@ -47,7 +48,7 @@ struct node {
 	struct registry_creator creator; /* regions made by registry_create(); pid 0: none */
 	/* A region bound to a user's file (region_bind_file() done, see registry_bind()). */
 	bool bound;
-	/* registry_bind() is at work: opens wait for it on reg->bound_cv. */
+	/* registry_bind() or registry_add_seals() is at work: opens wait for it on reg->bound_cv. */
 	bool binding;
 	/*
 	 * A binding loaded from the store that could not be re-opened: its
