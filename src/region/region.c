@@ -558,12 +558,17 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 	if (n)
 		goto out_daemon;
 	/*
-	 * A write that would end past the size fails whole: memfd writes the
-	 * part inside first and fails the rest (a short count, then EPERM).
+	 * As memfd (shmem_write_begin() page by page): the part inside the
+	 * size is written, a short count; a write starting at or past the
+	 * end fails.
 	 */
 	if (end > size && (r->seals & REGION_SEAL_GROW)) {
-		n = -EPERM;
-		goto out_daemon;
+		if (off >= size) {
+			n = -EPERM;
+			goto out_daemon;
+		}
+		len = (size_t)(size - off);
+		end = size;
 	}
 	if (end > size) {
 		n = check_size(r, end);

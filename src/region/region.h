@@ -212,7 +212,8 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len);
  * Seals (enum region_seal, region/seal.h), which the region enforces on
  * what reaches it, as memfd does: region_resize() past the size with
  * REGION_SEAL_GROW, below it with REGION_SEAL_SHRINK, region_write() with
- * REGION_SEAL_WRITE or (GROW) past the end (the whole write fails),
+ * REGION_SEAL_WRITE or (GROW) starting at or past the end (one that
+ * starts inside writes up to the end: a short count, as memfd),
  * region_fallocate() past the end with GROW (KEEP_SIZE too) or punching
  * with WRITE or FUTURE_WRITE: -EPERM, the region unchanged. Opens (who may
  * write at all) are the registry's and the FUSE layer's business; so are
