@@ -1201,6 +1201,26 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 }
 
 /*
+ * Hold new opens of n back (n->binding: registry_open() waits on
+ * reg->bound_cv until it goes down) for a change that existing opens may
+ * forbid: -EBUSY instead when no_opens and a file is open, or no_writers
+ * and one is open for writing (checked under the same lock the opens are
+ * counted under, so none slips in between).
+ */
+static int node_hold_opens(struct registry *reg, struct node *n, bool no_opens, bool no_writers)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&reg->lock);
+	if ((no_opens && n->nopen) || (no_writers && n->nwrite))
+		r = -EBUSY;
+	else
+		n->binding = true;
+	pthread_mutex_unlock(&reg->lock);
+	return r;
+}
+
+/*
  * Is region n's backing file used by nobody but the daemon (no passthrough
  * open or mapping: region_check_unshared())? Without the registry lock;
  * opens held off by n->binding.
@@ -1264,13 +1284,8 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
 		r = -EPERM;
 		goto out_unlock;
 	}
-	pthread_mutex_lock(&reg->lock);
 	/* Open files and mappings use the current backing file. */
-	if (count_opens && n->nopen)
-		r = -EBUSY;
-	else
-		n->binding = true;
-	pthread_mutex_unlock(&reg->lock);
+	r = node_hold_opens(reg, n, count_opens, false);
 	if (r < 0)
 		goto out_unlock;
 	if (!count_opens)
@@ -1708,14 +1723,7 @@ int registry_add_seals(struct registry *reg, uint64_t ino, unsigned seals, bool 
 	 * from writers: conservative.
 	 */
 	probe = !count_opens && (add & (REGION_SEAL_WRITE | REGION_SEAL_GROW));
-	pthread_mutex_lock(&reg->lock);
-	if ((add & REGION_SEAL_WRITE) && n->nwrite)
-		r = -EBUSY;
-	else if (probe && (add & REGION_SEAL_GROW) && n->nopen)
-		r = -EBUSY;
-	else
-		n->binding = true;
-	pthread_mutex_unlock(&reg->lock);
+	r = node_hold_opens(reg, n, probe && (add & REGION_SEAL_GROW), add & REGION_SEAL_WRITE);
 	if (r < 0)
 		goto out_unlock;
 	if (probe)

@@ -72,11 +72,22 @@ def add_ok(p, value, msg):
         ok(False, "%s (got %s)" % (msg, ename(e.errno)))
 EOF
 
-rfs_py "$RFS_TMP" <<'EOF'
-import sys
-sys.path.insert(0, sys.argv[2])
-from sealcommon import *
+# The Python on stdin, with sealcommon's names (and sys: sys.argv[2] is RFS_TMP).
+seal_py()
+{
+	{ printf 'import sys\nsys.path.insert(0, sys.argv[2])\nfrom sealcommon import *\n'; cat; } |
+		rfs_py "$RFS_TMP"
+}
 
+# Remount the store, then seal_py.
+remount_py()
+{
+	rfs_umount
+	rfs_mount "size=64M,mode=1777,allow_other,store=$S"
+	seal_py
+}
+
+seal_py <<'EOF'
 seq = [0]
 
 
@@ -367,13 +378,7 @@ EOF
 check_errno "root cannot shrink it either" EPERM "os.truncate(P('userreg'), 0)"
 
 # ---- a store keeps seals, and they are enforced again after a remount
-rfs_umount
-rfs_mount "size=64M,mode=1777,allow_other,store=$S"
-rfs_py "$RFS_TMP" <<'EOF'
-import sys
-sys.path.insert(0, sys.argv[2])
-from sealcommon import *
-
+remount_py <<'EOF'
 for name, value in [("fixed", "shrink,grow"), ("ro", "write"), ("fw", "future-write"),
                     ("all", "seal,shrink,grow,write,future-write"), ("none", None)]:
     write_file(P(name), b"y" * N)
@@ -386,13 +391,7 @@ add_ok(P("bound"), "grow,shrink", "store: seal the bound region")
 eq(seals(P("bound")), "shrink,grow", "store: bound region's seals")
 done()
 EOF
-rfs_umount
-rfs_mount "size=64M,mode=1777,allow_other,store=$S"
-rfs_py "$RFS_TMP" <<'EOF'
-import sys
-sys.path.insert(0, sys.argv[2])
-from sealcommon import *
-
+remount_py <<'EOF'
 eq(seals(P("fixed")), "shrink,grow", "remount: fixed")
 eq(seals(P("ro")), "write", "remount: ro")
 eq(seals(P("fw")), "future-write", "remount: fw")
@@ -415,13 +414,7 @@ eq(os.stat(P("fixed")).st_size, N, "remount: fixed, size")
 add_ok(P("none"), "write", "remount: seal one more")
 done()
 EOF
-rfs_umount
-rfs_mount "size=64M,mode=1777,allow_other,store=$S"
-rfs_py "$RFS_TMP" <<'EOF'
-import sys
-sys.path.insert(0, sys.argv[2])
-from sealcommon import *
-
+remount_py <<'EOF'
 eq(seals(P("none")), "write", "second remount: the seal added after the first")
 raises(errno.EPERM, os.open, P("none"), os.O_RDWR, msg="second remount: O_RDWR")
 done()
