@@ -23,9 +23,11 @@
  * holds):
  *  1. a node's I/O lock (one per node, registry_impl.h): orders the slow
  *     changes of that one node (setattr, bind, the retry of a binding,
- *     xattr changes); held across their I/O (resize, fallocate, the lease
- *     probe, the journal's fchown/fchmod/futimens/fsetxattr, a user's
- *     open) while other requests go on. At most one node's at a time.
+ *     xattr changes, adding seals); held across their I/O (resize,
+ *     fallocate, the lease probe, the journal's
+ *     fchown/fchmod/futimens/fsetxattr, a user's open, the wait for the
+ *     region's lock when sealing) while other requests go on. At most one
+ *     node's at a time.
  *  2. the registry lock (one mutex): the namespace (inode table, names,
  *     counts, orphans, limits) and every node's fields; held only to find
  *     a node and take a reference, to check and to publish, never across

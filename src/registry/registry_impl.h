@@ -73,7 +73,7 @@ struct node {
 	/*
 	 * The node's I/O lock: serializes the slow changes of one node that
 	 * run without the registry lock (setattr, bind, a retried binding,
-	 * xattr changes), so that they see each other whole. Held, it makes
+	 * xattr changes, adding seals), so that they see each other whole. Held, it makes
 	 * mode, uid, gid, pfd, bound, unbound and the xattrs stable: every
 	 * writer of those holds it (and the registry lock as well, for the
 	 * readers that hold only that). Not the times: a directory's move
