@@ -32,7 +32,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <string.h>
 
 #include "common/log.h"
 #include "region/seal.h"
