@@ -7,7 +7,7 @@
 
 /* In the order a value is read back: the order of the bits. */
 static const char *const seal_names[] = {
-	"seal", "shrink", "grow", "write", "future-write",
+    "seal", "shrink", "grow", "write", "future-write",
 };
 
 static bool is_blank(char c)

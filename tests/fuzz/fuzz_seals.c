@@ -22,7 +22,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const names[] = { "seal", "shrink", "grow", "write", "future-write" };
+static const char *const names[] = {"seal", "shrink", "grow", "write", "future-write"};
 
 static int model(const char *v, size_t size, unsigned *ret)
 {
