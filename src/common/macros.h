@@ -42,4 +42,11 @@
  */
 #define RFS_XATTR_BACKING "user.regionfs.backing"
 
+/*
+ * A region's seals (region/seal.h): the name users read and set on the
+ * mount (fs/seals.c) and the name a store keeps them under, on the
+ * region's file (registry/registry.c, load.c).
+ */
+#define RFS_XATTR_SEALS "user.regionfs.seals"
+
 #endif

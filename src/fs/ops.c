@@ -462,7 +462,7 @@ static int open_common(struct rfs *fs, fuse_ino_t ino, struct region *region,
 	}
 	fi->direct_io = 0;
 	fi->fh = 0;
-	if (fs->passthrough) {
+	if (rfs_seals_passthrough(fs, region)) {
 		uint64_t id = 0;
 
 		r = backing_id(fs, ino, region, &id);
@@ -524,19 +524,19 @@ static void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int r = open_trunc(fs, req, ino, fi->flags);
 
 	if (r == 0)
-		r = registry_open(fs->reg, ino, &region);
+		r = registry_open_flags(fs->reg, ino, fi->flags, &region);
 	if (r < 0) {
 		reply_err(req, r);
 		return;
 	}
 	r = open_common(fs, ino, region, fi);
 	if (r < 0) {
-		registry_release(fs->reg, ino);
+		registry_release_flags(fs->reg, ino, fi->flags);
 		reply_err(req, r);
 		return;
 	}
 	if (fuse_reply_open(req, fi) < 0)
-		registry_release(fs->reg, ino); /* interrupted: no RELEASE will come */
+		registry_release_flags(fs->reg, ino, fi->flags); /* interrupted: no RELEASE will come */
 }
 
 static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -562,11 +562,11 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		return;
 	}
 	fill_entry(&e, &st, fs->timeout); /* new: anonymous */
-	r = registry_open(fs->reg, e.ino, &region);
+	r = registry_open_flags(fs->reg, e.ino, fi->flags, &region);
 	if (r == 0) {
 		r = open_common(fs, e.ino, region, fi);
 		if (r < 0)
-			registry_release(fs->reg, e.ino);
+			registry_release_flags(fs->reg, e.ino, fi->flags);
 	}
 	if (r < 0) {
 		/* Undo the create: the kernel will not know the name exists. */
@@ -577,7 +577,7 @@ static void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	}
 	watch_new(fs, e.ino, &creator);
 	if (fuse_reply_create(req, &e, fi) < 0) {
-		registry_release(fs->reg, e.ino);
+		registry_release_flags(fs->reg, e.ino, fi->flags);
 		registry_forget(fs->reg, e.ino, 1);
 	}
 }
@@ -587,7 +587,7 @@ static void rfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct rfs *fs = req_rfs(req);
 	uint64_t gen;
 
-	if (registry_release_idle(fs->reg, ino, &gen))
+	if (registry_release_idle(fs->reg, ino, fi->flags, &gen))
 		reaper_closed(fs->reaper, ino, gen); /* lifetime last-close */
 	fuse_reply_err(req, 0);
 }
@@ -766,6 +766,8 @@ static void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 
 	if (strcmp(name, XATTR_LIFETIME) == 0) {
 		r = set_lifetime(req_rfs(req), ino, value, size, flags);
+	} else if (strcmp(name, RFS_XATTR_SEALS) == 0) {
+		r = rfs_seals_add(req_rfs(req), ino, value, size); /* flags: adding is never a replace */
 	} else if (strcmp(name, RFS_XATTR_BACKING) == 0) {
 		r = (flags & XATTR_REPLACE) ? -ENODATA : rfs_bind(req_rfs(req), req, ino, value, size);
 		if (r < 0)
@@ -819,6 +821,8 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		r = registry_creator(fs->reg, ino, buf, size);
 	else if (strcmp(name, XATTR_HOLDERS) == 0)
 		r = holders_get(fs, ino, buf, size);
+	else if (strcmp(name, RFS_XATTR_SEALS) == 0)
+		r = rfs_seals_get(fs, ino, buf, size);
 	else
 		r = registry_getxattr(fs->reg, ino, name, buf, size);
 	if (r == -EISDIR)
@@ -836,9 +840,11 @@ static void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	 * between regions would fail setting it (EPERM) and "cp -a" out of
 	 * the mount would copy it as a plain attribute. Not the lifetime:
 	 * "cp --preserve=xattr" out of the mount would copy it as a plain
-	 * attribute too. Not the holders
-	 * either: a scan of /proc for every "getfattr -d", and a momentary
-	 * value. Both are read by name.
+	 * attribute too. Not the seals: a copy would come out sealed (cp
+	 * sets attributes after the data, so it could never grow or be
+	 * written again), and outside the mount they mean nothing. Not the
+	 * holders either: a scan of /proc for every "getfattr -d", and a
+	 * momentary value. All are read by name.
 	 */
 	static const char root_names[] = XATTR_DATAPATH "\0" XATTR_REQUESTS;
 	static const char backing_name[] = RFS_XATTR_BACKING;
@@ -882,7 +888,8 @@ static void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		reply_err(req, set_lifetime(req_rfs(req), ino, NULL, 0, 0));
 		return;
 	}
-	r = xattr_name_check(name, true);
+	r = strcmp(name, RFS_XATTR_SEALS) == 0 ? rfs_seals_remove(req_rfs(req), ino)
+					       : xattr_name_check(name, true);
 	if (r == 0)
 		r = registry_removexattr(req_rfs(req)->reg, ino, name);
 	reply_err(req, r);

@@ -57,6 +57,19 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 int rfs_open_binding(void *ctx, const char *region, const char *path, uid_t uid, gid_t gid,
 		     int *ret_fd);
 
+/*
+ * user.regionfs.seals (seals.c): read (the set, region/seal.h's format),
+ * add (parse, then registry_add_seals()), remove (always refused).
+ * Errors: those of registry_region() (-EISDIR for a directory: the
+ * getxattr handler turns it into -ENODATA, as for the creator), of
+ * region_seal_parse() and registry_add_seals(); remove: -EPERM.
+ */
+ssize_t rfs_seals_get(struct rfs *fs, fuse_ino_t ino, char *buf, size_t size);
+int rfs_seals_add(struct rfs *fs, fuse_ino_t ino, const char *value, size_t size);
+int rfs_seals_remove(struct rfs *fs, fuse_ino_t ino);
+/* May an open of region use passthrough (it may unless sealed "grow")? */
+bool rfs_seals_passthrough(struct rfs *fs, struct region *region);
+
 /* Release a passthrough backing id (registry cookie_release hook). */
 void rfs_cookie_release(void *ctx, uint64_t cookie);
 

@@ -13,6 +13,7 @@
 #include "common/fsid.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "region/seal.h"
 
 struct region {
 	struct region_store *store;
@@ -57,6 +58,13 @@ struct region {
 	/* Bound regions: the file as the daemon last left it, to tell outside changes. */
 	struct timespec seen_mtime, seen_ctime;
 	off_t seen_size;
+	/*
+	 * enum region_seal: only ever added, under the lock held exclusively
+	 * (so a resize, a growing write or a fallocate sees them all or none);
+	 * read with atomics by region_seals(), and under the lock by the
+	 * checks below.
+	 */
+	unsigned seals;
 };
 
 static void note_file(struct region *r, int fd);
@@ -417,6 +425,10 @@ static int resize_locked(struct region *r, int fd, uint64_t new_size)
 	ret = fd_size(fd, &size);
 	if (ret)
 		return ret;
+	/* memfd's shmem_setattr(): the same size is no change. */
+	if ((new_size > size && (r->seals & REGION_SEAL_GROW)) ||
+	    (new_size < size && (r->seals & REGION_SEAL_SHRINK)))
+		return -EPERM;
 	if (new_size > size)
 		return grow_locked(r, fd, size, new_size);
 	return shrink_locked(r, fd, new_size);
@@ -516,6 +528,12 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 		return fd;
 
 	pthread_rwlock_rdlock(&r->lock);
+	if (r->seals & REGION_SEAL_WRITE) {
+		/* No writer can exist (registry_open()); only a stray request. */
+		n = -EPERM;
+		pthread_rwlock_unlock(&r->lock);
+		goto out_put;
+	}
 	n = ret = fd_size(fd, &size);
 	/* A bound region records the file's state after each write: exclusively. */
 	inside = ret == 0 && end <= size && !r->path;
@@ -539,6 +557,19 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
 	n = fd_size(fd, &size);
 	if (n)
 		goto out_daemon;
+	/*
+	 * As memfd (shmem_write_begin() page by page): the part inside the
+	 * size is written, a short count; a write starting at or past the
+	 * end fails.
+	 */
+	if (end > size && (r->seals & REGION_SEAL_GROW)) {
+		if (off >= size) {
+			n = -EPERM;
+			goto out_daemon;
+		}
+		len = (size_t)(size - off);
+		end = size;
+	}
 	if (end > size) {
 		n = check_size(r, end);
 		if (n)
@@ -664,6 +695,14 @@ int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len)
 	ret = fd_size(fd, &size);
 	if (ret)
 		goto out_daemon;
+	/* memfd's shmem_fallocate(): punching writes; growing, even KEEP_SIZE, grows. */
+	if ((mode & FALLOC_FL_PUNCH_HOLE) &&
+	    (r->seals & (REGION_SEAL_WRITE | REGION_SEAL_FUTURE_WRITE)))
+		ret = -EPERM;
+	else if (!(mode & FALLOC_FL_PUNCH_HOLE) && end > size && (r->seals & REGION_SEAL_GROW))
+		ret = -EPERM;
+	if (ret)
+		goto out_daemon;
 	if (mode & FALLOC_FL_PUNCH_HOLE)
 		ret = zero_locked(r, fd, size, off, end);
 	else
@@ -675,6 +714,19 @@ out_unlock:
 	pthread_rwlock_unlock(&r->lock);
 	region_fd_put(r);
 	return ret;
+}
+
+unsigned region_seals(const struct region *r)
+{
+	return __atomic_load_n(&r->seals, __ATOMIC_ACQUIRE);
+}
+
+void region_add_seals(struct region *r, unsigned seals)
+{
+	/* Waits for the resizes, growing writes and fallocates under way: they came first. */
+	pthread_rwlock_wrlock(&r->lock);
+	__atomic_store_n(&r->seals, r->seals | (seals & REGION_SEAL_ALL), __ATOMIC_RELEASE);
+	pthread_rwlock_unlock(&r->lock);
 }
 
 int region_flush(struct region *r, bool datasync)

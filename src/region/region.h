@@ -208,6 +208,23 @@ ssize_t region_write(struct region *r, const void *buf, size_t len, uint64_t off
  */
 int region_fallocate(struct region *r, int mode, uint64_t off, uint64_t len);
 
+/*
+ * Seals (enum region_seal, region/seal.h), which the region enforces on
+ * what reaches it, as memfd does: region_resize() past the size with
+ * REGION_SEAL_GROW, below it with REGION_SEAL_SHRINK, region_write() with
+ * REGION_SEAL_WRITE or (GROW) starting at or past the end (one that
+ * starts inside writes up to the end: a short count, as memfd),
+ * region_fallocate() past the end with GROW (KEEP_SIZE too) or punching
+ * with WRITE or FUTURE_WRITE: -EPERM, the region unchanged. Opens (who may
+ * write at all) are the registry's and the FUSE layer's business; so are
+ * passthrough writes, which never reach the region.
+ * region_add_seals() only adds (never fails; waits for a resize, growing
+ * write or fallocate under way); region_seals() reads them without a
+ * lock (a field read, for the open path).
+ */
+unsigned region_seals(const struct region *r);
+void region_add_seals(struct region *r, unsigned seals);
+
 /* Make written data durable in the backing file (fsync/fdatasync). */
 int region_flush(struct region *r, bool datasync);
 

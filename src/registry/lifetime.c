@@ -211,7 +211,7 @@ static bool idle(const struct node *n)
 	       n->lifetime == REGISTRY_LIFETIME_LAST_CLOSE;
 }
 
-bool registry_release_idle(struct registry *reg, uint64_t ino, uint64_t *ret_gen)
+bool registry_release_idle(struct registry *reg, uint64_t ino, int flags, uint64_t *ret_gen)
 {
 	bool now_idle = false;
 	struct node *n;
@@ -219,6 +219,8 @@ bool registry_release_idle(struct registry *reg, uint64_t ino, uint64_t *ret_gen
 	pthread_mutex_lock(&reg->lock);
 	n = registry_node_get(reg, ino);
 	if (n && n->nopen) {
+		if ((flags & O_ACCMODE) != O_RDONLY && n->nwrite)
+			n->nwrite--; /* as registry_release_flags() */
 		n->nopen--;
 		now_idle = idle(n);
 		if (now_idle)

@@ -78,12 +78,12 @@ int registry_set_lifetime(struct registry *reg, uint64_t ino, enum registry_life
 typedef void (*registry_name_fn)(void *ctx, uint64_t parent, const char *name);
 
 /*
- * registry_release() that also tells whether the region became idle: its
+ * registry_release_flags() that also tells whether the region became idle: its
  * last open is gone, it still has a name, and its lifetime is last-close.
  * Then returns true with *ret_gen, the region's count of opens so far, for
  * registry_expire_idle(). Unknown inodes: false.
  */
-bool registry_release_idle(struct registry *reg, uint64_t ino, uint64_t *ret_gen);
+bool registry_release_idle(struct registry *reg, uint64_t ino, int flags, uint64_t *ret_gen);
 
 /*
  * Is region ino still idle as registry_release_idle() said (no open since,

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/macros.h"
+#include "region/seal.h"
 #include "registry/journal.h"
 #include "registry/lifetime.h"
 #include "registry/persist.h"
@@ -126,11 +128,32 @@ static int load_bound(struct registry *reg, struct node *dir, const char *name, 
 	return 0;
 }
 
+/*
+ * The seals the store keeps for a region (registry_add_seals()), back in
+ * the region before anything can open it. Only the daemon writes the
+ * value: one that does not parse is a corrupt store (-EINVAL).
+ */
+static int load_seals(int fd, unsigned *ret)
+{
+	char value[REGION_SEAL_FORMAT_MAX];
+	ssize_t len = persist_read_attr(fd, RFS_XATTR_SEALS, value, sizeof(value));
+
+	*ret = 0;
+	if (len == -ENODATA)
+		return 0;
+	if (len == -ERANGE)
+		return -EINVAL;
+	if (len < 0)
+		return (int)len;
+	return region_seal_parse(value, (size_t)len, ret);
+}
+
 static int load_file(void *ctx, void *parent, const char *name, int fd, const struct stat *st,
 		     const char *backing, void *node, void **ret_node)
 {
 	struct registry *reg = ctx;
 	struct node *dir = parent, *n = node;
+	unsigned seals = 0;
 	int r;
 
 	if (n) {
@@ -141,6 +164,11 @@ static int load_file(void *ctx, void *parent, const char *name, int fd, const st
 			reg->links++;
 		}
 		*ret_node = n;
+		return r;
+	}
+	r = load_seals(fd, &seals);
+	if (r < 0) {
+		persist_close_fd(fd);
 		return r;
 	}
 	r = registry_node_new(reg, S_IFREG | (st->st_mode & 07777), st->st_uid, st->st_gid,
@@ -160,6 +188,7 @@ static int load_file(void *ctx, void *parent, const char *name, int fd, const st
 	if (r < 0)
 		goto err_destroy;
 	node_set_stat(n, st);
+	region_add_seals(n->region, seals);
 	*ret_node = n;
 	return 0;
 

@@ -831,6 +831,15 @@ out:
 	return r;
 }
 
+ssize_t persist_read_attr(int fd, const char *name, char *buf, size_t size)
+{
+	ssize_t n = fgetxattr(fd, name, buf, size);
+
+	if (n >= 0)
+		return n;
+	return errno == ENOTSUP ? -ENODATA : -errno;
+}
+
 /*
  * The binding a placeholder records, as it is: whether it can be re-opened
  * (absolute, a file its owner may open, ...) is the loader's question, and

@@ -85,6 +85,15 @@ int persist_root(struct persist *p, int *ret_fd, struct stat *ret_st);
 void persist_close_fd(int fd);
 
 /*
+ * One of the daemon's own attributes of a region's store file (fd from
+ * the walk), e.g. RFS_XATTR_SEALS, which the walk does not hand to
+ * xattr() (it skips user.regionfs.*): its length, copied into buf.
+ * Errors: -ENODATA (absent, or the file system has no xattrs), -ERANGE
+ * (longer than size), errors of fgetxattr().
+ */
+ssize_t persist_read_attr(int fd, const char *name, char *buf, size_t size);
+
+/*
  * The store as the registry's journal (journal.h): every change of the
  * namespace as one system call on DIR's file system (see Crash safety).
  * create: a file finished in DIR/tmp as O_TMPFILE with its mode and owner,

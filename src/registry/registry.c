@@ -7,6 +7,7 @@
 #include "registry/registry.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "common/list.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "region/seal.h"
 #include "registry/journal.h"
 #include "registry/registry_impl.h"
 #include "registry/xattr.h"
@@ -1103,6 +1105,21 @@ static int region_node(struct registry *reg, uint64_t ino, struct node **ret)
 
 int registry_open(struct registry *reg, uint64_t ino, struct region **ret)
 {
+	return registry_open_flags(reg, ino, O_RDONLY, ret);
+}
+
+void registry_release(struct registry *reg, uint64_t ino)
+{
+	registry_release_flags(reg, ino, O_RDONLY);
+}
+
+static bool open_writes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+int registry_open_flags(struct registry *reg, uint64_t ino, int flags, struct region **ret)
+{
 	bool retried = false;
 	struct node *n;
 	int r;
@@ -1123,22 +1140,33 @@ again:
 		retried = true;
 		goto again;
 	}
+	/*
+	 * Seals: a field read. Checked and counted under the lock that
+	 * registry_add_seals() checks the count under (with n->binding).
+	 */
+	if (r == 0 && open_writes(flags) &&
+	    (region_seals(n->region) & (REGION_SEAL_WRITE | REGION_SEAL_FUTURE_WRITE)))
+		r = -EPERM;
 	if (r == 0) {
 		n->nopen++;
 		n->opens++;
+		if (open_writes(flags))
+			n->nwrite++;
 		*ret = n->region;
 	}
 	pthread_mutex_unlock(&reg->lock);
 	return r;
 }
 
-void registry_release(struct registry *reg, uint64_t ino)
+void registry_release_flags(struct registry *reg, uint64_t ino, int flags)
 {
 	struct node *n;
 
 	pthread_mutex_lock(&reg->lock);
 	n = node_get(reg, ino);
 	if (n && n->nopen) {
+		if (open_writes(flags) && n->nwrite)
+			n->nwrite--;
 		n->nopen--;
 		node_maybe_destroy(reg, n);
 	}
@@ -1175,6 +1203,59 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 }
 
 /*
+ * Hold new opens of n back (n->binding: registry_open() waits on
+ * reg->bound_cv until it goes down) for a change that existing opens may
+ * forbid: -EBUSY instead when no_opens and a file is open, or no_writers
+ * and one is open for writing (checked under the same lock the opens are
+ * counted under, so none slips in between).
+ */
+static int node_hold_opens(struct registry *reg, struct node *n, bool no_opens, bool no_writers)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&reg->lock);
+	if ((no_opens && n->nopen) || (no_writers && n->nwrite))
+		r = -EBUSY;
+	else
+		n->binding = true;
+	pthread_mutex_unlock(&reg->lock);
+	return r;
+}
+
+/*
+ * Is region n's backing file used by nobody but the daemon (no passthrough
+ * open or mapping: region_check_unshared())? Without the registry lock;
+ * opens held off by n->binding.
+ */
+static int node_check_unshared(struct registry *reg, struct node *n)
+{
+	int r = region_check_unshared(n->region);
+
+	/*
+	 * A backing id keeps the file description it was registered
+	 * with. Once the store's fd cache has closed and reopened the
+	 * region's fd, that is a second writer the lease probe takes
+	 * for a user: give the id back (the next open registers the
+	 * file again) and ask once more. Only with no file open: the
+	 * kernel keeps an open file's backing until its last close and
+	 * refuses a second one for the inode (an open would fail).
+	 */
+	if (r == -EBUSY) {
+		bool again = false;
+
+		pthread_mutex_lock(&reg->lock);
+		if (n->cookie && n->nopen == 0) {
+			node_release_cookie(reg, n);
+			again = true;
+		}
+		pthread_mutex_unlock(&reg->lock);
+		if (again)
+			r = region_check_unshared(n->region);
+	}
+	return r;
+}
+
+/*
  * The probe (a lease, or the count of opens) and the journal's and the
  * region's part run without the registry lock, under the node's I/O lock;
  * n->binding keeps new opens of this region waiting meanwhile (they would
@@ -1200,39 +1281,17 @@ int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
 		r = -EEXIST;
 		goto out_unlock;
 	}
-	pthread_mutex_lock(&reg->lock);
+	/* A new file brings a new size and contents: what seals forbid. */
+	if (region_seals(n->region)) {
+		r = -EPERM;
+		goto out_unlock;
+	}
 	/* Open files and mappings use the current backing file. */
-	if (count_opens && n->nopen)
-		r = -EBUSY;
-	else
-		n->binding = true;
-	pthread_mutex_unlock(&reg->lock);
+	r = node_hold_opens(reg, n, count_opens, false);
 	if (r < 0)
 		goto out_unlock;
-	if (!count_opens) {
-		r = region_check_unshared(n->region);
-		/*
-		 * A backing id keeps the file description it was registered
-		 * with. Once the store's fd cache has closed and reopened the
-		 * region's fd, that is a second writer the lease probe takes
-		 * for a user: give the id back (the next open registers the
-		 * file again) and ask once more. Only with no file open: the
-		 * kernel keeps an open file's backing until its last close and
-		 * refuses a second one for the inode (an open would fail).
-		 */
-		if (r == -EBUSY) {
-			bool again = false;
-
-			pthread_mutex_lock(&reg->lock);
-			if (n->cookie && n->nopen == 0) {
-				node_release_cookie(reg, n);
-				again = true;
-			}
-			pthread_mutex_unlock(&reg->lock);
-			if (again)
-				r = region_check_unshared(n->region);
-		}
-	}
+	if (!count_opens)
+		r = node_check_unshared(reg, n);
 	if (r < 0)
 		goto out_done;
 	jn = registry_journal_node(n);
@@ -1621,6 +1680,71 @@ int registry_removexattr(struct registry *reg, uint64_t ino, const char *name)
 	}
 	if (r == 0)
 		store_charge_meta(reg->store, -(int64_t)cost);
+	node_io_unlock(reg, n);
+	return r;
+}
+
+/*
+ * Like registry_bind(): under the node's I/O lock, with n->binding holding
+ * new opens back, so that the counts checked at the start stay true until
+ * the seals are in place (an open already counted was seen; one after sees
+ * the seals). The journal first: a store that cannot record the seals
+ * leaves the region unsealed.
+ */
+int registry_add_seals(struct registry *reg, uint64_t ino, unsigned seals, bool count_opens)
+{
+	char value[REGION_SEAL_FORMAT_MAX];
+	struct journal_node jn;
+	unsigned old, add;
+	bool probe;
+	struct node *n;
+	int r = 0;
+
+	n = node_io_lock(reg, ino);
+	if (!n)
+		return -ENOENT;
+	if (!n->region) {
+		r = -EISDIR;
+		goto out_unlock;
+	}
+	old = region_seals(n->region); /* changed only here, under the I/O lock */
+	add = seals & ~old;
+	if (old & REGION_SEAL_SEAL) {
+		r = -EPERM; /* as F_ADD_SEALS: even adding nothing */
+		goto out_unlock;
+	}
+	if (!add)
+		goto out_unlock;
+	/*
+	 * Passthrough (!count_opens): writes bypass the daemon. "write" needs
+	 * no writable open file description of the backing file anywhere
+	 * (a mapping whose fd was closed keeps one); "grow" makes every later
+	 * open a cached one, which the kernel refuses while passthrough opens
+	 * exist and whose pages a passthrough mapping would not see: it needs
+	 * none at all. Both take the lease probe, which cannot tell readers
+	 * from writers: conservative.
+	 */
+	probe = !count_opens && (add & (REGION_SEAL_WRITE | REGION_SEAL_GROW));
+	r = node_hold_opens(reg, n, probe && (add & REGION_SEAL_GROW), add & REGION_SEAL_WRITE);
+	if (r < 0)
+		goto out_unlock;
+	if (probe)
+		r = node_check_unshared(reg, n);
+	if (r == 0) {
+		ssize_t len = region_seal_format(old | add, value, sizeof(value));
+
+		jn = registry_journal_node(n);
+		r = journal_set_xattr(reg->journal, &jn, RFS_XATTR_SEALS, value, (size_t)len);
+	}
+	if (r == 0)
+		region_add_seals(n->region, add);
+	pthread_mutex_lock(&reg->lock);
+	if (r == 0)
+		now(&n->ctime);
+	n->binding = false;
+	pthread_cond_broadcast(&reg->bound_cv);
+	pthread_mutex_unlock(&reg->lock);
+out_unlock:
 	node_io_unlock(reg, n);
 	return r;
 }

@@ -23,9 +23,11 @@
  * holds):
  *  1. a node's I/O lock (one per node, registry_impl.h): orders the slow
  *     changes of that one node (setattr, bind, the retry of a binding,
- *     xattr changes); held across their I/O (resize, fallocate, the lease
- *     probe, the journal's fchown/fchmod/futimens/fsetxattr, a user's
- *     open) while other requests go on. At most one node's at a time.
+ *     xattr changes, adding seals); held across their I/O (resize,
+ *     fallocate, the lease probe, the journal's
+ *     fchown/fchmod/futimens/fsetxattr, a user's open, the wait for the
+ *     region's lock when sealing) while other requests go on. At most one
+ *     node's at a time.
  *  2. the registry lock (one mutex): the namespace (inode table, names,
  *     counts, orphans, limits) and every node's fields; held only to find
  *     a node and take a reference, to check and to publish, never across
@@ -278,6 +280,33 @@ int registry_attach_cookie(struct registry *reg, uint64_t ino, uint64_t cookie, 
 void registry_release(struct registry *reg, uint64_t ino);
 
 /*
+ * registry_open() with the open(2) flags of the open file: one open for
+ * writing (O_WRONLY or O_RDWR) is counted as such, and refused with
+ * -EPERM when the region has the seal "write" or "future-write"
+ * (registry_add_seals()). registry_open() is this with O_RDONLY.
+ * registry_release_flags() is the close, with the same flags.
+ */
+int registry_open_flags(struct registry *reg, uint64_t ino, int flags, struct region **ret);
+void registry_release_flags(struct registry *reg, uint64_t ino, int flags);
+
+/*
+ * Add seals (enum region_seal) to region ino; never removes one. Adding
+ * nothing new is 0. count_opens as registry_bind(): true when every
+ * write reaches the daemon through an open it counted (cache mode);
+ * false for passthrough, where an open file or a mapping writes to the
+ * backing file directly.
+ * Errors: -ENOENT, -EISDIR (a directory), -EPERM (the region has "seal":
+ * even when nothing would be added, as F_ADD_SEALS), -EBUSY: adding
+ * "write" while a file is open for writing; with !count_opens also adding
+ * "write" or "grow" while another file description of the backing file
+ * exists (any passthrough open or mapping, readers too: the lease probe,
+ * region_check_unshared(), cannot tell them apart), and adding "grow"
+ * while a file is open (see fs/seals.c); errors of the journal (the
+ * store's fsetxattr): nothing added.
+ */
+int registry_add_seals(struct registry *reg, uint64_t ino, unsigned seals, bool count_opens);
+
+/*
  * Bind region ino to a user's file (see region_bind_file()) for binder (who
  * allocates in it from now on); fd is taken on success. cookie replaces the region's cookie (the old one is released):
  * the data-path state of the new backing file, 0 for none yet.
@@ -288,7 +317,8 @@ void registry_release(struct registry *reg, uint64_t ino);
  * which outlive the asynchronous RELEASE the count waits for). The lease
  * probe needs a real file: memfds refuse every write lease.
  * Errors: -ENOENT, -EISDIR (a directory), -EBUSY (in use), -ENOTEMPTY (it
- * has a size), -EEXIST (already bound), -ENOMEM.
+ * has a size), -EEXIST (already bound), -EPERM (the region has seals),
+ * -ENOMEM.
  */
 int registry_bind(struct registry *reg, uint64_t ino, int fd, const char *path,
 		  const struct registry_cred *binder, uint64_t cookie, bool count_opens);

@@ -40,6 +40,7 @@ struct node {
 	uint64_t nlink;   /* regions: names; directories: 2 + subdirectories, 0 once removed */
 	uint64_t nlookup; /* references held by the kernel */
 	uint64_t nopen;   /* open files (regions) */
+	uint64_t nwrite;  /* of those, open for writing (registry_open_flags(): seals) */
 	struct timespec atime, mtime, ctime; /* regions: only ctime is used (metadata changes) */
 	struct xattr_list xattrs;
 	struct region *region; /* regions only */
@@ -50,7 +51,7 @@ struct node {
 	uint64_t opens;   /* regions: opens so far (registry_expire_idle()) */
 	/* A region bound to a user's file (region_bind_file() done, see registry_bind()). */
 	bool bound;
-	/* registry_bind() is at work: opens wait for it on reg->bound_cv. */
+	/* registry_bind() or registry_add_seals() is at work: opens wait for it on reg->bound_cv. */
 	bool binding;
 	/*
 	 * A binding loaded from the store that could not be re-opened: its
@@ -75,7 +76,7 @@ struct node {
 	/*
 	 * The node's I/O lock: serializes the slow changes of one node that
 	 * run without the registry lock (setattr, bind, a retried binding,
-	 * xattr changes), so that they see each other whole. Held, it makes
+	 * xattr changes, adding seals), so that they see each other whole. Held, it makes
 	 * mode, uid, gid, pfd, bound, unbound and the xattrs stable: every
 	 * writer of those holds it (and the registry lock as well, for the
 	 * readers that hold only that). Not the times: a directory's move

@@ -31,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "common/macros.h"
+#include "region/seal.h"
 #include "registry/registry.h"
 
 #ifndef RENAME_EXCHANGE
@@ -1125,12 +1127,64 @@ static void test_load_nomem_sweep(void **state)
 	assert_filled();
 }
 
+/* Seals live in the store file's RFS_XATTR_SEALS: kept, refused whole, loaded, checked. */
+static void test_seals_stored(void **state)
+{
+	struct region *r;
+	struct stat st;
+	char buf[64];
+	uint64_t a;
+
+	(void)state;
+	a = mk(ROOT, "a");
+	mk(ROOT, "b");
+	fail_once(C_FSETXATTR, 0, EDQUOT);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_GROW, true), -EDQUOT);
+	assert_hit(C_FSETXATTR);
+	assert_int_equal(registry_region(reg, a, &r), 0);
+	assert_int_equal(region_seals(r), 0);
+	assert_int_equal(stored_xattr("a", RFS_XATTR_SEALS, buf, sizeof(buf)), -ENODATA);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_GROW | REGION_SEAL_SHRINK, true), 0);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_SEAL, true), 0);
+	assert_int_equal(stored_xattr("a", RFS_XATTR_SEALS, buf, sizeof(buf)), 16);
+	assert_memory_equal(buf, "seal,shrink,grow", 16);
+	/* Never loaded as a user attribute. */
+	assert_int_equal(registry_listxattr(reg, a, NULL, 0), 0);
+
+	close_reg();
+	assert_int_equal(open_reg(), 0);
+	assert_int_equal(lookup(ROOT, "a", &st), 0);
+	assert_int_equal(registry_region(reg, st.st_ino, &r), 0);
+	assert_int_equal(region_seals(r), REGION_SEAL_SEAL | REGION_SEAL_SHRINK | REGION_SEAL_GROW);
+	assert_int_equal(registry_listxattr(reg, st.st_ino, NULL, 0), 0);
+	assert_int_equal(registry_add_seals(reg, st.st_ino, REGION_SEAL_WRITE, true), -EPERM);
+	assert_int_equal(region_resize(r, 1), -EPERM);
+
+	/* Reading it fails: the load fails. */
+	close_reg();
+	fail_once(C_FGETXATTR, 0, EIO);
+	assert_int_equal(open_reg(), -EIO);
+	close_reg();
+
+	/* A value that does not parse, or too long: a corrupt store. */
+	assert_int_equal(lsetxattr(in_store("b"), RFS_XATTR_SEALS, "bogus", 5, 0), 0);
+	assert_int_equal(open_reg(), -EINVAL);
+	close_reg();
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(lsetxattr(in_store("b"), RFS_XATTR_SEALS, buf, sizeof(buf), 0), 0);
+	assert_int_equal(open_reg(), -EINVAL);
+	close_reg();
+	assert_int_equal(lsetxattr(in_store("b"), RFS_XATTR_SEALS, "", 0, 0), 0);
+	assert_int_equal(open_reg(), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_create_fails),
+		T(test_seals_stored),
 		T(test_mkdir_fails),
 		T(test_create_nomem_undone),
 		T(test_remove_fails),

@@ -220,14 +220,14 @@ static void test_last_close(void **state)
 	registry_forget(reg, st.st_ino, 1);
 	assert_int_equal(registry_open(reg, a, &region), 0);
 	assert_int_equal(registry_open(reg, a, &region), 0);
-	assert_false(registry_release_idle(reg, a, &gen)); /* one open left */
-	assert_true(registry_release_idle(reg, a, &gen));
+	assert_false(registry_release_idle(reg, a, O_RDONLY, &gen)); /* one open left */
+	assert_true(registry_release_idle(reg, a, O_RDONLY, &gen));
 	assert_true(registry_still_idle(reg, a, gen));
 	/* opened and closed again meanwhile: the old generation is stale */
 	assert_int_equal(registry_open(reg, a, &region), 0);
 	assert_false(registry_still_idle(reg, a, gen));
 	assert_int_equal(registry_expire_idle(reg, a, gen, on_removed, &rm), 0);
-	assert_true(registry_release_idle(reg, a, &gen2));
+	assert_true(registry_release_idle(reg, a, O_RDONLY, &gen2));
 	assert_int_equal(registry_expire_idle(reg, a, gen, on_removed, &rm), 0);
 	assert_true(exists(ROOT, "a"));
 	assert_int_equal(registry_expire_idle(reg, a, gen2, on_removed, &rm), 2);
@@ -239,8 +239,8 @@ static void test_last_close(void **state)
 	b = mk_by(ROOT, "b", NULL);
 	assert_int_equal(registry_set_lifetime(reg, b, REGISTRY_LIFETIME_PERSIST, NULL), 0);
 	assert_int_equal(registry_open(reg, b, &region), 0);
-	assert_false(registry_release_idle(reg, b, &gen));
-	assert_false(registry_release_idle(reg, 999999, &gen));
+	assert_false(registry_release_idle(reg, b, O_RDONLY, &gen));
+	assert_false(registry_release_idle(reg, 999999, O_RDONLY, &gen));
 	assert_true(exists(ROOT, "b"));
 }
 

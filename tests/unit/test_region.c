@@ -34,6 +34,7 @@
 
 #include "common/macros.h"
 #include "region/region.h"
+#include "region/seal.h"
 
 #define PAGE ((uint64_t)RFS_PAGE_SIZE)
 #define LIMIT (64 * PAGE)
@@ -1997,6 +1998,149 @@ static void test_fd_cache_bind_floor(void **state)
 /* ------------------------------------------------------------------ */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+/* ------------------------------------------------------------------ */
+/* Seals (region/seal.h)                                               */
+/* ------------------------------------------------------------------ */
+
+static int parse(const char *v, unsigned *ret)
+{
+	return region_seal_parse(v, strlen(v), ret);
+}
+
+static void test_seal_parse(void **state)
+{
+	unsigned s = 99;
+
+	(void)state;
+	assert_int_equal(parse("", &s), 0);
+	assert_int_equal(s, 0);
+	s = 99;
+	assert_int_equal(parse(" \t\n", &s), 0);
+	assert_int_equal(s, 0);
+	assert_int_equal(parse("seal", &s), 0);
+	assert_int_equal(s, REGION_SEAL_SEAL);
+	assert_int_equal(parse("shrink,grow", &s), 0);
+	assert_int_equal(s, REGION_SEAL_SHRINK | REGION_SEAL_GROW);
+	assert_int_equal(parse(" grow , shrink\n", &s), 0);
+	assert_int_equal(s, REGION_SEAL_SHRINK | REGION_SEAL_GROW);
+	assert_int_equal(parse("future-write,write,grow,grow", &s), 0);
+	assert_int_equal(s, REGION_SEAL_FUTURE_WRITE | REGION_SEAL_WRITE | REGION_SEAL_GROW);
+	assert_int_equal(parse("seal,shrink,grow,write,future-write", &s), 0);
+	assert_int_equal(s, REGION_SEAL_ALL);
+
+	/* Refused: nothing written. */
+	s = 77;
+	assert_int_equal(parse("bogus", &s), -EINVAL);
+	assert_int_equal(parse("grow,,shrink", &s), -EINVAL);
+	assert_int_equal(parse("grow,", &s), -EINVAL);
+	assert_int_equal(parse(",grow", &s), -EINVAL);
+	assert_int_equal(parse(",", &s), -EINVAL);
+	assert_int_equal(parse("Grow", &s), -EINVAL);
+	assert_int_equal(parse("grow shrink", &s), -EINVAL);
+	assert_int_equal(parse("future", &s), -EINVAL);
+	assert_int_equal(parse("future-writes", &s), -EINVAL);
+	assert_int_equal(parse("gro", &s), -EINVAL);
+	assert_int_equal(parse("grow\r", &s), -EINVAL);
+	assert_int_equal(region_seal_parse("grow\0", 5, &s), -EINVAL);
+	assert_int_equal(region_seal_parse("\0", 1, &s), -EINVAL);
+	assert_int_equal(s, 77);
+	/* Only size bytes are read: no NUL needed. */
+	assert_int_equal(region_seal_parse("growXXX", 4, &s), 0);
+	assert_int_equal(s, REGION_SEAL_GROW);
+}
+
+static void test_seal_format(void **state)
+{
+	char buf[64];
+	unsigned all = REGION_SEAL_ALL, s;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(region_seal_format(0, NULL, 0), 0);
+	n = region_seal_format(all, NULL, 0);
+	assert_int_equal(n, REGION_SEAL_FORMAT_MAX);
+	assert_int_equal(region_seal_format(all, buf, sizeof(buf)), n);
+	assert_memory_equal(buf, "seal,shrink,grow,write,future-write", (size_t)n);
+	memset(buf, 'Z', sizeof(buf));
+	assert_int_equal(region_seal_format(all, buf, (size_t)n - 1), -ERANGE);
+	assert_int_equal(buf[0], 'Z');
+	assert_int_equal(region_seal_format(REGION_SEAL_GROW | REGION_SEAL_SHRINK | (1u << 20), buf,
+					    sizeof(buf)),
+			 11);
+	assert_memory_equal(buf, "shrink,grow", 11);
+	/* Every set comes back through the parser as itself. */
+	for (s = 0; s <= all; s++) {
+		unsigned back = ~0u;
+
+		n = region_seal_format(s, buf, sizeof(buf));
+		assert_true(n >= 0 && (size_t)n <= REGION_SEAL_FORMAT_MAX);
+		assert_int_equal(region_seal_parse(buf, (size_t)n, &back), 0);
+		assert_int_equal(back, s);
+	}
+}
+
+static void test_seal_enforced(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	assert_int_equal(region_seals(r), 0);
+	assert_int_equal(region_resize(r, 2 * PAGE), 0);
+	fill(r, 0, 2 * PAGE, 0x11);
+
+	region_add_seals(r, REGION_SEAL_GROW);
+	assert_int_equal(region_seals(r), REGION_SEAL_GROW);
+	assert_int_equal(region_resize(r, 2 * PAGE + 1), -EPERM);
+	assert_int_equal(region_resize(r, 2 * PAGE), 0); /* the same size: no change */
+	assert_int_equal(region_fallocate(r, 0, PAGE, 2 * PAGE), -EPERM);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, PAGE, 2 * PAGE), -EPERM);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_KEEP_SIZE, 0, PAGE), 0);
+	assert_int_equal(region_write(r, "x", 1, 2 * PAGE), -EPERM);
+	assert_int_equal(region_write(r, "x", 1, 3 * PAGE), -EPERM);
+	assert_int_equal(region_write(r, "abcd", 4, 2 * PAGE - 2), 2); /* up to the end */
+	assert_int_equal(region_write(r, "y", 1, 0), 1);
+	assert_int_equal(size_of(r), 2 * PAGE);
+	assert_int_equal(region_resize(r, PAGE), 0); /* shrinking is still allowed */
+	assert_int_equal(used(fx), PAGE);
+
+	region_add_seals(r, REGION_SEAL_SHRINK);
+	assert_int_equal(region_seals(r), REGION_SEAL_GROW | REGION_SEAL_SHRINK);
+	assert_int_equal(region_resize(r, PAGE - 1), -EPERM);
+	assert_int_equal(region_resize(r, 0), -EPERM);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 100), 0);
+	assert_int_equal(size_of(r), PAGE);
+
+	region_add_seals(r, REGION_SEAL_FUTURE_WRITE);
+	/* Existing writers keep writing; punching is refused, as memfd does. */
+	assert_int_equal(region_write(r, "z", 1, 10), 1);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 100),
+			 -EPERM);
+
+	region_add_seals(r, REGION_SEAL_WRITE);
+	assert_int_equal(region_write(r, "z", 1, 10), -EPERM);
+	assert_bytes(r, 100, PAGE - 100, 0x11);
+	assert_int_equal(size_of(r), PAGE);
+	assert_accounting(fx);
+}
+
+static void test_seal_write_only(void **state)
+{
+	struct fixture *fx = *state;
+	struct region *r = new_region(fx, 0);
+
+	/* "write" alone forbids writes, not size changes (memfd's F_SEAL_WRITE). */
+	region_add_seals(r, REGION_SEAL_WRITE | (1u << 30));
+	assert_int_equal(region_seals(r), REGION_SEAL_WRITE);
+	assert_int_equal(region_write(r, "x", 1, 0), -EPERM);
+	assert_int_equal(region_resize(r, PAGE), 0);
+	assert_int_equal(region_fallocate(r, 0, 0, 2 * PAGE), 0);
+	assert_int_equal(region_write(r, "x", 1, 0), -EPERM);
+	assert_int_equal(region_fallocate(r, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 1),
+			 -EPERM);
+	assert_int_equal(region_resize(r, 0), 0);
+	assert_accounting(fx);
+}
+
 #define TB(f) cmocka_unit_test_setup_teardown(f, bind_setup, bind_teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -2036,6 +2180,10 @@ static const struct CMUnitTest tests[] = {
     TB(test_bind_file_no_store_charge),
     TB(test_bind_file_ops_act_on_file),
     TB(test_bind_file_free_keeps_file),
+    cmocka_unit_test(test_seal_parse),
+    cmocka_unit_test(test_seal_format),
+    T(test_seal_enforced),
+    T(test_seal_write_only),
     T(test_fd_cache_many_regions),
     T(test_fd_cache_pinned),
     T(test_fd_cache_threads),

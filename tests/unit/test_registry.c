@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "common/macros.h"
+#include "region/seal.h"
 #include "registry/registry.h"
 #include "registry/xattr.h"
 
@@ -3630,6 +3631,83 @@ static off_t path_size(const char *path)
 	return st.st_size;
 }
 
+/* Seals: opens for writing refused, "write" busy while a writer is open, nothing after "seal". */
+static void test_seals_open_and_add(void **state)
+{
+	struct region *r, *r2;
+	const char *path;
+	uint64_t a, b, d;
+	int fd;
+
+	(void)state;
+	fx_open(MiB, 0);
+	a = mk(ROOT, "a");
+	b = mk(ROOT, "b");
+	d = mkd(ROOT, "d");
+	assert_int_equal(registry_add_seals(reg, d, REGION_SEAL_GROW, true), -EISDIR);
+	assert_int_equal(registry_add_seals(reg, ROOT, REGION_SEAL_GROW, true), -EISDIR);
+	assert_int_equal(registry_add_seals(reg, NO_INO, REGION_SEAL_GROW, true), -ENOENT);
+	assert_int_equal(registry_add_seals(reg, a, 0, true), 0);
+
+	/* A writer open: "write" is busy; readers and other seals are not. */
+	assert_int_equal(registry_open_flags(reg, a, O_RDWR, &r), 0);
+	assert_int_equal(registry_open_flags(reg, a, O_RDONLY, &r2), 0);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_WRITE | REGION_SEAL_GROW, true),
+			 -EBUSY);
+	assert_int_equal(region_seals(r), 0);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_FUTURE_WRITE, true), 0);
+	assert_int_equal(registry_open_flags(reg, a, O_WRONLY, &r2), -EPERM);
+	assert_int_equal(registry_open_flags(reg, a, O_RDWR | O_CREAT, &r2), -EPERM);
+	assert_int_equal(region_write(r, "w", 1, 0), 1); /* the old writer writes */
+	registry_release_flags(reg, a, O_RDWR);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_WRITE, true), 0);
+	assert_int_equal(region_seals(r), REGION_SEAL_WRITE | REGION_SEAL_FUTURE_WRITE);
+	assert_int_equal(region_write(r, "w", 1, 0), -EPERM);
+	registry_release_flags(reg, a, O_RDONLY);
+	assert_int_equal(registry_open_flags(reg, a, O_RDONLY, &r2), 0);
+	registry_release(reg, a);
+
+	/* Every writer counts until its own release. */
+	assert_int_equal(registry_open_flags(reg, b, O_WRONLY, &r), 0);
+	assert_int_equal(registry_open_flags(reg, b, O_RDWR, &r), 0);
+	registry_release_flags(reg, b, O_WRONLY);
+	assert_int_equal(registry_add_seals(reg, b, REGION_SEAL_WRITE, true), -EBUSY);
+	registry_release_flags(reg, b, O_RDWR);
+	assert_int_equal(registry_add_seals(reg, b, REGION_SEAL_WRITE, true), 0);
+	assert_int_equal(registry_open_flags(reg, b, O_RDWR, &r), -EPERM);
+
+	/* "seal": nothing more, not even nothing. */
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_SEAL | REGION_SEAL_SHRINK, true), 0);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_GROW, true), -EPERM);
+	assert_int_equal(registry_add_seals(reg, a, 0, true), -EPERM);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_SEAL, true), -EPERM);
+	assert_int_equal(registry_region(reg, a, &r), 0);
+	assert_int_equal(region_seals(r), REGION_SEAL_SEAL | REGION_SEAL_SHRINK | REGION_SEAL_WRITE |
+						  REGION_SEAL_FUTURE_WRITE);
+
+	/* A sealed region cannot be bound (a new size and contents). */
+	fd = user_fd("hello", &path);
+	assert_int_equal(registry_bind(reg, a, fd, path, &binder, 0, true), -EPERM);
+	assert_true(fd_is_open(fd));
+	close(fd);
+}
+
+/* Passthrough (!count_opens): "grow" needs no open at all. */
+static void test_seals_passthrough_grow_busy(void **state)
+{
+	struct region *r;
+	uint64_t a;
+
+	(void)state;
+	fx_open(MiB, 0);
+	a = mk(ROOT, "a");
+	assert_int_equal(registry_open_flags(reg, a, O_RDONLY, &r), 0);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_GROW, false), -EBUSY);
+	assert_int_equal(registry_add_seals(reg, a, REGION_SEAL_SHRINK, false), 0);
+	registry_release(reg, a);
+	assert_int_equal(region_seals(r), REGION_SEAL_SHRINK);
+}
+
 /* An open file (a mapping holds one too) keeps the backing file in use: EBUSY. */
 static void test_bind_ebusy_while_open(void **state)
 {
@@ -4136,6 +4214,8 @@ static void test_load_unbound_binding(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_seals_open_and_add, bind_setup, bind_teardown),
+	    T(test_seals_passthrough_grow_busy),
 	    T(test_root_attributes_from_config),
 	    T(test_getattr_unknown_inode_enoent),
 	    T(test_create_lookup_getattr),
