@@ -657,6 +657,16 @@ int rfs_seal(struct rfs_region *r, const char *seals)
 	return fsetxattr(r->fd, XATTR_SEALS, seals, strlen(seals), 0) < 0 ? -errno : 0;
 }
 
+int rfs_seal_name(const char *name, const char *seals)
+{
+	char path[PATH_MAX];
+	int r = rfs_path(name, false, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	return setxattr(path, XATTR_SEALS, seals, strlen(seals), 0) < 0 ? -errno : 0;
+}
+
 /* A text attribute into a new string; its size may change between calls. */
 static int get_text(int fd, const char *name, char **ret)
 {

@@ -460,20 +460,21 @@ static int cmd_create(int argc, char **argv)
 
 		rfs_size(r, &now);
 		printf("opened existing (size %llu)\n", (unsigned long long)now);
-	} else {
-		if (seals && (e = rfs_seal(r, seals)) < 0) {
-			/* Nothing half-created: a region that could not be sealed goes. */
-			char path[PATH_MAX];
-
-			if (rfs_path(name, false, path, sizeof(path)) == 0)
-				unlink(path);
-			fprintf(stderr, "%s: %s: seals '%s': %s\n", prog, name, seals, rfs_strerror(e));
-			rfs_close(r);
-			return e == -EINVAL ? EXIT_USAGE : EXIT_MISSING;
-		}
-		printf("created\n");
+		rfs_close(r);
+		return 0;
 	}
+	/* Sealed by name with the handle closed: passthrough refuses grow/write on an open region. */
 	rfs_close(r);
+	if (seals && (e = rfs_seal_name(name, seals)) < 0) {
+		/* Nothing half-created: a region that could not be sealed goes. */
+		char path[PATH_MAX];
+
+		if (rfs_path(name, false, path, sizeof(path)) == 0)
+			unlink(path);
+		fprintf(stderr, "%s: %s: seals '%s': %s\n", prog, name, seals, rfs_strerror(e));
+		return e == -EINVAL ? EXIT_USAGE : EXIT_MISSING;
+	}
+	printf("created\n");
 	return 0;
 }
 

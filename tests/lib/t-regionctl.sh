@@ -48,7 +48,9 @@ run 0 "--help" --help
 check "help names every command" grep -q "holders NAME" <<<"$out"
 
 # Lifetimes, seals, backing files and holders in ls and info.
-run 0 "create with a lifetime and seals" create ring --size 4K --lifetime creator --seal grow
+run 0 "create with seals" create ring --size 4K --seal grow
+run 0 "create with lifetime creator" create gone --size 4K --lifetime creator
+check "its creator, regionctl, exited: it is gone" wait_until 60 test ! -e "$L/gone"
 printf 'backed' >"$RFS_TMP/file.dat"
 run 0 "create backed" create bk --backing "$RFS_TMP/file.dat" --size 1M
 check_eq "the file was extended" 1048576 "$(stat -c %s "$RFS_TMP/file.dat")"
@@ -79,7 +81,8 @@ eq(rows["bk"]["backing"].endswith("/file.dat"), True, "json: bk's backing file")
 done()
 PY
 run 0 "holders" holders frame
-check "the holder's pid and command" grep -Eq "^ *$holder +root +python3 +[01] +1$" <<<"$out"
+check "a header" grep -Eq "^ +PID +USER +COMMAND +OPEN +MAPPED$" <<<"$out"
+check "the holder's pid and command: $out" grep -Eq "^ *$holder +root +python3 +[0-9]+ +1$" <<<"$out"
 run 0 "info" info frame
 check "info: size" grep -qx "size:     67108864 (64M)" <<<"$out"
 check "info: creator" grep -q "^creator:  pid=[0-9]* uid=0 comm=regionctl" <<<"$out"

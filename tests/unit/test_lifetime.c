@@ -4,6 +4,7 @@
  * Every registry runs on a memfd store (no privileges).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>

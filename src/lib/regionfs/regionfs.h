@@ -153,11 +153,17 @@ enum rfs_flush_flags {
  */
 int rfs_flush(const void *addr, size_t length, unsigned flags);
 
-/* Size; resize (truncate: -EPERM when sealed); seals, comma-separated
- * as user.regionfs.seals (add only). */
+/*
+ * Size; resize (truncate: -EPERM when sealed); seals, comma-separated as
+ * user.regionfs.seals (added, never removed). Through a handle, or by name
+ * with no handle open: in the passthrough data path "grow" and "write" are
+ * refused (-EBUSY) while anyone has the region open, this handle included
+ * (regionfs(8), Seals), so seal a region by name before opening it there.
+ */
 int rfs_size(struct rfs_region *r, uint64_t *ret);
 int rfs_resize(struct rfs_region *r, uint64_t size);
 int rfs_seal(struct rfs_region *r, const char *seals);
+int rfs_seal_name(const char *name, const char *seals);
 
 /* The region's lifetime; setting needs write access. */
 int rfs_get_lifetime(struct rfs_region *r, enum rfs_lifetime *ret);
