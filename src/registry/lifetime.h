@@ -3,7 +3,7 @@
  * registry/lifetime — when a region's names go by themselves
  * (user.regionfs.lifetime). The registry keeps the rule and removes the
  * names; the fs layer (fs/reaper.h) decides when: it watches creators and
- * scans for mappings. Nothing here reads /proc or waits.
+ * scans for mappings. Nothing here waits.
  *
  *   persist     the default: names stay until unlinked.
  *   last-close  the names go when the last open file and the last mapping
@@ -24,6 +24,7 @@
  * every region's creator record, are kept as private attributes of its
  * store file (user.regionfs.lifetime, user.regionfs.creator: never loaded
  * as a user's attributes); the root's is not (the mount option sets it).
+ * Nothing here reads /proc but the boot id, once.
  *
  * Callbacks named registry_name_fn run under the registry lock and must
  * not call back into the registry.
@@ -129,13 +130,18 @@ int registry_sweep(struct registry *reg, bool (*gone)(void *ctx, const struct re
 void registry_lifetime_load(void *node, const char *name, const void *value, size_t size);
 
 /*
- * The creator record as a store keeps it, and back (boot: the boot id of
- * the record, 36 characters). registry_creator_decode() errors: -EINVAL.
+ * The creator record as a store keeps it, and back: "PID START BOOT UID
+ * TIME COMM" (BOOT: the first REGISTRY_BOOT_LEN characters of the boot id
+ * of the record, "-" when unknown; COMM: the rest, up to 15 bytes, spaces
+ * included). Short, so that it fits the inode of an ext4 store file.
+ * registry_creator_encode() returns the length or -ERANGE;
+ * registry_creator_decode() errors: -EINVAL.
  */
-#define REGISTRY_CREATOR_RECORD_MAX 128
+#define REGISTRY_CREATOR_RECORD_MAX 96
+#define REGISTRY_BOOT_LEN 8
 int registry_creator_encode(const struct registry_creator *c, const char *boot, char *buf,
 			    size_t size);
 int registry_creator_decode(const char *value, size_t size, struct registry_creator *ret,
-			    char ret_boot[37]);
+			    char ret_boot[REGISTRY_BOOT_LEN + 1]);
 
 #endif

@@ -16,7 +16,7 @@
 #    SIGKILL closes everything; an open cancels a pending removal
 #  - creator: a creator killed with SIGKILL takes the name with it while a
 #    reader keeps its mapping and the data; a thread of the creator that
-#    exits does not count, the process does; hard links in other
+#    exits does not count (not even the leader), the process does; hard links in other
 #    directories and renames go too; setting creator on a region whose
 #    creator is gone removes it at once
 #  - a store: at load last-close regions and regions of gone creators are
@@ -59,6 +59,9 @@ except OSError as e:
 
 eq(lt(P()), b"persist", "the root: persist by default")
 write_file(P("a"), b"x")
+# Held open while it is last-close: the RELEASE of write_file's close may
+# still be on its way (asynchronous), and would remove it.
+afd = os.open(P("a"), os.O_RDONLY)
 eq(lt(P("a")), b"persist", "a region: persist by default, no NUL, no newline")
 for v in (b"last-close", b"creator", b"persist"):
     succeeds(os.setxattr, P("a"), NAME, v, msg="set " + v.decode())
@@ -90,7 +93,8 @@ os.mkdir(P("sticky"))
 os.chmod(P("sticky"), 0o1777)
 eq(as_user(SET, P("sticky"), "creator"), "EPERM", "uid 2001 on root's sticky directory -> EPERM")
 eq(lt(P("sticky")), b"persist", "...unchanged")
-as_user("import os, sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o600))", P("sticky", "u"))
+# mknod: no open, so no RELEASE on its way that would remove it once last-close.
+as_user("import os, sys; os.mknod(sys.argv[1], 0o100600)", P("sticky", "u"))
 eq(as_user(SET, P("sticky", "u"), "last-close"), "ok", "uid 2001 sets its own region")
 eq(as_user("import os, sys; print(os.getxattr(sys.argv[1], %r).decode())" % NAME, P("sticky", "u")),
    "last-close", "uid 2001 reads it")
@@ -119,6 +123,7 @@ os.close(fd)
 ok(wait_for(lambda: not os.path.exists(P("lc", "sub", "r")), 30), "touched and closed in a last-close directory: gone")
 write_file(P("idle"), b"i")
 write_file(P("keep.lc"), b"l")
+os.close(afd)
 done()
 EOF
 
@@ -293,6 +298,27 @@ eq(m[:12], b"creator data", "the reader's mapping keeps the data")
 m[:4] = b"STIL"
 eq(m[:4], b"STIL", "...and stays writable")
 m.close()
+
+# The thread-group leader exits (pthread_exit) while another thread runs:
+# the process is still there, so is the region; it goes with the process.
+LEADER = r"""
+import ctypes, os, sys, threading
+os.close(os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o644))
+def worker():
+    print("ready", flush=True)
+    sys.stdin.readline()
+threading.Thread(target=worker).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+lp = P("cr", "leader")
+ld = Proc(LEADER, lp)
+def leader_zombie():
+    with open("/proc/%d/status" % ld.p.pid) as f:
+        return "\nState:\tZ" in f.read()
+ok(wait_for(leader_zombie, 30), "the leader thread exited, another thread runs")
+ok(stays(lp), "...the region stays")
+ld.finish()
+ok(gone(lp), "the last thread exited: the region is gone")
 
 # Creator gone before the attribute is set: removed at once.
 late = P("late")

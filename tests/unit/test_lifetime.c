@@ -279,8 +279,8 @@ static void test_creator_record(void **state)
 {
 	struct registry_creator c = { .pid = 99, .uid = 1000, .time = 1796652309, .start = 123456,
 				      .comm = "my prog ) x" }, got;
-	char buf[REGISTRY_CREATOR_RECORD_MAX], boot[37];
-	const char *id = "0b5c1a8e-9a4e-4a4f-8f5e-1234567890ab";
+	char buf[REGISTRY_CREATOR_RECORD_MAX], boot[REGISTRY_BOOT_LEN + 1];
+	const char *id = "0b5c1a8e";
 	int len;
 
 	(void)state;
@@ -296,11 +296,18 @@ static void test_creator_record(void **state)
 	len = registry_creator_encode(&c, "", buf, sizeof(buf));
 	assert_int_equal(registry_creator_decode(buf, (size_t)len, &got, boot), 0);
 	assert_string_equal(boot, "");
-	assert_int_equal(registry_creator_decode("pid=0 start=1 boot=- uid=0 time=0 comm=x", 40,
-						 &got, boot), -EINVAL);
+	assert_int_equal(registry_creator_decode("0 1 - 0 0 x", 11, &got, boot), -EINVAL);
 	assert_int_equal(registry_creator_decode("garbage", 7, &got, boot), -EINVAL);
-	assert_int_equal(registry_creator_decode("pid=1 start=1 boot=- uid=0 time=0 comm="
-						 "0123456789abcdefg", 56, &got, boot), -EINVAL);
+	assert_int_equal(registry_creator_decode("1 1 - 0 0 0123456789abcdefg", 27, &got, boot),
+			 -EINVAL);
+	assert_int_equal(registry_creator_decode("1 1 - 0 0 \0x", 12, &got, boot), -EINVAL);
+	/* the worst case still fits the record */
+	c.pid = INT32_MAX;
+	c.start = UINT64_MAX;
+	c.uid = UINT32_MAX;
+	c.time = INT64_MIN;
+	strcpy(c.comm, "0123456789abcde");
+	assert_true(registry_creator_encode(&c, id, buf, sizeof(buf)) > 0);
 	assert_int_equal(registry_creator_encode(&c, id, buf, 10), -ERANGE);
 }
 
