@@ -339,8 +339,12 @@ int registry_expire_idle(struct registry *reg, uint64_t ino, uint64_t gen,
 	return r;
 }
 
-int registry_expire_creator(struct registry *reg, pid_t pid, uint64_t start,
-			    registry_name_fn removed, void *ctx)
+/*
+ * Remove the names of every named region that doomed() picks (registry
+ * lock taken here), as expire_marked() does.
+ */
+static int expire_where(struct registry *reg, bool (*doomed)(const struct node *n, void *ctx),
+			void *ctx, registry_name_fn removed, void *rctx)
 {
 	struct hmap_node *hn;
 	uint64_t names = 0;
@@ -351,34 +355,7 @@ int registry_expire_creator(struct registry *reg, pid_t pid, uint64_t start,
 	hmap_for_each(hn, &reg->inodes, i) {
 		struct node *n = container_of(hn, struct node, ino_hn);
 
-		if (n->region && n->nlink && n->lifetime == REGISTRY_LIFETIME_CREATOR &&
-		    n->creator.pid == pid && n->creator.start == start && !n->creator.other_boot) {
-			n->expiring = true;
-			names += n->nlink;
-		}
-	}
-	r = expire_marked(reg, names, removed, ctx);
-	registry_unlock(reg);
-	return r;
-}
-
-int registry_sweep(struct registry *reg, bool (*gone)(void *ctx, const struct registry_creator *c),
-		   void *ctx, registry_name_fn removed, void *rctx)
-{
-	struct hmap_node *hn;
-	uint64_t names = 0;
-	size_t i;
-	int r;
-
-	pthread_mutex_lock(&reg->lock);
-	hmap_for_each(hn, &reg->inodes, i) {
-		struct node *n = container_of(hn, struct node, ino_hn);
-
-		if (!n->region || !n->nlink)
-			continue;
-		if (n->lifetime == REGISTRY_LIFETIME_LAST_CLOSE ||
-		    (n->lifetime == REGISTRY_LIFETIME_CREATOR && n->creator.pid > 0 &&
-		     gone(ctx, &n->creator))) {
+		if (n->region && n->nlink && doomed(n, ctx)) {
 			n->expiring = true;
 			names += n->nlink;
 		}
@@ -386,4 +363,47 @@ int registry_sweep(struct registry *reg, bool (*gone)(void *ctx, const struct re
 	r = expire_marked(reg, names, removed, rctx);
 	registry_unlock(reg);
 	return r;
+}
+
+struct creator_id {
+	pid_t pid;
+	uint64_t start;
+};
+
+static bool made_by(const struct node *n, void *ctx)
+{
+	const struct creator_id *id = ctx;
+
+	return n->lifetime == REGISTRY_LIFETIME_CREATOR && n->creator.pid == id->pid &&
+	       n->creator.start == id->start && !n->creator.other_boot;
+}
+
+int registry_expire_creator(struct registry *reg, pid_t pid, uint64_t start,
+			    registry_name_fn removed, void *ctx)
+{
+	struct creator_id id = { .pid = pid, .start = start };
+
+	return expire_where(reg, made_by, &id, removed, ctx);
+}
+
+struct sweep {
+	bool (*gone)(void *ctx, const struct registry_creator *c);
+	void *ctx;
+};
+
+static bool expired_at_load(const struct node *n, void *ctx)
+{
+	const struct sweep *sw = ctx;
+
+	return n->lifetime == REGISTRY_LIFETIME_LAST_CLOSE ||
+	       (n->lifetime == REGISTRY_LIFETIME_CREATOR && n->creator.pid > 0 &&
+		sw->gone(sw->ctx, &n->creator));
+}
+
+int registry_sweep(struct registry *reg, bool (*gone)(void *ctx, const struct registry_creator *c),
+		   void *ctx, registry_name_fn removed, void *rctx)
+{
+	struct sweep sw = { .gone = gone, .ctx = ctx };
+
+	return expire_where(reg, expired_at_load, &sw, removed, rctx);
 }

@@ -41,13 +41,6 @@ NAME = "user.regionfs.lifetime"
 def lt(path):
     return os.getxattr(path, NAME)
 
-def as_user(code, *args):
-    """Run python code as uid 2001; its stdout and stderr, stripped."""
-    r = subprocess.run(["setpriv", "--reuid", "2001", "--regid", "2001", "--clear-groups",
-                        "python3", "-c", code] + list(args),
-                       capture_output=True, text=True, timeout=60)
-    return r.stdout.strip() + r.stderr.strip()
-
 SET = """
 import errno, os, sys
 try:
