@@ -189,7 +189,8 @@ int registry_set_lifetime(struct registry *reg, uint64_t ino, enum registry_life
 	if (!n)
 		return -ENOENT;
 	/* The record is written once, before the node is published: stable. */
-	if (lt == REGISTRY_LIFETIME_CREATOR && n->region && n->creator.pid <= 0) {
+	if (lt == REGISTRY_LIFETIME_CREATOR && n->region &&
+	    (n->creator.pid <= 0 || n->creator.start == 0)) {
 		r = -EINVAL;
 		goto out_unlock;
 	}

@@ -66,9 +66,11 @@ int registry_lifetime(struct registry *reg, uint64_t ino, enum registry_lifetime
 
 /*
  * Set the lifetime of node ino (journaled under the node's I/O lock).
- * REGISTRY_LIFETIME_CREATOR on a region with no creator record (made
- * before records were kept, or by a process the daemon could not see):
- * -EINVAL, nothing to watch. On success for a region with lifetime
+ * REGISTRY_LIFETIME_CREATOR on a region with no creator record, or one
+ * without a start time (made before records were kept, or by a process
+ * the daemon could not see in /proc): -EINVAL, nothing to watch. (Such a
+ * region that inherits creator from its directory keeps it, and is never
+ * removed by it.) On success for a region with lifetime
  * creator, *ret_creator (may be NULL) is its record, for the caller to
  * watch (or to remove the region at once when the creator is gone).
  * Errors: -ENOENT, -EINVAL, errors of the journal.

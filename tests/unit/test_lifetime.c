@@ -155,6 +155,10 @@ static void test_set_creator_needs_record(void **state)
 	a = mk_by(ROOT, "a", &c);
 	none = mk_by(ROOT, "none", NULL);
 	assert_int_equal(registry_set_lifetime(reg, none, REGISTRY_LIFETIME_CREATOR, &got), -EINVAL);
+	c.start = 0; /* a process the daemon could not see in /proc */
+	assert_int_equal(registry_set_lifetime(reg, mk_by(ROOT, "unseen", &c),
+					       REGISTRY_LIFETIME_CREATOR, &got), -EINVAL);
+	c.start = 123;
 	assert_int_equal(lifetime_of(none), REGISTRY_LIFETIME_PERSIST);
 	assert_int_equal(registry_set_lifetime(reg, none, REGISTRY_LIFETIME_LAST_CLOSE, NULL), 0);
 	assert_int_equal(registry_set_lifetime(reg, a, REGISTRY_LIFETIME_CREATOR, &got), 0);
