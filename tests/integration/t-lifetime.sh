@@ -374,4 +374,28 @@ echo >"$RFS_TMP/live.fifo"
 wait "$LIVE"
 check "the living creator exits after the load: its region goes" wait_until 30 test ! -e "$M/live"
 check "...both of them" wait_until 30 test ! -e "$M/live2"
+rfs_umount
+
+# More creators than pidfds: with RLIMIT_NOFILE 256 the daemon watches 16
+# by pidfd (a sixteenth) and polls the others; every region still goes.
+RFS_DAEMON_PREFIX=(prlimit --nofile=256:256 --)
+rfs_mount "size=16M,mode=1777,allow_other,lifetime=creator"
+M=$RFS_MNT
+mkfifo "$RFS_TMP/many.fifo"
+pids=()
+for i in $(seq 1 24); do
+	python3 -c 'import sys; open(sys.argv[1], "w").write("x"); print(flush=True); open(sys.argv[2]).read()' \
+		"$M/many$i" "$RFS_TMP/many.fifo" >"$RFS_TMP/many$i.ready" &
+	pids+=($!)
+	rfs_bg_track "$!"
+done
+for i in $(seq 1 24); do wait_until 30 test -s "$RFS_TMP/many$i.ready"; done
+check_eq "24 creators, 24 regions" 24 "$(ls "$M" | grep -c '^many')"
+npidfd=$(ls -l "/proc/$RFS_DAEMON_PID/fd" | grep -c 'anon_inode:\[pidfd\]')
+check_eq "the daemon holds 16 pidfds (RLIMIT_NOFILE 256 / 16), polls the rest" 16 "$npidfd"
+kill -KILL "${pids[@]}"
+wait "${pids[@]}" 2>/dev/null
+none_left() { ! ls "$M" | grep -q '^many'; }
+check "all 24 creators killed: every region is gone (polled ones within 2 s)" \
+	wait_until 30 none_left
 rfs_done
