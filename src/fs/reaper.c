@@ -100,12 +100,14 @@ static ssize_t read_small(const char *path, char *buf, size_t size)
 
 /*
  * /proc/PID/stat: comm (between the first '(' and the last ')': it may
- * hold either) and the start time, field 22 (the 20th after the comm).
+ * hold either), the thread group's number of threads, field 20, and the
+ * start time, field 22. ret_comm and ret_threads may be NULL.
  */
-static int proc_stat(pid_t pid, char ret_comm[16], uint64_t *ret_start)
+static int proc_stat(pid_t pid, char ret_comm[16], uint64_t *ret_start, long *ret_threads)
 {
 	char path[32], buf[1024], *open_paren, *close_paren, *p;
 	unsigned long long start;
+	long threads = 0;
 	ssize_t n;
 	size_t len;
 
@@ -118,8 +120,11 @@ static int proc_stat(pid_t pid, char ret_comm[16], uint64_t *ret_start)
 	if (!open_paren || !close_paren || close_paren < open_paren)
 		return -EINVAL;
 	p = close_paren + 1;
-	for (int field = 3; field < 22 && p; field++)
+	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p + 1, ' ');
+		if (field == 19 && p && sscanf(p, " %ld", &threads) != 1)
+			return -EINVAL;
+	}
 	if (!p || sscanf(p, " %llu", &start) != 1)
 		return -EINVAL;
 	if (ret_comm) {
@@ -129,6 +134,8 @@ static int proc_stat(pid_t pid, char ret_comm[16], uint64_t *ret_start)
 		rfs_ascii_printable(ret_comm);
 	}
 	*ret_start = start;
+	if (ret_threads)
+		*ret_threads = threads;
 	return 0;
 }
 
@@ -150,27 +157,35 @@ static pid_t proc_tgid(pid_t tid)
 void reaper_identify(pid_t tid, uid_t uid, struct registry_creator *ret)
 {
 	struct registry_creator c = { .pid = tid, .uid = uid, .time = time(NULL) };
+	long threads = 0;
 	int fd;
 
 	strcpy(c.comm, "?");
-	if (tid > 0) {
-		/*
-		 * pidfd_open() accepts only a thread-group leader: one system
-		 * call tells whether the requesting thread is the process
-		 * itself (most are), else its status names the leader (6.18
-		 * says ENOENT for another thread, older kernels EINVAL).
-		 */
+	if (tid > 0 && proc_stat(tid, c.comm, &c.start, &threads) < 0) {
+		c.start = 0;
+		strcpy(c.comm, "?");
+	}
+	/*
+	 * A process of one thread is its own leader (most callers: one read
+	 * in all). Else pidfd_open() accepts only a thread-group leader: one
+	 * system call tells whether the requesting thread is the process
+	 * itself, else its status names the leader, whose start time is the
+	 * process's (6.18 says ENOENT for another thread, older kernels
+	 * EINVAL).
+	 */
+	if (threads > 1) {
 		fd = pidfd_open(tid);
 		if (fd >= 0)
 			close(fd);
 		else if (fd != -ESRCH)
 			c.pid = proc_tgid(tid);
-		if (c.pid > 0 && proc_stat(c.pid, c.comm, &c.start) < 0) {
+		if (c.pid <= 0) {
+			c.pid = tid;
+			c.start = 0;
+		} else if (c.pid != tid && proc_stat(c.pid, c.comm, &c.start, NULL) < 0) {
 			c.start = 0;
 			strcpy(c.comm, "?");
 		}
-		if (c.pid <= 0)
-			c.pid = tid;
 	}
 	*ret = c;
 }
@@ -181,7 +196,7 @@ bool reaper_creator_alive(const struct registry_creator *c)
 
 	if (c->other_boot)
 		return false;
-	return proc_stat(c->pid, NULL, &start) == 0 && start == c->start;
+	return proc_stat(c->pid, NULL, &start, NULL) == 0 && start == c->start;
 }
 
 static void removed_name(void *ctx, uint64_t parent, const char *name)
@@ -259,7 +274,7 @@ static int watch_add(struct reaper *rp, const struct registry_creator *c)
 	 * The start time read after the pidfd was had: equal, the pidfd is
 	 * the creator's (its pid cannot have been used again while it ran).
 	 */
-	if (proc_stat(c->pid, NULL, &start) < 0 || start != c->start) {
+	if (proc_stat(c->pid, NULL, &start, NULL) < 0 || start != c->start) {
 		if (fd >= 0)
 			close(fd);
 		return 1;

@@ -296,15 +296,21 @@ m.close()
 # the process is still there, so is the region; it goes with the process.
 LEADER = r"""
 import ctypes, os, sys, threading
-os.close(os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o644))
+go = threading.Event()
 def worker():
+    go.wait()
     print("ready", flush=True)
     sys.stdin.readline()
 threading.Thread(target=worker).start()
+# Made by the leader while another thread runs.
+os.close(os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o644))
+go.set()
 ctypes.CDLL(None).pthread_exit(None)
 """
 lp = P("cr", "leader")
 ld = Proc(LEADER, lp)
+ok(os.getxattr(lp, "user.regionfs.creator").decode().startswith("pid=%d " % ld.p.pid),
+   "made by the leader of a process with two threads: that process")
 def leader_zombie():
     with open("/proc/%d/status" % ld.p.pid) as f:
         return "\nState:\tZ" in f.read()
