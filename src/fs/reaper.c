@@ -442,32 +442,48 @@ static void check_pending(struct reaper *rp, bool all)
 	pthread_mutex_unlock(&rp->lock);
 }
 
-/* Creators over the pidfd budget: still the same process? */
+/*
+ * Creators over the pidfd budget: still the same process? Their list is
+ * copied under the lock and read in /proc without it (a create of a
+ * creator region never waits for the polling).
+ */
 static void check_polled(struct reaper *rp)
 {
-	struct {
+	struct creator_id {
 		pid_t pid;
 		uint64_t start;
-	} gone[64];
+	} *ids;
 	size_t n = 0, i;
 	struct hmap_node *hn;
 
 	pthread_mutex_lock(&rp->lock);
-	hmap_for_each(hn, &rp->watches, i) {
-		struct watch *w = container_of(hn, struct watch, hn);
-		struct registry_creator c = { .pid = w->pid, .start = w->start };
+	ids = rp->polled ? calloc(rp->polled, sizeof(*ids)) : NULL;
+	if (ids) {
+		hmap_for_each(hn, &rp->watches, i) {
+			struct watch *w = container_of(hn, struct watch, hn);
 
-		if (w->pidfd < 0 && n < ARRAY_SIZE(gone) && !reaper_creator_alive(&c)) {
-			gone[n].pid = w->pid;
-			gone[n].start = w->start;
-			n++;
+			if (w->pidfd < 0 && n < rp->polled)
+				ids[n++] = (struct creator_id){ .pid = w->pid, .start = w->start };
 		}
 	}
-	for (i = 0; i < n; i++)
-		watch_drop(rp, watch_find(rp, gone[i].pid, gone[i].start));
 	pthread_mutex_unlock(&rp->lock);
-	for (i = 0; i < n; i++)
-		expire_creator(rp, gone[i].pid, gone[i].start);
+	if (!ids)
+		return; /* none, or no memory: the next tick */
+	for (i = 0; i < n; i++) {
+		struct registry_creator c = { .pid = ids[i].pid, .start = ids[i].start };
+		struct watch *w;
+
+		if (reaper_creator_alive(&c))
+			continue;
+		/* Only this thread drops watches: it is still there. */
+		pthread_mutex_lock(&rp->lock);
+		w = watch_find(rp, c.pid, c.start);
+		if (w)
+			watch_drop(rp, w);
+		pthread_mutex_unlock(&rp->lock);
+		expire_creator(rp, c.pid, c.start);
+	}
+	free(ids);
 }
 
 /* The timer runs while something waits for it: pending regions or polled creators. */
