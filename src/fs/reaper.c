@@ -25,8 +25,10 @@
 #include "fs/rfs.h"
 #include "registry/lifetime.h"
 
-/* Pids of mapping processes watched per pending region. */
+/* Pids of mapping processes watched per pending region, and in all (fds
+ * the regions need: past that, the timer finds their exits). */
 #define MAPPERS_PER_REGION 16u
+#define MAPPERS_MAX 64u
 
 enum tag {
 	TAG_WAKE = 1,
@@ -70,6 +72,7 @@ struct reaper {
 	size_t pidfds, polled, pidfd_budget;
 	struct list_node pending;
 	struct list_node mappers; /* the thread's only */
+	size_t nmappers;          /* the thread's only */
 };
 
 static const enum tag wake_tag = TAG_WAKE, timer_tag = TAG_TIMER;
@@ -359,14 +362,18 @@ static void mappers_clear(struct reaper *rp)
 		close(m->pidfd);
 		free(m);
 	}
+	rp->nmappers = 0;
 }
 
 static void mapper_add(struct reaper *rp, pid_t pid)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct mapper *m;
-	int fd = pidfd_open(pid);
+	int fd;
 
+	if (rp->nmappers >= MAPPERS_MAX)
+		return;
+	fd = pidfd_open(pid);
 	if (fd < 0)
 		return; /* gone already, or not a leader: the timer looks again */
 	m = calloc(1, sizeof(*m));
@@ -383,6 +390,7 @@ static void mapper_add(struct reaper *rp, pid_t pid)
 		return;
 	}
 	list_add_tail(&rp->mappers, &m->link);
+	rp->nmappers++;
 }
 
 /*
