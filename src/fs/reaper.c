@@ -210,9 +210,11 @@ static void removed_name(void *ctx, uint64_t parent, const char *name)
 		notifier_inval_entry(fs->notifier, parent, name);
 }
 
-static void expire_creator(struct reaper *rp, pid_t pid, uint64_t start)
+/* The regions of creator c (pid, start, other_boot) lose their names. */
+static void expire_creator(struct reaper *rp, const struct registry_creator *c)
 {
-	int r = registry_expire_creator(rp->fs->reg, pid, start, removed_name, rp->fs);
+	pid_t pid = c->pid;
+	int r = registry_expire_creator(rp->fs->reg, c, removed_name, rp->fs);
 
 	if (r < 0)
 		log_err("lifetime: removing the regions of exited process %ld: %s", (long)pid,
@@ -320,7 +322,7 @@ void reaper_watch(struct reaper *rp, uint64_t ino, const struct registry_creator
 	if (gone) {
 		log_debug("lifetime: creator %ld of inode %llu is gone", (long)c->pid,
 			  (unsigned long long)ino);
-		expire_creator(rp, c->pid, c->start);
+		expire_creator(rp, c);
 	}
 }
 
@@ -489,7 +491,7 @@ static void check_polled(struct reaper *rp)
 		if (w)
 			watch_drop(rp, w);
 		pthread_mutex_unlock(&rp->lock);
-		expire_creator(rp, c.pid, c.start);
+		expire_creator(rp, &c);
 	}
 	free(ids);
 }
@@ -547,10 +549,12 @@ static void *reaper_main(void *arg)
 				pid_t pid = w->pid;
 				uint64_t start = w->start;
 
+				struct registry_creator c = { .pid = pid, .start = start };
+
 				pthread_mutex_lock(&rp->lock);
 				watch_drop(rp, w);
 				pthread_mutex_unlock(&rp->lock);
-				expire_creator(rp, pid, start);
+				expire_creator(rp, &c);
 			}
 		}
 		pthread_mutex_lock(&rp->lock);

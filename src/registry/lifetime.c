@@ -366,25 +366,18 @@ static int expire_where(struct registry *reg, bool (*doomed)(const struct node *
 	return r;
 }
 
-struct creator_id {
-	pid_t pid;
-	uint64_t start;
-};
-
 static bool made_by(const struct node *n, void *ctx)
 {
-	const struct creator_id *id = ctx;
+	const struct registry_creator *c = ctx;
 
-	return n->lifetime == REGISTRY_LIFETIME_CREATOR && n->creator.pid == id->pid &&
-	       n->creator.start == id->start && !n->creator.other_boot;
+	return n->lifetime == REGISTRY_LIFETIME_CREATOR && n->creator.pid == c->pid &&
+	       n->creator.start == c->start && n->creator.other_boot == c->other_boot;
 }
 
-int registry_expire_creator(struct registry *reg, pid_t pid, uint64_t start,
+int registry_expire_creator(struct registry *reg, const struct registry_creator *c,
 			    registry_name_fn removed, void *ctx)
 {
-	struct creator_id id = { .pid = pid, .start = start };
-
-	return expire_where(reg, made_by, &id, removed, ctx);
+	return expire_where(reg, made_by, (void *)c, removed, ctx);
 }
 
 struct sweep {

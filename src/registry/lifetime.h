@@ -104,12 +104,14 @@ int registry_expire_idle(struct registry *reg, uint64_t ino, uint64_t gen,
 			 registry_name_fn removed, void *ctx);
 
 /*
- * The creator pid (a tgid) with start time start has exited: remove every
- * name of every region with lifetime creator whose record is that process.
- * Returns the number of names removed or a negative errno of the journal.
- * Walks every directory: once per creator's exit, not a hot path.
+ * The creator c (its pid, a tgid, start time and other_boot) is gone:
+ * remove every name of every region with lifetime creator whose record is
+ * that process (of this boot, or with other_boot, any record of another
+ * boot with that pid and start time: all gone). Returns the number of
+ * names removed or a negative errno of the journal. Walks the inode
+ * table: once per creator's exit, not a hot path.
  */
-int registry_expire_creator(struct registry *reg, pid_t pid, uint64_t start,
+int registry_expire_creator(struct registry *reg, const struct registry_creator *c,
 			    registry_name_fn removed, void *ctx);
 
 /*

@@ -366,9 +366,26 @@ echo >"$RFS_TMP/dead.fifo"
 wait "$DEADPID"
 check "the second dead creator's file is still in the store" test -e "$S/root/dead"
 check "the last-close region's file is in the store" test -e "$S/root/keep.lc"
+# Records of another boot (the store's own attributes, as a crash and a
+# reboot would leave them): a creator region whose creator ran then is
+# gone; a persist region with such a record stays.
+boot=$(cut -c1-8 /proc/sys/kernel/random/boot_id)
+other=00000000
+[ "$boot" = "$other" ] && other=11111111
+: >"$S/root/otherboot"
+chown 65534:65534 "$S/root/otherboot"
+setfattr -n user.regionfs.lifetime -v creator "$S/root/otherboot"
+setfattr -n user.regionfs.creator -v "$$ 1 $other 0 0 old boot" "$S/root/otherboot"
+setfattr -n user.regionfs.creator -v "$$ 1 $other 0 0 old boot" "$S/root/keep.persist"
 rfs_mount "size=32M,mode=1777,allow_other,store=$S"
 M=$RFS_MNT
 check "at load: persist region kept" test -e "$M/keep.persist"
+check "at load: a creator region of another boot removed" test ! -e "$M/otherboot"
+check_eq "...a persist region shows its record of another boot" "pid=$$ uid=0 comm=old boot time=1970-01-01T00:00:00Z" \
+	"$(getfattr --absolute-names --only-values -n user.regionfs.creator "$M/keep.persist")"
+setfattr -n user.regionfs.lifetime -v creator "$M/keep.persist"
+check "...set to creator: removed at once (its creator ran in another boot)" \
+	wait_until 10 test ! -e "$M/keep.persist"
 check "at load: last-close region removed" test ! -e "$M/keep.lc"
 check "at load: region of a gone creator removed" test ! -e "$M/dead"
 check "at load: its store file is gone too" test ! -e "$S/root/dead"

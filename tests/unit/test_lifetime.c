@@ -194,19 +194,30 @@ static void test_expire_creator(void **state)
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "moved", 0), 0);
 
 	/* the pid's new owner exiting does not touch the old creator's region */
-	assert_int_equal(registry_expire_creator(reg, 4242, 2000, on_removed, &rm), 1);
+	assert_int_equal(registry_expire_creator(reg, &reused, on_removed, &rm), 1);
 	assert_int_equal(rm.n, 1);
 	assert_false(exists(ROOT, "new"));
 	assert_true(exists(d, "moved"));
 	(void)n;
 
 	rm.n = 0;
-	assert_int_equal(registry_expire_creator(reg, 4242, 1000, on_removed, &rm), 2);
+	assert_int_equal(registry_expire_creator(reg, &c, on_removed, &rm), 2);
 	assert_int_equal(rm.n, 2);
 	assert_false(exists(d, "moved"));
 	assert_false(exists(d, "link"));
 	assert_true(exists(ROOT, "p")); /* persist now: kept */
-	assert_int_equal(registry_expire_creator(reg, 4242, 1000, on_removed, &rm), 0);
+	assert_int_equal(registry_expire_creator(reg, &c, on_removed, &rm), 0);
+
+	/* A record of another boot (as loaded from a store): this boot's
+	 * (pid, start) never matches it; the other boot's gone creator does. */
+	c.other_boot = true;
+	mk_by(ROOT, "old", &c);
+	c.other_boot = false;
+	assert_int_equal(registry_expire_creator(reg, &c, on_removed, &rm), 0);
+	assert_true(exists(ROOT, "old"));
+	c.other_boot = true;
+	assert_int_equal(registry_expire_creator(reg, &c, on_removed, &rm), 1);
+	assert_false(exists(ROOT, "old"));
 }
 
 /* last-close: idle at the last release, an open in between cancels the removal. */
