@@ -67,7 +67,8 @@ struct reaper {
 	pthread_t thread;
 	bool started, stop;
 	int epfd, wakefd, timerfd;
-	bool timer_armed; /* the thread's only */
+	bool timer_armed;   /* the thread's only */
+	unsigned period_ms; /* the thread's only: the timer's, when armed */
 	struct hmap watches;
 	size_t pidfds, polled, pidfd_budget;
 	struct list_node pending;
@@ -496,8 +497,11 @@ static void check_polled(struct reaper *rp)
 	free(ids);
 }
 
-/* The timer runs while something waits for it: pending regions or polled creators. */
-static void timer_update(struct reaper *rp)
+/*
+ * The timer runs while something waits for it: pending regions or polled
+ * creators, every period_ms.
+ */
+static void timer_update(struct reaper *rp, unsigned period_ms)
 {
 	struct itimerspec its = { 0 };
 	bool want;
@@ -505,21 +509,31 @@ static void timer_update(struct reaper *rp)
 	pthread_mutex_lock(&rp->lock);
 	want = !list_empty(&rp->pending) || rp->polled;
 	pthread_mutex_unlock(&rp->lock);
-	if (want == rp->timer_armed)
+	if (want == rp->timer_armed && (!want || period_ms == rp->period_ms))
 		return;
 	if (want) {
-		its.it_value.tv_sec = REAPER_POLL_MS / 1000;
-		its.it_value.tv_nsec = (long)(REAPER_POLL_MS % 1000) * 1000000L;
+		its.it_value.tv_sec = period_ms / 1000;
+		its.it_value.tv_nsec = (long)(period_ms % 1000) * 1000000L;
 		its.it_interval = its.it_value;
 	}
 	timerfd_settime(rp->timerfd, 0, &its, NULL);
 	rp->timer_armed = want;
+	rp->period_ms = period_ms;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void *reaper_main(void *arg)
 {
 	struct reaper *rp = arg;
 	struct epoll_event evs[16];
+	unsigned period_ms = REAPER_POLL_MS;
 
 	for (;;) {
 		bool stop, all = false, fresh = false;
@@ -562,9 +576,21 @@ static void *reaper_main(void *arg)
 		pthread_mutex_unlock(&rp->lock);
 		if (stop)
 			break;
-		if (all || fresh)
+		if (all || fresh) {
+			uint64_t t0 = now_ms(), spent;
+
 			check_pending(rp, all);
-		timer_update(rp);
+			/*
+			 * Many regions mapped after their last close cost a
+			 * scan each: the timer slows down so that scanning
+			 * takes at most a fifth of a CPU.
+			 */
+			spent = now_ms() - t0;
+			if (all)
+				period_ms = (unsigned)RFS_MAX((uint64_t)REAPER_POLL_MS,
+							       RFS_MIN(spent * 4, 600000u));
+		}
+		timer_update(rp, period_ms);
 	}
 	return NULL;
 }
