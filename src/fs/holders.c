@@ -317,14 +317,12 @@ static ssize_t scan_all(struct scan *s, char *out)
 	return (ssize_t)len;
 }
 
-ssize_t holders_get(struct rfs *fs, uint64_t ino, char *buf, size_t size)
+/* What to look for of region ino: its inode on the mount and its backing file. */
+static int target_of(struct rfs *fs, uint64_t ino, struct target *ret)
 {
-	struct scan s = { .t = { .dev = fs->dev, .ino = (ino_t)ino } };
 	struct region *region;
 	struct stat st;
-	char *out;
-	ssize_t r;
-	int fd;
+	int fd, r;
 
 	r = registry_region(fs->reg, ino, &region);
 	if (r < 0)
@@ -336,8 +334,20 @@ ssize_t holders_get(struct rfs *fs, uint64_t ino, char *buf, size_t size)
 	region_fd_put(region);
 	if (r < 0)
 		return r;
-	s.t.bdev = st.st_dev;
-	s.t.bino = st.st_ino;
+	*ret = (struct target){ .dev = fs->dev, .ino = (ino_t)ino, .bdev = st.st_dev,
+				.bino = st.st_ino };
+	return 0;
+}
+
+ssize_t holders_get(struct rfs *fs, uint64_t ino, char *buf, size_t size)
+{
+	struct scan s = { 0 };
+	char *out;
+	ssize_t r;
+
+	r = target_of(fs, ino, &s.t);
+	if (r < 0)
+		return r;
 	out = malloc(HOLDERS_MAX);
 	if (!out)
 		return -ENOMEM;
@@ -355,26 +365,14 @@ ssize_t holders_get(struct rfs *fs, uint64_t ino, char *buf, size_t size)
 
 ssize_t holders_mapped(struct rfs *fs, uint64_t ino, pid_t *ret_pids, size_t max)
 {
-	struct scan s = { .t = { .dev = fs->dev, .ino = (ino_t)ino } };
-	struct region *region;
+	struct scan s = { 0 };
 	pid_t *pids = NULL;
 	size_t n = 0, found = 0;
-	struct stat st;
 	ssize_t r;
-	int fd;
 
-	r = registry_region(fs->reg, ino, &region);
+	r = target_of(fs, ino, &s.t);
 	if (r < 0)
 		return r;
-	fd = region_fd_get(region);
-	if (fd < 0)
-		return fd;
-	r = fstat(fd, &st) < 0 ? -errno : 0;
-	region_fd_put(region);
-	if (r < 0)
-		return r;
-	s.t.bdev = st.st_dev;
-	s.t.bino = st.st_ino;
 	r = list_pids(&pids, &n);
 	if (r < 0)
 		return r;

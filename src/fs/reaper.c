@@ -25,8 +25,10 @@
 #include "fs/rfs.h"
 #include "registry/lifetime.h"
 
-/* Pids of mapping processes watched per pending region. */
+/* Pids of mapping processes watched per pending region, and in all (fds
+ * the regions need: past that, the timer finds their exits). */
 #define MAPPERS_PER_REGION 16u
+#define MAPPERS_MAX 64u
 
 enum tag {
 	TAG_WAKE = 1,
@@ -65,11 +67,13 @@ struct reaper {
 	pthread_t thread;
 	bool started, stop;
 	int epfd, wakefd, timerfd;
-	bool timer_armed; /* the thread's only */
+	bool timer_armed;   /* the thread's only */
+	unsigned period_ms; /* the thread's only: the timer's, when armed */
 	struct hmap watches;
 	size_t pidfds, polled, pidfd_budget;
 	struct list_node pending;
 	struct list_node mappers; /* the thread's only */
+	size_t nmappers;          /* the thread's only */
 };
 
 static const enum tag wake_tag = TAG_WAKE, timer_tag = TAG_TIMER;
@@ -100,12 +104,14 @@ static ssize_t read_small(const char *path, char *buf, size_t size)
 
 /*
  * /proc/PID/stat: comm (between the first '(' and the last ')': it may
- * hold either) and the start time, field 22 (the 20th after the comm).
+ * hold either), the thread group's number of threads, field 20, and the
+ * start time, field 22. ret_comm and ret_threads may be NULL.
  */
-static int proc_stat(pid_t pid, char ret_comm[16], uint64_t *ret_start)
+static int proc_stat(pid_t pid, char ret_comm[16], uint64_t *ret_start, long *ret_threads)
 {
 	char path[32], buf[1024], *open_paren, *close_paren, *p;
 	unsigned long long start;
+	long threads = 0;
 	ssize_t n;
 	size_t len;
 
@@ -118,8 +124,11 @@ static int proc_stat(pid_t pid, char ret_comm[16], uint64_t *ret_start)
 	if (!open_paren || !close_paren || close_paren < open_paren)
 		return -EINVAL;
 	p = close_paren + 1;
-	for (int field = 3; field < 22 && p; field++)
+	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p + 1, ' ');
+		if (field == 19 && p && sscanf(p, " %ld", &threads) != 1)
+			return -EINVAL;
+	}
 	if (!p || sscanf(p, " %llu", &start) != 1)
 		return -EINVAL;
 	if (ret_comm) {
@@ -129,6 +138,8 @@ static int proc_stat(pid_t pid, char ret_comm[16], uint64_t *ret_start)
 		rfs_ascii_printable(ret_comm);
 	}
 	*ret_start = start;
+	if (ret_threads)
+		*ret_threads = threads;
 	return 0;
 }
 
@@ -150,27 +161,35 @@ static pid_t proc_tgid(pid_t tid)
 void reaper_identify(pid_t tid, uid_t uid, struct registry_creator *ret)
 {
 	struct registry_creator c = { .pid = tid, .uid = uid, .time = time(NULL) };
+	long threads = 0;
 	int fd;
 
 	strcpy(c.comm, "?");
-	if (tid > 0) {
-		/*
-		 * pidfd_open() accepts only a thread-group leader: one system
-		 * call tells whether the requesting thread is the process
-		 * itself (most are), else its status names the leader (6.18
-		 * says ENOENT for another thread, older kernels EINVAL).
-		 */
+	if (tid > 0 && proc_stat(tid, c.comm, &c.start, &threads) < 0) {
+		c.start = 0;
+		strcpy(c.comm, "?");
+	}
+	/*
+	 * A process of one thread is its own leader (most callers: one read
+	 * in all). Else pidfd_open() accepts only a thread-group leader: one
+	 * system call tells whether the requesting thread is the process
+	 * itself, else its status names the leader, whose start time is the
+	 * process's (6.18 says ENOENT for another thread, older kernels
+	 * EINVAL).
+	 */
+	if (threads > 1) {
 		fd = pidfd_open(tid);
 		if (fd >= 0)
 			close(fd);
 		else if (fd != -ESRCH)
 			c.pid = proc_tgid(tid);
-		if (c.pid > 0 && proc_stat(c.pid, c.comm, &c.start) < 0) {
+		if (c.pid <= 0) {
+			c.pid = tid;
+			c.start = 0;
+		} else if (c.pid != tid && proc_stat(c.pid, c.comm, &c.start, NULL) < 0) {
 			c.start = 0;
 			strcpy(c.comm, "?");
 		}
-		if (c.pid <= 0)
-			c.pid = tid;
 	}
 	*ret = c;
 }
@@ -181,7 +200,7 @@ bool reaper_creator_alive(const struct registry_creator *c)
 
 	if (c->other_boot)
 		return false;
-	return proc_stat(c->pid, NULL, &start) == 0 && start == c->start;
+	return proc_stat(c->pid, NULL, &start, NULL) == 0 && start == c->start;
 }
 
 static void removed_name(void *ctx, uint64_t parent, const char *name)
@@ -192,9 +211,11 @@ static void removed_name(void *ctx, uint64_t parent, const char *name)
 		notifier_inval_entry(fs->notifier, parent, name);
 }
 
-static void expire_creator(struct reaper *rp, pid_t pid, uint64_t start)
+/* The regions of creator c (pid, start, other_boot) lose their names. */
+static void expire_creator(struct reaper *rp, const struct registry_creator *c)
 {
-	int r = registry_expire_creator(rp->fs->reg, pid, start, removed_name, rp->fs);
+	pid_t pid = c->pid;
+	int r = registry_expire_creator(rp->fs->reg, c, removed_name, rp->fs);
 
 	if (r < 0)
 		log_err("lifetime: removing the regions of exited process %ld: %s", (long)pid,
@@ -259,7 +280,7 @@ static int watch_add(struct reaper *rp, const struct registry_creator *c)
 	 * The start time read after the pidfd was had: equal, the pidfd is
 	 * the creator's (its pid cannot have been used again while it ran).
 	 */
-	if (proc_stat(c->pid, NULL, &start) < 0 || start != c->start) {
+	if (proc_stat(c->pid, NULL, &start, NULL) < 0 || start != c->start) {
 		if (fd >= 0)
 			close(fd);
 		return 1;
@@ -302,7 +323,7 @@ void reaper_watch(struct reaper *rp, uint64_t ino, const struct registry_creator
 	if (gone) {
 		log_debug("lifetime: creator %ld of inode %llu is gone", (long)c->pid,
 			  (unsigned long long)ino);
-		expire_creator(rp, c->pid, c->start);
+		expire_creator(rp, c);
 	}
 }
 
@@ -344,14 +365,18 @@ static void mappers_clear(struct reaper *rp)
 		close(m->pidfd);
 		free(m);
 	}
+	rp->nmappers = 0;
 }
 
 static void mapper_add(struct reaper *rp, pid_t pid)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct mapper *m;
-	int fd = pidfd_open(pid);
+	int fd;
 
+	if (rp->nmappers >= MAPPERS_MAX)
+		return;
+	fd = pidfd_open(pid);
 	if (fd < 0)
 		return; /* gone already, or not a leader: the timer looks again */
 	m = calloc(1, sizeof(*m));
@@ -368,6 +393,7 @@ static void mapper_add(struct reaper *rp, pid_t pid)
 		return;
 	}
 	list_add_tail(&rp->mappers, &m->link);
+	rp->nmappers++;
 }
 
 /*
@@ -427,36 +453,55 @@ static void check_pending(struct reaper *rp, bool all)
 	pthread_mutex_unlock(&rp->lock);
 }
 
-/* Creators over the pidfd budget: still the same process? */
+/*
+ * Creators over the pidfd budget: still the same process? Their list is
+ * copied under the lock and read in /proc without it (a create of a
+ * creator region never waits for the polling).
+ */
 static void check_polled(struct reaper *rp)
 {
-	struct {
+	struct creator_id {
 		pid_t pid;
 		uint64_t start;
-	} gone[64];
+	} *ids;
 	size_t n = 0, i;
 	struct hmap_node *hn;
 
 	pthread_mutex_lock(&rp->lock);
-	hmap_for_each(hn, &rp->watches, i) {
-		struct watch *w = container_of(hn, struct watch, hn);
-		struct registry_creator c = { .pid = w->pid, .start = w->start };
+	ids = rp->polled ? calloc(rp->polled, sizeof(*ids)) : NULL;
+	if (ids) {
+		hmap_for_each(hn, &rp->watches, i) {
+			struct watch *w = container_of(hn, struct watch, hn);
 
-		if (w->pidfd < 0 && n < ARRAY_SIZE(gone) && !reaper_creator_alive(&c)) {
-			gone[n].pid = w->pid;
-			gone[n].start = w->start;
-			n++;
+			if (w->pidfd < 0 && n < rp->polled)
+				ids[n++] = (struct creator_id){ .pid = w->pid, .start = w->start };
 		}
 	}
-	for (i = 0; i < n; i++)
-		watch_drop(rp, watch_find(rp, gone[i].pid, gone[i].start));
 	pthread_mutex_unlock(&rp->lock);
-	for (i = 0; i < n; i++)
-		expire_creator(rp, gone[i].pid, gone[i].start);
+	if (!ids)
+		return; /* none, or no memory: the next tick */
+	for (i = 0; i < n; i++) {
+		struct registry_creator c = { .pid = ids[i].pid, .start = ids[i].start };
+		struct watch *w;
+
+		if (reaper_creator_alive(&c))
+			continue;
+		/* Only this thread drops watches: it is still there. */
+		pthread_mutex_lock(&rp->lock);
+		w = watch_find(rp, c.pid, c.start);
+		if (w)
+			watch_drop(rp, w);
+		pthread_mutex_unlock(&rp->lock);
+		expire_creator(rp, &c);
+	}
+	free(ids);
 }
 
-/* The timer runs while something waits for it: pending regions or polled creators. */
-static void timer_update(struct reaper *rp)
+/*
+ * The timer runs while something waits for it: pending regions or polled
+ * creators, every period_ms.
+ */
+static void timer_update(struct reaper *rp, unsigned period_ms)
 {
 	struct itimerspec its = { 0 };
 	bool want;
@@ -464,21 +509,31 @@ static void timer_update(struct reaper *rp)
 	pthread_mutex_lock(&rp->lock);
 	want = !list_empty(&rp->pending) || rp->polled;
 	pthread_mutex_unlock(&rp->lock);
-	if (want == rp->timer_armed)
+	if (want == rp->timer_armed && (!want || period_ms == rp->period_ms))
 		return;
 	if (want) {
-		its.it_value.tv_sec = REAPER_POLL_MS / 1000;
-		its.it_value.tv_nsec = (long)(REAPER_POLL_MS % 1000) * 1000000L;
+		its.it_value.tv_sec = period_ms / 1000;
+		its.it_value.tv_nsec = (long)(period_ms % 1000) * 1000000L;
 		its.it_interval = its.it_value;
 	}
 	timerfd_settime(rp->timerfd, 0, &its, NULL);
 	rp->timer_armed = want;
+	rp->period_ms = period_ms;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void *reaper_main(void *arg)
 {
 	struct reaper *rp = arg;
 	struct epoll_event evs[16];
+	unsigned period_ms = REAPER_POLL_MS;
 
 	for (;;) {
 		bool stop, all = false, fresh = false;
@@ -508,10 +563,12 @@ static void *reaper_main(void *arg)
 				pid_t pid = w->pid;
 				uint64_t start = w->start;
 
+				struct registry_creator c = { .pid = pid, .start = start };
+
 				pthread_mutex_lock(&rp->lock);
 				watch_drop(rp, w);
 				pthread_mutex_unlock(&rp->lock);
-				expire_creator(rp, pid, start);
+				expire_creator(rp, &c);
 			}
 		}
 		pthread_mutex_lock(&rp->lock);
@@ -519,9 +576,21 @@ static void *reaper_main(void *arg)
 		pthread_mutex_unlock(&rp->lock);
 		if (stop)
 			break;
-		if (all || fresh)
+		if (all || fresh) {
+			uint64_t t0 = now_ms(), spent;
+
 			check_pending(rp, all);
-		timer_update(rp);
+			/*
+			 * Many regions mapped after their last close cost a
+			 * scan each: the timer slows down so that scanning
+			 * takes at most a fifth of a CPU.
+			 */
+			spent = now_ms() - t0;
+			if (all)
+				period_ms = (unsigned)RFS_MAX((uint64_t)REAPER_POLL_MS,
+							       RFS_MIN(spent * 4, 600000u));
+		}
+		timer_update(rp, period_ms);
 	}
 	return NULL;
 }

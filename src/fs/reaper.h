@@ -23,9 +23,12 @@
  * thread. In passthrough the kernel maps the backing file itself and
  * RELEASE comes at the last close while mappings may remain: the region
  * is queued to the thread, which looks for mappings in /proc
- * (holders_mapped()); while any exists it stays pending and is checked
- * again when one of the mapping processes exits (pidfd) and every
- * REAPER_POLL_MS (a munmap sends nothing). An open meanwhile ends the
+ * (holders_mapped(), one scan of every process per pending region); while
+ * any exists it stays pending and is checked again when one of the
+ * mapping processes exits (pidfd: at most 16 per region and 64 in all)
+ * and every REAPER_POLL_MS (a munmap sends nothing; the period grows to
+ * four times the time the last look took, so that the scans of many
+ * pending regions take at most a fifth of a CPU). An open meanwhile ends the
  * wait (registry_still_idle(): the open count moved); its own last
  * release queues the region again.
  *

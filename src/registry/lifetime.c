@@ -17,7 +17,7 @@
 #include "registry/journal.h"
 #include "registry/registry_impl.h"
 
-static const char *const names[] = {
+static const char *const lifetime_names[] = {
 	[REGISTRY_LIFETIME_PERSIST] = "persist",
 	[REGISTRY_LIFETIME_LAST_CLOSE] = "last-close",
 	[REGISTRY_LIFETIME_CREATOR] = "creator",
@@ -25,15 +25,15 @@ static const char *const names[] = {
 
 const char *registry_lifetime_name(enum registry_lifetime lt)
 {
-	return (unsigned)lt < ARRAY_SIZE(names) ? names[lt] : "persist";
+	return (unsigned)lt < ARRAY_SIZE(lifetime_names) ? lifetime_names[lt] : "persist";
 }
 
 int registry_lifetime_parse(const char *value, size_t size, enum registry_lifetime *ret)
 {
 	if (size && value[size - 1] == '\n')
 		size--;
-	for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
-		if (size == strlen(names[i]) && memcmp(value, names[i], size) == 0) {
+	for (unsigned i = 0; i < ARRAY_SIZE(lifetime_names); i++) {
+		if (size == strlen(lifetime_names[i]) && memcmp(value, lifetime_names[i], size) == 0) {
 			*ret = (enum registry_lifetime)i;
 			return 0;
 		}
@@ -41,8 +41,14 @@ int registry_lifetime_parse(const char *value, size_t size, enum registry_lifeti
 	return -EINVAL;
 }
 
-/* This boot's id, read once: a creator record of another boot names a process that is gone. */
-static char boot_id[37];
+/*
+ * This boot, read once: a creator record of another boot names a process
+ * that is gone. Its first 8 hex digits (the boot id is random): with the
+ * pid and the start time, a false match needs a 1 in 2^32 coincidence
+ * besides, and the record stays small enough for the inode's own xattr
+ * space of an ext4 store (no block per region).
+ */
+static char boot_id[REGISTRY_BOOT_LEN + 1];
 static pthread_once_t boot_once = PTHREAD_ONCE_INIT;
 
 static void read_boot_id(void)
@@ -51,10 +57,10 @@ static void read_boot_id(void)
 	ssize_t n = -1;
 
 	if (fd >= 0) {
-		n = read(fd, boot_id, 36);
+		n = read(fd, boot_id, REGISTRY_BOOT_LEN);
 		close(fd);
 	}
-	boot_id[n == 36 ? 36 : 0] = '\0';
+	boot_id[n == REGISTRY_BOOT_LEN ? REGISTRY_BOOT_LEN : 0] = '\0';
 }
 
 static const char *this_boot(void)
@@ -67,17 +73,16 @@ int registry_creator_encode(const struct registry_creator *c, const char *boot, 
 			    size_t size)
 {
 	/* comm last: it may hold spaces, the rest of the value is its. */
-	int len = snprintf(buf, size, "pid=%ld start=%" PRIu64 " boot=%s uid=%lu time=%" PRId64
-			   " comm=%.15s", (long)c->pid, c->start, boot[0] ? boot : "-",
-			   (unsigned long)c->uid, c->time, c->comm);
+	int len = snprintf(buf, size, "%ld %" PRIu64 " %.8s %lu %" PRId64 " %.15s", (long)c->pid,
+			   c->start, boot[0] ? boot : "-", (unsigned long)c->uid, c->time, c->comm);
 
 	return len < 0 || (size_t)len >= size ? -ERANGE : len;
 }
 
 int registry_creator_decode(const char *value, size_t size, struct registry_creator *ret,
-			    char ret_boot[37])
+			    char ret_boot[REGISTRY_BOOT_LEN + 1])
 {
-	char line[REGISTRY_CREATOR_RECORD_MAX + 1], boot[37];
+	char line[REGISTRY_CREATOR_RECORD_MAX + 1], boot[REGISTRY_BOOT_LEN + 1];
 	struct registry_creator c = { 0 };
 	unsigned long long start;
 	unsigned long uid;
@@ -89,9 +94,8 @@ int registry_creator_decode(const char *value, size_t size, struct registry_crea
 		return -EINVAL;
 	memcpy(line, value, size);
 	line[size] = '\0';
-	if (sscanf(line, "pid=%ld start=%llu boot=%36s uid=%lu time=%lld comm=%n", &pid, &start,
-		   boot, &uid, &t, &at) != 5 || at < 0 || pid <= 0 || pid > INT32_MAX ||
-	    strlen(line + at) > 15)
+	if (sscanf(line, "%ld %llu %8s %lu %lld %n", &pid, &start, boot, &uid, &t, &at) != 5 ||
+	    at < 0 || pid <= 0 || pid > INT32_MAX || strlen(line + at) > 15)
 		return -EINVAL;
 	c.pid = (pid_t)pid;
 	c.start = start;
@@ -107,7 +111,7 @@ void registry_lifetime_load(void *node, const char *name, const void *value, siz
 {
 	struct node *n = node;
 	enum registry_lifetime lt;
-	char boot[37];
+	char boot[REGISTRY_BOOT_LEN + 1];
 
 	if (strcmp(name, REGISTRY_XATTR_LIFETIME) == 0) {
 		if (registry_lifetime_parse(value, size, &lt) == 0)
@@ -185,7 +189,8 @@ int registry_set_lifetime(struct registry *reg, uint64_t ino, enum registry_life
 	if (!n)
 		return -ENOENT;
 	/* The record is written once, before the node is published: stable. */
-	if (lt == REGISTRY_LIFETIME_CREATOR && n->region && n->creator.pid <= 0) {
+	if (lt == REGISTRY_LIFETIME_CREATOR && n->region &&
+	    (n->creator.pid <= 0 || n->creator.start == 0)) {
 		r = -EINVAL;
 		goto out_unlock;
 	}
@@ -246,9 +251,12 @@ bool registry_still_idle(struct registry *reg, uint64_t ino, uint64_t gen)
 /*
  * Remove every name of every node marked expiring (registry lock held):
  * collect them first (removing a name may free a node, which changes the
- * inode table being walked), then remove each as an unlink does.
+ * inode table being walked), then remove each as an unlink does. names:
+ * how many names the marked nodes have (their nlinks): the walk of the
+ * directories stops once all are found. A region does not know its
+ * directories, so this walks the inode table: O(nodes), under the lock.
  */
-static int expire_marked(struct registry *reg, size_t marked, registry_name_fn removed,
+static int expire_marked(struct registry *reg, uint64_t names, registry_name_fn removed,
 			 void *ctx)
 {
 	struct {
@@ -259,12 +267,14 @@ static int expire_marked(struct registry *reg, size_t marked, registry_name_fn r
 	struct hmap_node *hn;
 	int r = 0, done = 0;
 
-	if (!marked)
+	if (!names)
 		return 0;
 	hmap_for_each(hn, &reg->inodes, i) {
 		struct node *dir = container_of(hn, struct node, ino_hn);
 		struct dentry *d;
 
+		if (n == names)
+			break;
 		if (!S_ISDIR(dir->mode))
 			continue;
 		for (d = registry_dentry_first(dir); d; d = registry_dentry_next(dir, d)) {
@@ -326,55 +336,70 @@ int registry_expire_idle(struct registry *reg, uint64_t ino, uint64_t gen,
 	n = registry_node_get(reg, ino);
 	if (n && idle(n) && n->opens == gen) {
 		n->expiring = true;
-		r = expire_marked(reg, 1, removed, ctx);
+		r = expire_marked(reg, n->nlink, removed, ctx);
 	}
 	registry_unlock(reg);
 	return r;
 }
 
-int registry_expire_creator(struct registry *reg, pid_t pid, uint64_t start,
-			    registry_name_fn removed, void *ctx)
+/*
+ * Remove the names of every named region that doomed() picks (registry
+ * lock taken here), as expire_marked() does.
+ */
+static int expire_where(struct registry *reg, bool (*doomed)(const struct node *n, void *ctx),
+			void *ctx, registry_name_fn removed, void *rctx)
 {
 	struct hmap_node *hn;
-	size_t i, marked = 0;
+	uint64_t names = 0;
+	size_t i;
 	int r;
 
 	pthread_mutex_lock(&reg->lock);
 	hmap_for_each(hn, &reg->inodes, i) {
 		struct node *n = container_of(hn, struct node, ino_hn);
 
-		if (n->region && n->nlink && n->lifetime == REGISTRY_LIFETIME_CREATOR &&
-		    n->creator.pid == pid && n->creator.start == start && !n->creator.other_boot) {
+		if (n->region && n->nlink && doomed(n, ctx)) {
 			n->expiring = true;
-			marked++;
+			names += n->nlink;
 		}
 	}
-	r = expire_marked(reg, marked, removed, ctx);
+	r = expire_marked(reg, names, removed, rctx);
 	registry_unlock(reg);
 	return r;
+}
+
+static bool made_by(const struct node *n, void *ctx)
+{
+	const struct registry_creator *c = ctx;
+
+	return n->lifetime == REGISTRY_LIFETIME_CREATOR && n->creator.pid == c->pid &&
+	       n->creator.start == c->start && n->creator.other_boot == c->other_boot;
+}
+
+int registry_expire_creator(struct registry *reg, const struct registry_creator *c,
+			    registry_name_fn removed, void *ctx)
+{
+	return expire_where(reg, made_by, (void *)c, removed, ctx);
+}
+
+struct sweep {
+	bool (*gone)(void *ctx, const struct registry_creator *c);
+	void *ctx;
+};
+
+static bool expired_at_load(const struct node *n, void *ctx)
+{
+	const struct sweep *sw = ctx;
+
+	return n->lifetime == REGISTRY_LIFETIME_LAST_CLOSE ||
+	       (n->lifetime == REGISTRY_LIFETIME_CREATOR && n->creator.pid > 0 &&
+		sw->gone(sw->ctx, &n->creator));
 }
 
 int registry_sweep(struct registry *reg, bool (*gone)(void *ctx, const struct registry_creator *c),
 		   void *ctx, registry_name_fn removed, void *rctx)
 {
-	struct hmap_node *hn;
-	size_t i, marked = 0;
-	int r;
+	struct sweep sw = { .gone = gone, .ctx = ctx };
 
-	pthread_mutex_lock(&reg->lock);
-	hmap_for_each(hn, &reg->inodes, i) {
-		struct node *n = container_of(hn, struct node, ino_hn);
-
-		if (!n->region || !n->nlink)
-			continue;
-		if (n->lifetime == REGISTRY_LIFETIME_LAST_CLOSE ||
-		    (n->lifetime == REGISTRY_LIFETIME_CREATOR && n->creator.pid > 0 &&
-		     gone(ctx, &n->creator))) {
-			n->expiring = true;
-			marked++;
-		}
-	}
-	r = expire_marked(reg, marked, removed, rctx);
-	registry_unlock(reg);
-	return r;
+	return expire_where(reg, expired_at_load, &sw, removed, rctx);
 }

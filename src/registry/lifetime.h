@@ -3,7 +3,7 @@
  * registry/lifetime — when a region's names go by themselves
  * (user.regionfs.lifetime). The registry keeps the rule and removes the
  * names; the fs layer (fs/reaper.h) decides when: it watches creators and
- * scans for mappings. Nothing here reads /proc or waits.
+ * scans for mappings. Nothing here waits.
  *
  *   persist     the default: names stay until unlinked.
  *   last-close  the names go when the last open file and the last mapping
@@ -24,6 +24,7 @@
  * every region's creator record, are kept as private attributes of its
  * store file (user.regionfs.lifetime, user.regionfs.creator: never loaded
  * as a user's attributes); the root's is not (the mount option sets it).
+ * Nothing here reads /proc but the boot id, once.
  *
  * Callbacks named registry_name_fn run under the registry lock and must
  * not call back into the registry.
@@ -65,9 +66,11 @@ int registry_lifetime(struct registry *reg, uint64_t ino, enum registry_lifetime
 
 /*
  * Set the lifetime of node ino (journaled under the node's I/O lock).
- * REGISTRY_LIFETIME_CREATOR on a region with no creator record (made
- * before records were kept, or by a process the daemon could not see):
- * -EINVAL, nothing to watch. On success for a region with lifetime
+ * REGISTRY_LIFETIME_CREATOR on a region with no creator record, or one
+ * without a start time (made before records were kept, or by a process
+ * the daemon could not see in /proc): -EINVAL, nothing to watch. (Such a
+ * region that inherits creator from its directory keeps it, and is never
+ * removed by it.) On success for a region with lifetime
  * creator, *ret_creator (may be NULL) is its record, for the caller to
  * watch (or to remove the region at once when the creator is gone).
  * Errors: -ENOENT, -EINVAL, errors of the journal.
@@ -101,12 +104,14 @@ int registry_expire_idle(struct registry *reg, uint64_t ino, uint64_t gen,
 			 registry_name_fn removed, void *ctx);
 
 /*
- * The creator pid (a tgid) with start time start has exited: remove every
- * name of every region with lifetime creator whose record is that process.
- * Returns the number of names removed or a negative errno of the journal.
- * Walks every directory: once per creator's exit, not a hot path.
+ * The creator c (its pid, a tgid, start time and other_boot) is gone:
+ * remove every name of every region with lifetime creator whose record is
+ * that process (of this boot, or with other_boot, any record of another
+ * boot with that pid and start time: all gone). Returns the number of
+ * names removed or a negative errno of the journal. Walks the inode
+ * table: once per creator's exit, not a hot path.
  */
-int registry_expire_creator(struct registry *reg, pid_t pid, uint64_t start,
+int registry_expire_creator(struct registry *reg, const struct registry_creator *c,
 			    registry_name_fn removed, void *ctx);
 
 /*
@@ -129,13 +134,18 @@ int registry_sweep(struct registry *reg, bool (*gone)(void *ctx, const struct re
 void registry_lifetime_load(void *node, const char *name, const void *value, size_t size);
 
 /*
- * The creator record as a store keeps it, and back (boot: the boot id of
- * the record, 36 characters). registry_creator_decode() errors: -EINVAL.
+ * The creator record as a store keeps it, and back: "PID START BOOT UID
+ * TIME COMM" (BOOT: the first REGISTRY_BOOT_LEN characters of the boot id
+ * of the record, "-" when unknown; COMM: the rest, up to 15 bytes, spaces
+ * included). Short, so that it fits the inode of an ext4 store file.
+ * registry_creator_encode() returns the length or -ERANGE;
+ * registry_creator_decode() errors: -EINVAL.
  */
-#define REGISTRY_CREATOR_RECORD_MAX 128
+#define REGISTRY_CREATOR_RECORD_MAX 96
+#define REGISTRY_BOOT_LEN 8
 int registry_creator_encode(const struct registry_creator *c, const char *boot, char *buf,
 			    size_t size);
 int registry_creator_decode(const char *value, size_t size, struct registry_creator *ret,
-			    char ret_boot[37]);
+			    char ret_boot[REGISTRY_BOOT_LEN + 1]);
 
 #endif

@@ -93,6 +93,16 @@ def read_file(path):
         return f.read()
 
 
+def as_user(code, *args, uid=2001):
+    """Run python code as uid (and gid) 2001 without supplementary groups;
+    its stdout and stderr, stripped."""
+    import subprocess
+    r = subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(uid), "--clear-groups",
+                        "python3", "-c", code] + list(args),
+                       capture_output=True, text=True, timeout=60)
+    return r.stdout.strip() + r.stderr.strip()
+
+
 def wait_for(cond, seconds=10):
     """Poll cond() every 50 ms until it is true (True) or seconds passed (False)."""
     t0 = time.monotonic()

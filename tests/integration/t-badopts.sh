@@ -92,6 +92,9 @@ datapath=fast datapath
 datapath= datapath
 uring=maybe uring
 uring= uring
+lifetime=forever lifetime
+lifetime= lifetime
+lifetime=Creator lifetime
 EOF
 
 run_expect_exit "-o without a value" '!0' "" "$RFS_BIN" -f -o

@@ -41,13 +41,6 @@ def creator(path):
     ok(m is not None, "%s: one printable line in the documented format: %r" % (path, v))
     return m.groups() if m else (None, None, None, None)
 
-def as_user(code, *args):
-    """Run python code as uid 2001; its stdout, stripped."""
-    r = subprocess.run(["setpriv", "--reuid", "2001", "--regid", "2001", "--clear-groups",
-                        "python3", "-c", code] + list(args),
-                       capture_output=True, text=True, timeout=60)
-    return r.stdout.strip() + r.stderr.strip()
-
 ERRNO_OF = """
 import errno, os, sys
 try:

@@ -155,7 +155,7 @@ def dead(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped, or being reaped (ESRCH)
         return True
 
 wait_for(lambda: dead(pid))

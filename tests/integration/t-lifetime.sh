@@ -16,7 +16,7 @@
 #    SIGKILL closes everything; an open cancels a pending removal
 #  - creator: a creator killed with SIGKILL takes the name with it while a
 #    reader keeps its mapping and the data; a thread of the creator that
-#    exits does not count, the process does; hard links in other
+#    exits does not count (not even the leader), the process does; hard links in other
 #    directories and renames go too; setting creator on a region whose
 #    creator is gone removes it at once
 #  - a store: at load last-close regions and regions of gone creators are
@@ -41,13 +41,6 @@ NAME = "user.regionfs.lifetime"
 def lt(path):
     return os.getxattr(path, NAME)
 
-def as_user(code, *args):
-    """Run python code as uid 2001; its stdout and stderr, stripped."""
-    r = subprocess.run(["setpriv", "--reuid", "2001", "--regid", "2001", "--clear-groups",
-                        "python3", "-c", code] + list(args),
-                       capture_output=True, text=True, timeout=60)
-    return r.stdout.strip() + r.stderr.strip()
-
 SET = """
 import errno, os, sys
 try:
@@ -59,6 +52,9 @@ except OSError as e:
 
 eq(lt(P()), b"persist", "the root: persist by default")
 write_file(P("a"), b"x")
+# Held open while it is last-close: the RELEASE of write_file's close may
+# still be on its way (asynchronous), and would remove it.
+afd = os.open(P("a"), os.O_RDONLY)
 eq(lt(P("a")), b"persist", "a region: persist by default, no NUL, no newline")
 for v in (b"last-close", b"creator", b"persist"):
     succeeds(os.setxattr, P("a"), NAME, v, msg="set " + v.decode())
@@ -90,7 +86,8 @@ os.mkdir(P("sticky"))
 os.chmod(P("sticky"), 0o1777)
 eq(as_user(SET, P("sticky"), "creator"), "EPERM", "uid 2001 on root's sticky directory -> EPERM")
 eq(lt(P("sticky")), b"persist", "...unchanged")
-as_user("import os, sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o600))", P("sticky", "u"))
+# mknod: no open, so no RELEASE on its way that would remove it once last-close.
+as_user("import os, sys; os.mknod(sys.argv[1], 0o100600)", P("sticky", "u"))
 eq(as_user(SET, P("sticky", "u"), "last-close"), "ok", "uid 2001 sets its own region")
 eq(as_user("import os, sys; print(os.getxattr(sys.argv[1], %r).decode())" % NAME, P("sticky", "u")),
    "last-close", "uid 2001 reads it")
@@ -119,6 +116,7 @@ os.close(fd)
 ok(wait_for(lambda: not os.path.exists(P("lc", "sub", "r")), 30), "touched and closed in a last-close directory: gone")
 write_file(P("idle"), b"i")
 write_file(P("keep.lc"), b"l")
+os.close(afd)
 done()
 EOF
 
@@ -294,6 +292,33 @@ m[:4] = b"STIL"
 eq(m[:4], b"STIL", "...and stays writable")
 m.close()
 
+# The thread-group leader exits (pthread_exit) while another thread runs:
+# the process is still there, so is the region; it goes with the process.
+LEADER = r"""
+import ctypes, os, sys, threading
+go = threading.Event()
+def worker():
+    go.wait()
+    print("ready", flush=True)
+    sys.stdin.readline()
+threading.Thread(target=worker).start()
+# Made by the leader while another thread runs.
+os.close(os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o644))
+go.set()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+lp = P("cr", "leader")
+ld = Proc(LEADER, lp)
+ok(os.getxattr(lp, "user.regionfs.creator").decode().startswith("pid=%d " % ld.p.pid),
+   "made by the leader of a process with two threads: that process")
+def leader_zombie():
+    with open("/proc/%d/status" % ld.p.pid) as f:
+        return "\nState:\tZ" in f.read()
+ok(wait_for(leader_zombie, 30), "the leader thread exited, another thread runs")
+ok(stays(lp), "...the region stays")
+ld.finish()
+ok(gone(lp), "the last thread exited: the region is gone")
+
 # Creator gone before the attribute is set: removed at once.
 late = P("late")
 subprocess.run(["python3", "-c", "import os, sys; open(sys.argv[1], 'w').write('x')", late], check=True)
@@ -341,9 +366,26 @@ echo >"$RFS_TMP/dead.fifo"
 wait "$DEADPID"
 check "the second dead creator's file is still in the store" test -e "$S/root/dead"
 check "the last-close region's file is in the store" test -e "$S/root/keep.lc"
+# Records of another boot (the store's own attributes, as a crash and a
+# reboot would leave them): a creator region whose creator ran then is
+# gone; a persist region with such a record stays.
+boot=$(cut -c1-8 /proc/sys/kernel/random/boot_id)
+other=00000000
+[ "$boot" = "$other" ] && other=11111111
+: >"$S/root/otherboot"
+chown 65534:65534 "$S/root/otherboot"
+setfattr -n user.regionfs.lifetime -v creator "$S/root/otherboot"
+setfattr -n user.regionfs.creator -v "$$ 1 $other 0 0 old boot" "$S/root/otherboot"
+setfattr -n user.regionfs.creator -v "$$ 1 $other 0 0 old boot" "$S/root/keep.persist"
 rfs_mount "size=32M,mode=1777,allow_other,store=$S"
 M=$RFS_MNT
 check "at load: persist region kept" test -e "$M/keep.persist"
+check "at load: a creator region of another boot removed" test ! -e "$M/otherboot"
+check_eq "...a persist region shows its record of another boot" "pid=$$ uid=0 comm=old boot time=1970-01-01T00:00:00Z" \
+	"$(getfattr --absolute-names --only-values -n user.regionfs.creator "$M/keep.persist")"
+setfattr -n user.regionfs.lifetime -v creator "$M/keep.persist"
+check "...set to creator: removed at once (its creator ran in another boot)" \
+	wait_until 10 test ! -e "$M/keep.persist"
 check "at load: last-close region removed" test ! -e "$M/keep.lc"
 check "at load: region of a gone creator removed" test ! -e "$M/dead"
 check "at load: its store file is gone too" test ! -e "$S/root/dead"
@@ -355,4 +397,28 @@ echo >"$RFS_TMP/live.fifo"
 wait "$LIVE"
 check "the living creator exits after the load: its region goes" wait_until 30 test ! -e "$M/live"
 check "...both of them" wait_until 30 test ! -e "$M/live2"
+rfs_umount
+
+# More creators than pidfds: with RLIMIT_NOFILE 256 the daemon watches 16
+# by pidfd (a sixteenth) and polls the others; every region still goes.
+RFS_DAEMON_PREFIX=(prlimit --nofile=256:256 --)
+rfs_mount "size=16M,mode=1777,allow_other,lifetime=creator"
+M=$RFS_MNT
+mkfifo "$RFS_TMP/many.fifo"
+pids=()
+for i in $(seq 1 24); do
+	python3 -c 'import sys; open(sys.argv[1], "w").write("x"); print(flush=True); open(sys.argv[2]).read()' \
+		"$M/many$i" "$RFS_TMP/many.fifo" >"$RFS_TMP/many$i.ready" &
+	pids+=($!)
+	rfs_bg_track "$!"
+done
+for i in $(seq 1 24); do wait_until 30 test -s "$RFS_TMP/many$i.ready"; done
+check_eq "24 creators, 24 regions" 24 "$(ls "$M" | grep -c '^many')"
+npidfd=$(ls -l "/proc/$RFS_DAEMON_PID/fd" | grep -c 'anon_inode:\[pidfd\]')
+check_eq "the daemon holds 16 pidfds (RLIMIT_NOFILE 256 / 16), polls the rest" 16 "$npidfd"
+kill -KILL "${pids[@]}"
+wait "${pids[@]}" 2>/dev/null
+none_left() { ! ls "$M" | grep -q '^many'; }
+check "all 24 creators killed: every region is gone (polled ones within 2 s)" \
+	wait_until 30 none_left
 rfs_done

@@ -156,6 +156,10 @@ static void test_set_creator_needs_record(void **state)
 	a = mk_by(ROOT, "a", &c);
 	none = mk_by(ROOT, "none", NULL);
 	assert_int_equal(registry_set_lifetime(reg, none, REGISTRY_LIFETIME_CREATOR, &got), -EINVAL);
+	c.start = 0; /* a process the daemon could not see in /proc */
+	assert_int_equal(registry_set_lifetime(reg, mk_by(ROOT, "unseen", &c),
+					       REGISTRY_LIFETIME_CREATOR, &got), -EINVAL);
+	c.start = 123;
 	assert_int_equal(lifetime_of(none), REGISTRY_LIFETIME_PERSIST);
 	assert_int_equal(registry_set_lifetime(reg, none, REGISTRY_LIFETIME_LAST_CLOSE, NULL), 0);
 	assert_int_equal(registry_set_lifetime(reg, a, REGISTRY_LIFETIME_CREATOR, &got), 0);
@@ -191,19 +195,30 @@ static void test_expire_creator(void **state)
 	assert_int_equal(registry_rename(reg, ROOT, "a", d, "moved", 0), 0);
 
 	/* the pid's new owner exiting does not touch the old creator's region */
-	assert_int_equal(registry_expire_creator(reg, 4242, 2000, on_removed, &rm), 1);
+	assert_int_equal(registry_expire_creator(reg, &reused, on_removed, &rm), 1);
 	assert_int_equal(rm.n, 1);
 	assert_false(exists(ROOT, "new"));
 	assert_true(exists(d, "moved"));
 	(void)n;
 
 	rm.n = 0;
-	assert_int_equal(registry_expire_creator(reg, 4242, 1000, on_removed, &rm), 2);
+	assert_int_equal(registry_expire_creator(reg, &c, on_removed, &rm), 2);
 	assert_int_equal(rm.n, 2);
 	assert_false(exists(d, "moved"));
 	assert_false(exists(d, "link"));
 	assert_true(exists(ROOT, "p")); /* persist now: kept */
-	assert_int_equal(registry_expire_creator(reg, 4242, 1000, on_removed, &rm), 0);
+	assert_int_equal(registry_expire_creator(reg, &c, on_removed, &rm), 0);
+
+	/* A record of another boot (as loaded from a store): this boot's
+	 * (pid, start) never matches it; the other boot's gone creator does. */
+	c.other_boot = true;
+	mk_by(ROOT, "old", &c);
+	c.other_boot = false;
+	assert_int_equal(registry_expire_creator(reg, &c, on_removed, &rm), 0);
+	assert_true(exists(ROOT, "old"));
+	c.other_boot = true;
+	assert_int_equal(registry_expire_creator(reg, &c, on_removed, &rm), 1);
+	assert_false(exists(ROOT, "old"));
 }
 
 /* last-close: idle at the last release, an open in between cancels the removal. */
@@ -280,8 +295,8 @@ static void test_creator_record(void **state)
 {
 	struct registry_creator c = { .pid = 99, .uid = 1000, .time = 1796652309, .start = 123456,
 				      .comm = "my prog ) x" }, got;
-	char buf[REGISTRY_CREATOR_RECORD_MAX], boot[37];
-	const char *id = "0b5c1a8e-9a4e-4a4f-8f5e-1234567890ab";
+	char buf[REGISTRY_CREATOR_RECORD_MAX], boot[REGISTRY_BOOT_LEN + 1];
+	const char *id = "0b5c1a8e";
 	int len;
 
 	(void)state;
@@ -297,11 +312,18 @@ static void test_creator_record(void **state)
 	len = registry_creator_encode(&c, "", buf, sizeof(buf));
 	assert_int_equal(registry_creator_decode(buf, (size_t)len, &got, boot), 0);
 	assert_string_equal(boot, "");
-	assert_int_equal(registry_creator_decode("pid=0 start=1 boot=- uid=0 time=0 comm=x", 40,
-						 &got, boot), -EINVAL);
+	assert_int_equal(registry_creator_decode("0 1 - 0 0 x", 11, &got, boot), -EINVAL);
 	assert_int_equal(registry_creator_decode("garbage", 7, &got, boot), -EINVAL);
-	assert_int_equal(registry_creator_decode("pid=1 start=1 boot=- uid=0 time=0 comm="
-						 "0123456789abcdefg", 56, &got, boot), -EINVAL);
+	assert_int_equal(registry_creator_decode("1 1 - 0 0 0123456789abcdefg", 27, &got, boot),
+			 -EINVAL);
+	assert_int_equal(registry_creator_decode("1 1 - 0 0 \0x", 12, &got, boot), -EINVAL);
+	/* the worst case still fits the record */
+	c.pid = INT32_MAX;
+	c.start = UINT64_MAX;
+	c.uid = UINT32_MAX;
+	c.time = INT64_MIN;
+	strcpy(c.comm, "0123456789abcde");
+	assert_true(registry_creator_encode(&c, id, buf, sizeof(buf)) > 0);
 	assert_int_equal(registry_creator_encode(&c, id, buf, 10), -ERANGE);
 }
 
