@@ -742,6 +742,13 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		reply_err(req, (int)r);
 		return;
 	}
+	if (strcmp(name, XATTR_HOLDERS) == 0) {
+		/* A /proc pass: the holders thread runs it and replies (holders.h). */
+		r = holders_request(fs->holders, req, ino, size);
+		if (r < 0)
+			reply_err(req, (int)r);
+		return;
+	}
 	if (size) {
 		buf = malloc(size);
 		if (!buf) {
@@ -753,8 +760,6 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		r = registry_backing_path(fs->reg, ino, buf, size);
 	else if (strcmp(name, XATTR_CREATOR) == 0)
 		r = registry_creator(fs->reg, ino, buf, size);
-	else if (strcmp(name, XATTR_HOLDERS) == 0)
-		r = holders_get(fs, ino, buf, size);
 	else
 		r = registry_getxattr(fs->reg, ino, name, buf, size);
 	if (r == -EISDIR)
