@@ -591,7 +591,11 @@ static void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	buf.buf[0].fd = r;
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
-	/* Pinned until the data left: the reply reads from the fd. */
+	/*
+	 * Pinned until the data left: the reply reads from the fd. The
+	 * caller may close, unlink and forget the region before this runs:
+	 * region_free() waits for the pin.
+	 */
 	region_fd_put(region);
 }
 
