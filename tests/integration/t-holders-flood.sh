@@ -5,8 +5,8 @@
 # /proc passes run on the holders thread, one at a time, each answering
 # every request queued meanwhile; a full queue answers EAGAIN. With 300
 # extra processes (a pass takes a while), uid 2001 reads the holders of a
-# region from 16 threads until it has 960 answers; meanwhile uid 2002
-# does 200 stats of missing names and 20 create/write/read/stat/unlink
+# region from 32 threads until it has 320 answers; meanwhile uid 2002
+# does 1,000 stats of missing names and 20 create/write/read/stat/unlink
 # rounds, all of which reach the daemon. Checked by counting, not timing:
 # uid 2002 finishes while the flood still runs; the flood saw only correct
 # values and EAGAIN. Requests over io_uring (when the kernel offers it) and
@@ -62,7 +62,7 @@ export FLOOD
 for requests in auto off; do
 	rfs_mount "size=16M,mode=1777,allow_other,uring=$requests"
 	rfs_py "$requests" <<'EOF'
-import os, subprocess, sys
+import os, subprocess, sys, time
 from rfscheck import *
 
 requests = sys.argv[2]
@@ -76,7 +76,8 @@ os.mkdir(P("u2002"))
 os.chown(P("u2002"), 2002, 2002)
 sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(300)]
 
-flood = subprocess.Popen(as_user(2001) + ["python3", "-c", FLOOD, held, "60", "16"],
+t0 = time.monotonic()
+flood = subprocess.Popen(as_user(2001) + ["python3", "-c", FLOOD, held, "10", "32"],
                          stdout=subprocess.PIPE, text=True)
 eq(flood.stdout.readline().strip(), "started", "uid 2001's flood got its first answer")
 print("# requests over %s" % os.getxattr(P(), "user.regionfs.requests").decode())
@@ -85,7 +86,7 @@ OTHER = r'''
 import os, sys
 d = sys.argv[1]
 n = 0
-for i in range(200):
+for i in range(1000):
     try:
         os.stat(os.path.join(d, "missing%d" % i))
     except FileNotFoundError:
@@ -100,16 +101,18 @@ for i in range(20):
     os.unlink(p)
 print(n)
 '''
+t1 = time.monotonic()
 other = subprocess.run(as_user(2002) + ["python3", "-c", OTHER, P("u2002")],
                        capture_output=True, text=True, timeout=600)
 running = flood.poll() is None
-eq(other.stdout.strip(), "240", "uid 2002: 200 stats and 20 create/read/stat/unlink rounds done")
-ok(running, "uid 2002 finished while uid 2001's flood (960 answers) was still running")
+t2 = time.monotonic()
+eq(other.stdout.strip(), "1040", "uid 2002: 1,000 stats and 20 create/read/stat/unlink rounds done")
+ok(running, "uid 2002 finished while uid 2001's flood (320 answers) was still running")
 
 out, _ = flood.communicate(timeout=600)
 counts = dict(kv.split("=") for kv in out.split()[-4:]) if out.split() else {}
-print("# flood: " + out.strip())
-eq(counts.get("ok"), "960", "the flood: 960 answers")
+print("# flood: %s; %.1f s (uid 2002: %.2f s)" % (out.strip(), time.monotonic() - t0, t2 - t1))
+eq(counts.get("ok"), "320", "the flood: 320 answers")
 eq((counts.get("bad"), counts.get("other")), ("0", "0"),
    "the flood: every answer right, no error but EAGAIN")
 for s in sleepers:
