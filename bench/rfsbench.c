@@ -1546,11 +1546,13 @@ static void wl_holders(void)
 		if (t_lsof >= 0)
 			result("lsof", t_lsof * 1e3, "ms/op", false);
 	}
-	if (t_region >= 0 && t_fuser > 0)
-		note("holders of a region / fuser -m: %.2f; of the directory / fuser -m: %.2f",
-		     t_region / t_fuser, t_dir / t_fuser);
+	/* The ratios to the references, as rows of the table (tmpfs has none). */
+	if (t_region >= 0 && t_fuser > 0) {
+		result("region/fuser-m", t_region / t_fuser, "x time", false);
+		result("dir/fuser-m", t_dir / t_fuser, "x time", false);
+	}
 	if (t_region >= 0 && t_lsof > 0)
-		note("holders of a region / lsof: %.2f", t_region / t_lsof);
+		result("region/lsof", t_region / t_lsof, "x time", false);
 
 	close(gate[1]);
 	for (long i = 0; i < nprocs; i++)
