@@ -73,20 +73,24 @@ unmap(m2)
 unmap(m)
 eq(holders(r), {}, "all unmapped and closed: empty again")
 
+# A process of uid 2001 that holds path open and mapped (open=1 mapped=1) until its stdin closes.
+def hold_as_2001(path):
+    child = subprocess.Popen(
+        ["setpriv", "--reuid", "2001", "--regid", "2001", "--clear-groups", "python3", "-c",
+         "import ctypes, os, sys\n"
+         "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+         "libc = ctypes.CDLL(None)\n"
+         "libc.mmap.restype = ctypes.c_void_p\n"
+         "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+         "assert libc.mmap(None, 4096, 3, 1, fd, 0) != ctypes.c_void_p(-1).value\n"
+         "print(os.getpid(), flush=True)\n"
+         "sys.stdin.read()\n", path],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return child, int(child.stdout.readline())
+
 # Another process, as uid 2001, holding it open and mapped; both listed.
 os.chmod(r, 0o666)
-child = subprocess.Popen(
-    ["setpriv", "--reuid", "2001", "--regid", "2001", "--clear-groups", "python3", "-c",
-     "import ctypes, os, sys\n"
-     "fd = os.open(sys.argv[1], os.O_RDWR)\n"
-     "libc = ctypes.CDLL(None)\n"
-     "libc.mmap.restype = ctypes.c_void_p\n"
-     "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
-     "assert libc.mmap(None, 4096, 3, 1, fd, 0) != ctypes.c_void_p(-1).value\n"
-     "print(os.getpid(), flush=True)\n"
-     "sys.stdin.read()\n", r],
-    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-cpid = int(child.stdout.readline())
+child, cpid = hold_as_2001(r)
 fd = os.open(r, os.O_RDONLY)
 h = holders(r)
 eq(h.get(cpid), line(cpid, 2001, "python3", 1, 1), "uid 2001's process: open=1 mapped=1")
@@ -168,22 +172,13 @@ fd_odd2 = os.open(r_odd, os.O_RDONLY)
 fd_sub = os.open(r_sub, os.O_RDONLY)
 os.link(r_both, os.path.join(os.fsencode(d), b"both link"))
 # Another process (uid 2001) holds "both" too: processes=2.
-child = subprocess.Popen(
-    ["setpriv", "--reuid", "2001", "--regid", "2001", "--clear-groups", "python3", "-c",
-     "import mmap, os, sys\n"
-     "fd = os.open(sys.argv[1], os.O_RDWR)\n"
-     "m = mmap.mmap(fd, 4096)\n"
-     "print(os.getpid(), flush=True)\n"
-     "sys.stdin.read()\n", r_both],
-    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-cpid = int(child.stdout.readline())
-# Python's mmap keeps a dup of the fd: the child has open=2 mapped=1.
+child, cpid = hold_as_2001(r_both)
 want = [
     "name=open\\x20only processes=1 open=1 mapped=0",
     "name=mapped\\x20only processes=1 open=0 mapped=2",
-    "name=both processes=2 open=3 mapped=2",
+    "name=both processes=2 open=2 mapped=2",
     "name=a\\x3db\\x5cc\\xc3\\xa9\\x0ax processes=1 open=2 mapped=0",
-    "name=both\\x20link processes=2 open=3 mapped=2",
+    "name=both\\x20link processes=2 open=2 mapped=2",
 ]
 eq(dirview(d), want, "open only, mapped only (fd closed), both, escaped names, a hard link; "
    "unheld regions and the subdirectory's absent, directory order")
