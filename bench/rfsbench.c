@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <semaphore.h>
 #include <limits.h>
 #include <time.h>
@@ -1428,6 +1429,144 @@ static void wl_trunc(void)
 		die("unlink %s", small);
 }
 
+/* ---------------------------------------------------------------- holders */
+
+#define HOLDERS_XATTR "user.regionfs.holders"
+#define HOLDERS_HOLDING 4 /* of the processes: two with the region open, two mapped (fd closed) */
+
+/* Seconds per run of the shell command cmd (at least runs runs, opt.secs in all); < 0: it failed. */
+static double time_command(const char *cmd, int runs)
+{
+	double t0 = now(), t1;
+	int n = 0;
+
+	do {
+		if (system(cmd) != 0)
+			return -1;
+		n++;
+		t1 = now();
+	} while (t1 - t0 < opt.secs || n < runs);
+	return (t1 - t0) / n;
+}
+
+/* Seconds per getxattr of user.regionfs.holders of path (at least 5, opt.secs in all). */
+static double time_holders(const char *path, char *buf, ssize_t *ret_len)
+{
+	double t0 = now(), t1;
+	int n = 0;
+
+	do {
+		*ret_len = getxattr(path, HOLDERS_XATTR, buf, 65536);
+		if (*ret_len < 0)
+			return -1;
+		n++;
+		t1 = now();
+	} while (t1 - t0 < opt.secs || n < 5);
+	return (t1 - t0) / n;
+}
+
+/*
+ * How long reading user.regionfs.holders takes with -n processes (default
+ * 1000) running, a few of which hold a region; of a region, and of the
+ * directory (the view of its regions). For reference, fuser -m and lsof on
+ * the same mount (which list open files, not mappings), when installed.
+ * On a filesystem without the attribute (tmpfs) only the references run.
+ */
+static void wl_holders(void)
+{
+	long nprocs = opt.count ? opt.count : 1000;
+	volatile unsigned long *ready = map_anon_shared(PAGE);
+	char path[4096], cmd[4200], *buf = malloc(65536);
+	double t_region, t_dir = -1, t_fuser = -1, t_lsof = -1;
+	pid_t *pids = calloc((size_t)nprocs, sizeof(*pids));
+	ssize_t len = 0;
+	int fd, gate[2];
+	long lines = 0;
+
+	if (!buf || !pids)
+		die("malloc");
+	bench_path(path, sizeof(path), "holders");
+	fd = create_region(path, 64 * 1024);
+	if (close(fd) < 0)
+		die("close %s", path);
+	if (pipe(gate) < 0)
+		die("pipe");
+	fflush(stdout);
+	for (long i = 0; i < nprocs; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork (%ld of %ld processes)", i, nprocs);
+		if (pids[i] == 0) {
+			char c;
+
+			close(gate[1]);
+			if (i < HOLDERS_HOLDING) {
+				int hfd = open(path, O_RDWR | O_CLOEXEC);
+
+				if (hfd < 0)
+					_exit(1);
+				if (i % 2 && (mmap(NULL, PAGE, PROT_READ, MAP_SHARED, hfd, 0) == MAP_FAILED ||
+					      close(hfd) < 0))
+					_exit(1);
+				__atomic_add_fetch(&ready[0], 1, __ATOMIC_SEQ_CST);
+			}
+			/* Until the parent closes the gate. */
+			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+	}
+	close(gate[0]);
+	while (__atomic_load_n(&ready[0], __ATOMIC_SEQ_CST) < HOLDERS_HOLDING)
+		usleep(1000);
+
+	t_region = time_holders(path, buf, &len);
+	if (t_region >= 0) {
+		for (ssize_t i = 0; i < len; i++)
+			lines += buf[i] == '\n';
+		note("%ld processes running, %ld holders listed (%d expected)", nprocs, lines,
+		     HOLDERS_HOLDING);
+		result("holders-region", t_region * 1e3, "ms/op", false);
+		t_dir = time_holders(dir, buf, &len);
+		if (t_dir < 0)
+			die("getxattr %s %s", dir, HOLDERS_XATTR);
+		result("holders-dir", t_dir * 1e3, "ms/op", false);
+	} else if (errno == ENODATA || errno == ENOTSUP) {
+		note("no %s here: only the references run", HOLDERS_XATTR);
+	} else {
+		die("getxattr %s %s", path, HOLDERS_XATTR);
+	}
+	if (system("command -v fuser >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof(cmd), "fuser -m '%s' >/dev/null 2>&1; [ $? -le 1 ]", dir);
+		t_fuser = time_command(cmd, 3);
+		if (t_fuser >= 0)
+			result("fuser-m", t_fuser * 1e3, "ms/op", false);
+	}
+	if (system("command -v lsof >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof(cmd), "lsof -w '%s' >/dev/null 2>&1; [ $? -le 1 ]", dir);
+		t_lsof = time_command(cmd, 2);
+		if (t_lsof >= 0)
+			result("lsof", t_lsof * 1e3, "ms/op", false);
+	}
+	/* The ratios to the references, as rows of the table (tmpfs has none). */
+	if (t_region >= 0 && t_fuser > 0) {
+		result("region/fuser-m", t_region / t_fuser, "x time", false);
+		result("dir/fuser-m", t_dir / t_fuser, "x time", false);
+	}
+	if (t_region >= 0 && t_lsof > 0)
+		result("region/lsof", t_region / t_lsof, "x time", false);
+
+	close(gate[1]);
+	for (long i = 0; i < nprocs; i++)
+		wait_child(pids[i], "sleeping process");
+	if (munmap((void *)ready, PAGE) < 0)
+		die("munmap");
+	if (unlink(path) < 0)
+		die("unlink %s", path);
+	free(pids);
+	free(buf);
+}
+
 /* ---------------------------------------------------------------- main */
 
 struct workload {
@@ -1577,6 +1716,7 @@ static const struct workload workloads[] = {
 	{ "shm", wl_shm, "shm_open+ftruncate+mmap+munmap+shm_unlink cycle (DIR must be /dev/shm)" },
 	{ "lib", wl_lib, "libregionfs calls vs the same calls made directly (open, create, map, flush)" },
 	{ "sem", wl_sem, "sem_post/sem_wait ping-pong between two processes (DIR /dev/shm)" },
+	{ "holders", wl_holders, "user.regionfs.holders reads with -n processes running (1000); fuser, lsof" },
 };
 
 static void usage(FILE *f)
@@ -1587,7 +1727,7 @@ static void usage(FILE *f)
 		   "  result<TAB>WORKLOAD<TAB>METRIC<TAB>VALUE<TAB>UNIT<TAB>higher|lower\n"
 		   "Options:\n"
 		   "  -s, --size BYTES      region size (K/M/G suffixes)\n"
-		   "  -n, --count N         regions for 'meta'\n"
+		   "  -n, --count N         regions for 'meta', processes for 'holders'\n"
 		   "  -t, --time SECONDS    minimum duration of each timed loop (default 0.5)\n"
 		   "  -p, --daemon-pid PID  daemon whose RSS 'mem' reports\n"
 		   "  -L, --levels LIST     directory sizes for 'scale-meta'\n"

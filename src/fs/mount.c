@@ -9,7 +9,7 @@
  *   mount_fs()  the FUSE session and the mount, with the device hooks
  *               (devio.c) as root;
  *   start()     signal handlers, the fork to the background, then the
- *               threads: notifier, lifetimes (reaper.c), io_uring rings
+ *               threads: notifier, lifetimes (reaper.c), holders (holders.c), io_uring rings
  *               (uring.c);
  *   serve()     libfuse's loop, until unmounted or signalled;
  *   teardown()  releases whatever the steps before built, once, in reverse
@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fs/holders.h"
 #include "fs/host.h"
 #include "fs/reaper.h"
 #include "registry/lifetime.h"
@@ -351,7 +352,7 @@ static int mount_fs(struct daemon *d)
 	return 0;
 }
 
-/* Installs the signal handlers (signals), forks away, makes fs.notifier and fs.uring. */
+/* Installs the signal handlers (signals), forks away, makes fs.notifier, fs.holders, fs.uring. */
 static int start(struct daemon *d)
 {
 	struct rfs *fs = &d->fs;
@@ -375,6 +376,11 @@ static int start(struct daemon *d)
 	r = reaper_start(fs->reaper);
 	if (r < 0) {
 		log_err("cannot start the lifetime thread: %s", strerror(-r));
+		return r;
+	}
+	r = holders_start(fs, &fs->holders);
+	if (r < 0) {
+		log_err("cannot start the holders thread: %s", strerror(-r));
 		return r;
 	}
 	/* Before serving: the INIT reply offers io_uring only if the rings exist. */
@@ -439,11 +445,15 @@ static void teardown(struct daemon *d)
 {
 	struct rfs *fs = &d->fs;
 
+	/* Before the rings go: it answers its queued requests, some through them. */
+	holders_stop(fs->holders);
 	uring_free(fs->uring);
 	fs->uring = NULL;
 	/* Before the notifier: it queues invalidations there. */
 	reaper_free(fs->reaper);
 	fs->reaper = NULL;
+	holders_free(fs->holders);
+	fs->holders = NULL;
 	notifier_stop(fs->notifier);
 	fs->notifier = NULL;
 	if (d->signals) {

@@ -610,7 +610,11 @@ static void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	buf.buf[0].fd = r;
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
-	/* Pinned until the data left: the reply reads from the fd. */
+	/*
+	 * Pinned until the data left: the reply reads from the fd. The
+	 * caller may close, unlink and forget the region before this runs:
+	 * region_free() waits for the pin.
+	 */
 	region_fd_put(region);
 }
 
@@ -806,6 +810,13 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		reply_err(req, (int)r);
 		return;
 	}
+	if (strcmp(name, XATTR_HOLDERS) == 0) {
+		/* A /proc pass: the holders thread runs it and replies (holders.h). */
+		r = holders_request(fs->holders, req, ino, size);
+		if (r < 0)
+			reply_err(req, (int)r);
+		return;
+	}
 	if (size) {
 		buf = malloc(size);
 		if (!buf) {
@@ -819,8 +830,6 @@ static void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		r = get_lifetime(fs, ino, buf, size);
 	else if (strcmp(name, XATTR_CREATOR) == 0)
 		r = registry_creator(fs->reg, ino, buf, size);
-	else if (strcmp(name, XATTR_HOLDERS) == 0)
-		r = holders_get(fs, ino, buf, size);
 	else if (strcmp(name, RFS_XATTR_SEALS) == 0)
 		r = rfs_seals_get(fs, ino, buf, size);
 	else

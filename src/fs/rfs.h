@@ -27,6 +27,7 @@ struct rfs {
 	struct notifier *notifier; /* invalidations sent outside request handlers */
 	struct reaper *reaper;     /* lifetimes: creators watched, last mappings (reaper.h) */
 	struct uring *uring;       /* requests over io_uring, or NULL */
+	struct holders *holders;   /* the thread that answers user.regionfs.holders */
 	bool passthrough; /* decided in the init callback */
 	bool no_opendir;  /* the kernel stops sending OPENDIR after one ENOSYS */
 	bool init_failed; /* datapath=passthrough could not be had */

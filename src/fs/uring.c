@@ -21,8 +21,9 @@
 #include "common/macros.h"
 #include "fs/fuse_abi.h"
 
-/* user_data of the stop poll; an entry's commands carry the entry's address. */
+/* user_data of the stop and wake polls; an entry's commands carry the entry's address. */
 #define TAG_STOP 1u
+#define TAG_WAKE 2u
 
 /*
  * Room in front of the payload for the rebuilt /dev/fuse layout
@@ -47,6 +48,11 @@ struct entry {
 	uint64_t commit_id;
 	uint32_t opcode;
 	bool replied;
+	/* deferred (uring_defer()): its reply comes from another thread */
+	bool parked;
+	bool extra;		  /* made by add_extra() */
+	struct entry *next_extra; /* on the worker's extra list */
+	struct entry *next_done;  /* on the worker's done list */
 };
 
 /*
@@ -64,6 +70,18 @@ struct worker {
 	bool ring_ok;
 	struct entry *ents;
 	unsigned nr_ents;
+	/*
+	 * Deferred replies. An entry stays with its deferred request; when
+	 * every entry of this thread is parked it registers one more
+	 * (extra, kept until uring_free()), so it goes on serving. Replies
+	 * made on other threads wait on done until this thread commits them
+	 * (woken through wake_fd): only this thread touches its ring.
+	 */
+	struct entry *extra;
+	unsigned nr_extra;
+	int wake_fd;
+	pthread_mutex_t done_lock;
+	struct entry *done;
 };
 
 enum uring_state { URING_WAIT, URING_GO, URING_STOP };
@@ -149,20 +167,26 @@ static void queue_cmd(struct entry *e, uint32_t op, bool invalid)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->w->ring);
 
-	/* Never empty: the ring has room for each entry and the stop poll. */
+	/* Full only with extra entries (the ring has room for the first ones and the polls). */
+	if (!sqe && io_uring_submit(&e->w->ring) >= 0)
+		sqe = io_uring_get_sqe(&e->w->ring);
 	e->last_op = op;
 	if (sqe)
 		prep_cmd(e, sqe, op, invalid);
+	else
+		log_err("io_uring queue %u: no submission slot for a command", e->qid);
 }
 
-/* Wake up when uring_free() writes the stop eventfd. */
-static void queue_stop_poll(struct worker *w)
+/* Wake up when fd (uring_free()'s stop, or this worker's wake) is written. */
+static void queue_poll(struct worker *w, int fd, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 
+	if (!sqe && io_uring_submit(&w->ring) >= 0)
+		sqe = io_uring_get_sqe(&w->ring);
 	if (sqe) {
-		io_uring_prep_poll_add(sqe, w->u->stop_fd, POLLIN);
-		sqe->user_data = TAG_STOP;
+		io_uring_prep_poll_add(sqe, fd, POLLIN);
+		sqe->user_data = tag;
 	}
 }
 
@@ -201,6 +225,62 @@ static void commit_error(struct entry *e, int neg_errno)
 	uring_reply(&iov, 1);
 }
 
+/*
+ * Give queue qid one more entry on worker w, whose entries of that queue
+ * are all parked: without it, requests from that CPU would wait for the
+ * deferred replies, which is what deferring is for to avoid.
+ */
+static void add_extra(struct worker *w, unsigned qid)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+	int r = e ? alloc_buffers(e, w->u->payload) : -ENOMEM;
+
+	if (r < 0) {
+		/* The queue's other threads still serve; this one resumes with the reply. */
+		log_debug("io_uring queue %u: no extra entry (%s)", qid, strerror(-r));
+		if (e && e->area)
+			munmap(e->area, e->area_len);
+		free(e);
+		return;
+	}
+	e->w = w;
+	e->qid = qid;
+	e->extra = true;
+	e->next_extra = w->extra;
+	w->extra = e;
+	w->nr_extra++;
+	queue_cmd(e, RFS_URING_CMD_REGISTER, false);
+}
+
+/* Does worker w still have an entry of queue qid that is not parked? */
+static bool has_free_entry(const struct worker *w, unsigned qid)
+{
+	for (unsigned i = 0; i < w->nr_ents; i++)
+		if (w->ents[i].qid == qid && !w->ents[i].parked)
+			return true;
+	for (const struct entry *e = w->extra; e; e = e->next_extra)
+		if (e->qid == qid && !e->parked)
+			return true;
+	return false;
+}
+
+/* Commit the deferred replies other threads made (uring_reply() put them on done). */
+static void commit_done(struct worker *w)
+{
+	struct entry *e, *next;
+
+	pthread_mutex_lock(&w->done_lock);
+	e = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->done_lock);
+	for (; e; e = next) {
+		next = e->next_done;
+		e->next_done = NULL;
+		e->parked = false;
+		queue_cmd(e, RFS_URING_CMD_COMMIT_AND_FETCH, false);
+	}
+}
+
 /* One request from the kernel: rebuild the /dev/fuse layout and process it. */
 static void serve_entry(struct entry *e)
 {
@@ -230,6 +310,12 @@ static void serve_entry(struct entry *e)
 	fb.mem = start;
 	fb.size = in->len;
 	fuse_session_process_buf(e->w->u->se, &fb);
+	if (e->parked) {
+		/* Deferred: the reply comes through commit_done(); go on serving. */
+		if (!has_free_entry(e->w, e->qid))
+			add_extra(e->w, e->qid);
+		goto out;
+	}
 	if (!e->replied) {
 		/*
 		 * Every ring request needs a commit, or its entry is lost. A
@@ -295,10 +381,19 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, bool *s
 	if (cqe->user_data == TAG_STOP) {
 		if (cqe->res < 0 && cqe->res != -ECANCELED) {
 			/* The poll itself failed: arm it again. */
-			queue_stop_poll(w);
+			queue_poll(w, w->u->stop_fd, TAG_STOP);
 			return true;
 		}
 		*stopping = true; /* serve what this batch still holds first */
+		return true;
+	}
+	if (cqe->user_data == TAG_WAKE) {
+		uint64_t n;
+
+		if (read(w->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			log_debug("reading the wake eventfd: %m");
+		commit_done(w);
+		queue_poll(w, w->wake_fd, TAG_WAKE);
 		return true;
 	}
 	if (cqe->res == 0) {
@@ -320,6 +415,12 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, bool *s
 		return false; /* unmounted or aborted */
 	default:
 		break;
+	}
+	if (e->last_op == RFS_URING_CMD_REGISTER && !e->live && e->extra) {
+		/* The thread's other entries go on; this one stays out of use (parked). */
+		log_debug("io_uring queue %u: extra entry refused (%s)", e->qid, strerror(-cqe->res));
+		e->parked = true;
+		return true;
 	}
 	if (e->last_op == RFS_URING_CMD_REGISTER && !e->live) {
 		/* The first registration: the kernel turned io_uring off for the connection. */
@@ -348,15 +449,15 @@ static bool handle_cqe(struct worker *w, const struct io_uring_cqe *cqe, bool *s
  */
 static int ring_init(struct worker *w)
 {
-	/* Room for each entry's command and the stop poll; completions twice. */
+	/* Room for each entry's command and the two polls; completions twice. */
 	struct io_uring_params p = {
 		.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE,
-		.cq_entries = 2 * (w->nr_ents + 1),
+		.cq_entries = 2 * (w->nr_ents + 2),
 	};
 	int files[1] = { w->u->fd };
 	int r;
 
-	r = io_uring_queue_init_params(w->nr_ents + 1, &w->ring, &p);
+	r = io_uring_queue_init_params(w->nr_ents + 2, &w->ring, &p);
 	if (r < 0)
 		return r;
 	w->ring_ok = true;
@@ -398,7 +499,8 @@ static void *worker_main(void *arg)
 				e->qid, strerror(-r));
 		queue_cmd(e, RFS_URING_CMD_REGISTER, r < 0);
 	}
-	queue_stop_poll(w);
+	queue_poll(w, w->u->stop_fd, TAG_STOP);
+	queue_poll(w, w->wake_fd, TAG_WAKE);
 	while (run && !stopping) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
@@ -419,7 +521,8 @@ static void *worker_main(void *arg)
 		}
 		io_uring_cq_advance(&w->ring, n);
 	}
-	/* Replies of the last batch still queued: hand them over. */
+	/* Replies of the last batch still queued, and deferred ones made: hand them over. */
+	commit_done(w);
 	io_uring_submit(&w->ring);
 	return NULL;
 }
@@ -446,6 +549,14 @@ static int usable_cpus(int nq, cpu_set_t *allowed)
 static bool may_run_on(const cpu_set_t *allowed, unsigned q)
 {
 	return q < CPU_SETSIZE && CPU_ISSET(q, allowed);
+}
+
+/* The parts of a worker uring_free() releases whatever happened after. */
+static int worker_init(struct worker *w)
+{
+	pthread_mutex_init(&w->done_lock, NULL);
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return w->wake_fd < 0 ? -errno : 0;
 }
 
 int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struct uring **ret)
@@ -494,6 +605,7 @@ int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struc
 
 			*w = (struct worker){ .u = u, .cpu = (int)q, .ents = e, .nr_ents = 1 };
 			*e = (struct entry){ .w = w, .qid = q };
+			r = r ? r : worker_init(w);
 		}
 	}
 	/* Then the spare's entries, together at the end of the array. */
@@ -503,10 +615,13 @@ int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struc
 		if (!spare) {
 			spare = &u->w[u->nr_workers++];
 			*spare = (struct worker){ .u = u, .cpu = -1, .ents = &u->ents[u->nr_ents] };
+			r = r ? r : worker_init(spare);
 		}
 		u->ents[u->nr_ents++] = (struct entry){ .w = spare, .qid = q };
 		spare->nr_ents++;
 	}
+	if (r < 0)
+		goto err;
 	/* Signals go to the main thread, which libfuse's loop waits in (see ring_fatal()). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -587,6 +702,17 @@ void uring_free(struct uring *u)
 		/* Closing the ring cancels the entries the kernel still holds. */
 		if (w->ring_ok)
 			io_uring_queue_exit(&w->ring);
+		while (w->extra) {
+			struct entry *e = w->extra;
+
+			w->extra = e->next_extra;
+			munmap(e->area, e->area_len);
+			munmap(e->hdr, (size_t)sysconf(_SC_PAGESIZE));
+			free(e);
+		}
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+		pthread_mutex_destroy(&w->done_lock);
 	}
 	for (i = 0; i < u->nr_ents; i++) {
 		struct entry *e = &u->ents[i];
@@ -641,6 +767,33 @@ ssize_t uring_reply(const struct iovec *iov, int count)
 	memcpy(e->hdr->in_out, &oh, sizeof(oh));
 	e->hdr->ent.payload_sz = (uint32_t)len;
 	e->replied = true;
-	queue_cmd(e, RFS_URING_CMD_COMMIT_AND_FETCH, false);
+	if (e->parked) {
+		/* Maybe another thread's: the entry's own thread commits it. */
+		uint64_t one = 1;
+
+		pthread_mutex_lock(&e->w->done_lock);
+		e->next_done = e->w->done;
+		e->w->done = e;
+		pthread_mutex_unlock(&e->w->done_lock);
+		if (write(e->w->wake_fd, &one, sizeof(one)) < 0)
+			log_debug("waking ring thread: %m");
+	} else {
+		queue_cmd(e, RFS_URING_CMD_COMMIT_AND_FETCH, false);
+	}
 	return (ssize_t)oh.len;
+}
+
+struct uring_deferred *uring_defer(void)
+{
+	struct entry *e = serving;
+
+	if (!e || e->replied || e->parked)
+		return NULL;
+	e->parked = true;
+	return (struct uring_deferred *)e;
+}
+
+void uring_adopt(struct uring_deferred *d)
+{
+	serving = (struct entry *)d;
 }

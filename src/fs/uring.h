@@ -19,7 +19,9 @@
  * front of the payload and hands it to fuse_session_process_buf(), and the
  * reply, which libfuse writes through the device hooks (devio.c), is copied
  * into the entry and committed with the fetch of the next request, in one
- * io_uring_enter().
+ * io_uring_enter(). A request answered later by another thread keeps its
+ * entry meanwhile (uring_defer() below); its thread then registers one
+ * more entry, so it may hold a few.
  *
  * Still on /dev/fuse, as the kernel wants: INIT, FORGET, INTERRUPT and all
  * notifications. The kernel holds every request back from the INIT reply
@@ -74,5 +76,23 @@ uint32_t uring_serving(uint64_t unique);
 
 /* Reply to that request (iov[0] is the fuse_out_header): bytes, or -errno. */
 ssize_t uring_reply(const struct iovec *iov, int count);
+
+/*
+ * Replying from another thread. A request read from /dev/fuse may be
+ * answered by any thread; one from a ring may not: its reply must go into
+ * its entry, and only the entry's own ring thread may commit it. So a
+ * handler that hands its request over calls uring_defer() before it
+ * returns (and before the other thread can reply): for a ring request it
+ * returns the request's entry, which then stays with the request (the ring
+ * thread registers another entry when it has no other for that CPU's
+ * queue, so it goes on serving); NULL for a /dev/fuse request (nothing to
+ * do). The replying thread calls uring_adopt(d) before its fuse_reply_*()
+ * and uring_adopt(NULL) after: the reply is copied into the entry and the
+ * ring thread, woken through an eventfd, commits it. Every deferred request
+ * must be answered before uring_free().
+ */
+struct uring_deferred;
+struct uring_deferred *uring_defer(void);
+void uring_adopt(struct uring_deferred *d);
 
 #endif

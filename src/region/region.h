@@ -163,7 +163,9 @@ int region_new(struct region_store *store, struct region **ret);
  */
 int region_adopt(struct region_store *store, int fd, struct region **ret);
 /* Release the region's memory (its pages live on while clients still map
- * them in passthrough mode: the kernel holds its own reference). */
+ * them in passthrough mode: the kernel holds its own reference). Waits
+ * for region_fd_put() of pins still held (a thread that replied to a
+ * request and has not let go yet); nobody may pin it anew. */
 void region_free(struct region *r);
 
 /*

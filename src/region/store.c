@@ -34,6 +34,8 @@ struct region_store {
 
 	/* The fd cache of named files (store_internal.h); all under fd_lock. */
 	pthread_mutex_t fd_lock;
+	pthread_cond_t fd_unpinned;	      /* a slot's last pin went (fd_waiters > 0) */
+	unsigned long fd_waiters;	      /* store_fd_drop() calls waiting for one */
 	struct store_fd *lru_head, *lru_tail; /* least recently used first */
 	unsigned long fd_open;		      /* named files' fds open, pinned or not */
 	unsigned long fd_fixed;		      /* bound files' fds (store_fd.budgeted) */
@@ -282,6 +284,8 @@ int store_fd_get(struct region_store *store, struct store_fd *slot)
 void store_fd_put(struct region_store *store, struct store_fd *slot)
 {
 	pthread_mutex_lock(&store->fd_lock);
+	if (slot->pins == 1 && store->fd_waiters)
+		pthread_cond_broadcast(&store->fd_unpinned);
 	if (--slot->pins == 0 && slot->seq) {
 		/* Over budget (it shrank while this fd was pinned): close at once. */
 		if (store->fd_open + store->fd_fixed > store->fd_budget) {
@@ -373,7 +377,18 @@ int store_fd_replace(struct region_store *store, struct store_fd *slot, int fd)
 
 void store_fd_drop(struct region_store *store, struct store_fd *slot)
 {
-	/* Pinned only by a bug: then keep the file rather than close an fd in use. */
+	/*
+	 * A request may still pin it: a reply wakes its caller before the
+	 * replying thread lets go (rfs_read() splices from the fd, then puts
+	 * it), and the caller may close, unlink and forget the region
+	 * meanwhile. Nothing can pin it anew: its region is unreachable.
+	 */
+	pthread_mutex_lock(&store->fd_lock);
+	store->fd_waiters++;
+	while (slot->pins)
+		pthread_cond_wait(&store->fd_unpinned, &store->fd_lock);
+	store->fd_waiters--;
+	pthread_mutex_unlock(&store->fd_lock);
 	store_fd_replace(store, slot, -1);
 }
 
@@ -445,6 +460,11 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 		r = -r;
 		goto err_destroy_lock;
 	}
+	r = pthread_cond_init(&store->fd_unpinned, NULL);
+	if (r) {
+		r = -r;
+		goto err_destroy_fd_lock;
+	}
 
 	if (!(flags & STORE_FORCE_MEMFD)) {
 		/*
@@ -473,13 +493,15 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 	store->kind = STORE_MEMFD;
 	r = probe(store);
 	if (r)
-		goto err_destroy_fd_lock;
+		goto err_destroy_cond;
 out:
 	log_debug("store: %s, limit %" PRIu64 " bytes",
 		  store->kind == STORE_TMPFS ? "private tmpfs" : "memfd", limit);
 	*ret = store;
 	return 0;
 
+err_destroy_cond:
+	pthread_cond_destroy(&store->fd_unpinned);
 err_destroy_fd_lock:
 	pthread_mutex_destroy(&store->fd_lock);
 err_destroy_lock:
@@ -499,6 +521,7 @@ void store_close(struct region_store *store)
 		close(store->metafd);
 	if (store->mntfd >= 0)
 		close(store->mntfd);
+	pthread_cond_destroy(&store->fd_unpinned);
 	pthread_mutex_destroy(&store->fd_lock);
 	pthread_mutex_destroy(&store->lock);
 	free(store);

@@ -78,7 +78,8 @@ int store_fd_stat(struct region_store *store, struct store_fd *slot, struct stat
  */
 int store_fd_replace(struct region_store *store, struct store_fd *slot, int fd);
 
-/* Close the backing fd and unlink a named file. Nothing may pin it. */
+/* Close the backing fd and unlink a named file. Waits for the pins still
+ * held (a request's, just replied); nothing may pin it anew. */
 void store_fd_drop(struct region_store *store, struct store_fd *slot);
 
 void store_lock(struct region_store *store);
