@@ -43,6 +43,12 @@ struct rfs_region {
 	struct rfs_file *file;
 	int fd; /* file->fd */
 	unsigned prot;
+	/*
+	 * The size this handle last saw (0: not yet), atomics. A view within
+	 * it needs no fstat (a round trip to the daemon once the attributes
+	 * went stale, as after every write): a view past it looks again.
+	 */
+	uint64_t size_seen;
 };
 
 static struct rfs_file *file_get(struct rfs_file *f)
@@ -202,6 +208,7 @@ static int handle_new(int fd, unsigned prot, struct rfs_region **ret)
 	r->file = f;
 	r->fd = fd;
 	r->prot = prot;
+	r->size_seen = 0;
 	*ret = r;
 	return 0;
 }
@@ -543,9 +550,12 @@ int rfs_map(struct rfs_region *r, unsigned access, uint64_t offset, size_t lengt
 		prot |= PROT_EXEC;
 	if (access & RFS_MAP_COPY)
 		mflags = MAP_PRIVATE;
-	e = rfs_size(r, &size);
-	if (e < 0)
-		return e;
+	size = __atomic_load_n(&r->size_seen, __ATOMIC_RELAXED);
+	if (length == 0 || offset >= size || length > size - offset) {
+		e = rfs_size(r, &size);
+		if (e < 0)
+			return e;
+	}
 	if (offset > size || (length == 0 && offset == size))
 		return -EOVERFLOW;
 	if (length == 0)
@@ -644,12 +654,16 @@ int rfs_size(struct rfs_region *r, uint64_t *ret)
 	if (fstat(r->fd, &st) < 0)
 		return -errno;
 	*ret = (uint64_t)st.st_size;
+	__atomic_store_n(&r->size_seen, *ret, __ATOMIC_RELAXED);
 	return 0;
 }
 
 int rfs_resize(struct rfs_region *r, uint64_t size)
 {
-	return ftruncate(r->fd, (off_t)size) < 0 ? -errno : 0;
+	if (ftruncate(r->fd, (off_t)size) < 0)
+		return -errno;
+	__atomic_store_n(&r->size_seen, size, __ATOMIC_RELAXED);
+	return 0;
 }
 
 int rfs_seal(struct rfs_region *r, const char *seals)

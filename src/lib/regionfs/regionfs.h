@@ -131,6 +131,10 @@ enum rfs_map_access {
  * Errors: -EINVAL (no access, or access the handle's protection does not
  * allow: -EACCES), -EOVERFLOW (the view would pass the end of the region:
  * an error now, not a SIGBUS later), -ENOMEM, errors of mmap(2).
+ * The end is the size this handle last saw (rfs_size(), rfs_resize(), or
+ * a view that passed it, which looks again): a view within it costs no
+ * fstat(). A region another process shrinks under a view is the SIGBUS
+ * case of any shared mapping (Windows sections cannot shrink).
  */
 int rfs_map(struct rfs_region *r, unsigned access, uint64_t offset, size_t length, void **ret);
 
