@@ -53,4 +53,13 @@ bool host_enable_fuse_uring(void);
  */
 void host_tune_bdi(dev_t dev);
 
+/*
+ * Tell the service manager the daemon's state (systemd Type=notify,
+ * sd_notify(3)): one datagram with state ("READY=1", "STOPPING=1") to the
+ * AF_UNIX socket $NOTIFY_SOCKET names (a path, or "@name" in the abstract
+ * namespace). Nothing without that variable; a failure is a debug line
+ * (the manager's start timeout then tells the admin).
+ */
+void host_notify(const char *state);
+
 #endif
