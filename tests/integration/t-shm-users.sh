@@ -262,17 +262,7 @@ check_eq "fstab: /dev/shm mounted when mount.fuse3 returns" fuse.regionfs "$(rfs
 RFS_MOUNTED=/dev/shm
 RFS_DAEMON_PID=
 # The daemon forked into the background: find it by executable and namespace.
-my_ns=$(readlink /proc/self/ns/mnt)
-find_daemon()
-{
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$daemon_exe" ] || continue
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$my_ns" ] || continue
-		rfs_proc_alive "${p#/proc/}" && echo "${p#/proc/}"
-	done
-}
-dpids=$(find_daemon)
+dpids=$(rfs_daemons_here "$daemon_exe")
 check_eq "fstab: one background daemon in this namespace" 1 "$(printf '%s\n' "$dpids" | grep -c .)"
 dpid=$(printf '%s\n' "$dpids" | head -n 1)
 [ -n "$dpid" ] && rfs_bg_track "$dpid" # killed by the teardown if still there

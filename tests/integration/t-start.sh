@@ -27,18 +27,9 @@ top=$(cd "$RFS_LIB_DIR/../.." && pwd)
 builddir=$(cd "$(dirname "$RFS_BIN")" && pwd)
 daemon_exe=$(readlink -f "$RFS_BIN")
 mnt="$RFS_TMP/quick start"
-my_ns=$(readlink /proc/self/ns/mnt)
 
 # The daemons of this build in this mount namespace.
-daemons()
-{
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$daemon_exe" ] || continue
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$my_ns" ] || continue
-		rfs_proc_alive "${p#/proc/}" && echo "${p#/proc/}"
-	done
-}
+daemons() { rfs_daemons_here "$daemon_exe"; }
 # "N TYPE": how many mounts are on $mnt, and the type of the topmost
 # (mountinfo writes the space as \040; awk -v would turn it back).
 mounts_on_mnt()
