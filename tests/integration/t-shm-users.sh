@@ -5,8 +5,8 @@
 # ships: (1) the ExecStart= line of packaging/systemd/regionfs-devshm.service,
 # taken verbatim ("%%" is systemd's "%"), with the build's daemon for
 # /usr/sbin/regionfs plus datapath=, as systemd runs Type=notify (READY=1
-# and STOPPING=1 to an abstract $NOTIFY_SOCKET, "<N>" priorities when stderr
-# is the journal); (2) the line of
+# and STOPPING=1 to $NOTIFY_SOCKET, abstract or a path, "<N>" priorities
+# when stderr is the journal); (2) the line of
 # packaging/fstab.example as mount(8) runs it: mount.fuse3 (the helper
 # mount.fuse.regionfs links to) with the build dir first on PATH; that
 # daemon forks into the background and is waited for after umount.
@@ -184,15 +184,18 @@ else
 	RFS_MNT=/dev/shm
 	RFS_MOUNT_SEQ=$((RFS_MOUNT_SEQ + 1))
 	RFS_LOG=$RFS_TMP/daemon.$RFS_MOUNT_SEQ.log
-	# As systemd runs it: $NOTIFY_SOCKET (here an abstract one, "@name")
-	# gets READY=1 once mounted and STOPPING=1 at teardown; stderr is "the
+	# As systemd runs it: $NOTIFY_SOCKET (an abstract "@name" in the
+	# passthrough run, a path in the cache run: systemd uses both) gets
+	# READY=1 once mounted and STOPPING=1 at teardown; stderr is "the
 	# journal" (JOURNAL_STREAM names it), so lines carry a "<N>" priority.
 	notify_log=$RFS_TMP/notify
 	notify_sock=@rfs-notify-$$-$RANDOM
+	[ "$RFS_DATAPATH" = cache ] && notify_sock=$RFS_TMP/notify.sock
 	python3 - "$notify_sock" "$notify_log" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("\0" + sys.argv[1][1:])
+a = sys.argv[1]
+s.bind("\0" + a[1:] if a.startswith("@") else a)
 s.settimeout(120)
 with open(sys.argv[2], "w") as f:
     print("BOUND", file=f, flush=True)
