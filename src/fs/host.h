@@ -3,7 +3,8 @@
  * fs/host — what the daemon asks of, and sets on, the machine and its own
  * process, apart from its life (mount.c): its privileges, its open-file
  * limit, the fuse module's io_uring switch, the writeback throttle of its
- * mount. Nothing here touches the mount itself.
+ * mount, what it tells the service manager (systemd's notify socket).
+ * Nothing here touches the mount itself.
  *
  * Messages: the functions that can refuse the daemon print one line
  * "regionfs: ..." to stderr, before anything is mounted; the others log
