@@ -1,15 +1,41 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common/log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 static bool debug_on;
 
+static bool stderr_is_journal;
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Under systemd, stderr may be a stream to the journal: systemd then sets
+ * JOURNAL_STREAM to its "device:inode", and the journal takes a leading
+ * "<N>" as the line's syslog priority (SyslogLevelPrefix=, on by default).
+ */
+static void detect_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	stderr_is_journal = env && sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+			    fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+			    (unsigned long long)st.st_ino == ino;
+}
+
 static void stderr_sink(enum rfs_log_level level, const char *line)
 {
-	fputs(line, stderr);
+	pthread_once(&journal_once, detect_journal);
+	if (stderr_is_journal)
+		fprintf(stderr, "<%d>%s", (int)level, line);
+	else
+		fputs(line, stderr);
 }
 
 static void syslog_sink(enum rfs_log_level level, const char *line)

@@ -2,9 +2,11 @@
 /*
  * Logging: one line per message, to stderr in the foreground and to syslog
  * once daemonized (rfs_log_to_syslog()), or to a sink of the caller's
- * (tests). No FUSE: region/ and registry/ log through this too. The
- * daemon's fs/ layer routes libfuse's own lines here (rfs_log_line()), so
- * both end up in the same place.
+ * (tests). When stderr is the journal (systemd's JOURNAL_STREAM names it),
+ * each line starts with "<N>", its syslog priority, which the journal keeps
+ * as the line's priority. No FUSE: region/ and registry/ log through this
+ * too. The daemon's fs/ layer routes libfuse's own lines here
+ * (rfs_log_line()), so both end up in the same place.
  *
  * Rules (STYLE.md): region/ and registry/ log at debug level only; fs/ and
  * main log once at the boundary. A client's mistake (bad name, missing file,

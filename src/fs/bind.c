@@ -24,7 +24,8 @@
  *   ELOOP    the path is inside this mount (it would map regionfs onto itself)
  *            or inside the persistent store (store=DIR)
  *   ENOENT   the file does not exist in the caller's view (other path-walk
- *            errors as open(2))
+ *            errors as open(2)); setfattr prints it with the region's
+ *            name, so the daemon logs the path at debug level
  *   ENAMETOOLONG more than WALK_MAX_DEPTH directories deep
  *   EISDIR   it is a directory
  *   ENODEV   it is not a regular file (device, fifo, socket), or it is on a
@@ -448,8 +449,16 @@ int rfs_bind(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value, 
 	if (r == 0)
 		r = open_backing(fs, &c, path, &fd);
 	caller_free(&c);
-	if (r < 0)
+	if (r < 0) {
+		/*
+		 * setfattr prints the region's name with the errno: an ENOENT
+		 * here (the file) reads like a missing region. A client's
+		 * mistake, so debug only (-d), naming the path.
+		 */
+		log_debug("bind of inode %llu to %s refused: %s", (unsigned long long)ino, path,
+			  strerrorname_np(-r) ? strerrorname_np(-r) : "?");
 		return r;
+	}
 	if (fs->passthrough) {
 		struct fsid_saved as;
 

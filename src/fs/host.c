@@ -6,10 +6,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -170,4 +174,33 @@ int host_check_uring(bool root)
 		fprintf(stderr, "regionfs: uring=on: io_uring is not available to the daemon: %s\n",
 			strerror(-r));
 	return r;
+}
+
+/*
+ * The protocol is one datagram of text, so a few lines here rather than a
+ * dependency on libsystemd for sd_notify().
+ */
+void host_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	n = strlen(path);
+	if (n >= sizeof(sa.sun_path)) {
+		log_debug("NOTIFY_SOCKET too long: not notifying %s", state);
+		return;
+	}
+	memcpy(sa.sun_path, path, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract: the name's bytes, no NUL after */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+			     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		log_debug("cannot notify %s to %s: %m", state, path);
+	if (fd >= 0)
+		close(fd);
 }

@@ -3,7 +3,8 @@
  * fs/host — what the daemon asks of, and sets on, the machine and its own
  * process, apart from its life (mount.c): its privileges, its open-file
  * limit, the fuse module's io_uring switch, the writeback throttle of its
- * mount. Nothing here touches the mount itself.
+ * mount, what it tells the service manager (systemd's notify socket).
+ * Nothing here touches the mount itself.
  *
  * Messages: the functions that can refuse the daemon print one line
  * "regionfs: ..." to stderr, before anything is mounted; the others log
@@ -52,5 +53,14 @@ bool host_enable_fuse_uring(void);
  * only). Failure leaves the kernel default (debug line).
  */
 void host_tune_bdi(dev_t dev);
+
+/*
+ * Tell the service manager the daemon's state (systemd Type=notify,
+ * sd_notify(3)): one datagram with state ("READY=1", "STOPPING=1") to the
+ * AF_UNIX socket $NOTIFY_SOCKET names (a path, or "@name" in the abstract
+ * namespace). Nothing without that variable; a failure is a debug line
+ * (the manager's start timeout then tells the admin).
+ */
+void host_notify(const char *state);
 
 #endif

@@ -11,9 +11,10 @@
  *   start()     signal handlers, the fork to the background, then the
  *               threads: notifier, lifetimes (reaper.c), holders (holders.c), io_uring rings
  *               (uring.c);
- *   serve()     libfuse's loop, until unmounted or signalled;
+ *   serve()     libfuse's loop, until unmounted or signalled; READY=1 to
+ *               the service manager (systemd Type=notify) just before;
  *   teardown()  releases whatever the steps before built, once, in reverse
- *               order, whichever step failed.
+ *               order, whichever step failed (STOPPING=1 first).
  *
  * As root we mount with our own /dev/fuse fd (mount(2) with fd=N), because
  * the passthrough ioctls and our device hooks need that fd; without root we
@@ -226,6 +227,7 @@ struct daemon {
 	bool root;    /* CAP_SYS_ADMIN: our own /dev/fuse fd (host_is_root()) */
 	bool mounted; /* ours is mounted on fs.mnt (or was: umount by others) */
 	bool signals; /* libfuse's signal handlers are installed */
+	bool ready;   /* READY=1 was sent to the service manager (host_notify()) */
 };
 
 /* Makes fs.store and fs.reg (loaded from store=DIR); sets root, fs.mnt, fs.store_dir. */
@@ -445,6 +447,10 @@ static void teardown(struct daemon *d)
 {
 	struct rfs *fs = &d->fs;
 
+	if (d->ready) {
+		host_notify("STOPPING=1");
+		d->ready = false;
+	}
 	/* Before the rings go: it answers its queued requests, some through them. */
 	holders_stop(fs->holders);
 	uring_free(fs->uring);
@@ -483,8 +489,12 @@ int rfs_run(const struct rfs_options *o)
 	int status = 1;
 
 	fuse_set_log_func(fuse_log_to_rfs);
-	if (setup(&d) == 0 && mount_fs(&d) == 0 && start(&d) == 0)
+	if (setup(&d) == 0 && mount_fs(&d) == 0 && start(&d) == 0) {
+		/* Mounted, threads up: what fuse_daemonize() tells its parent. */
+		host_notify("READY=1");
+		d.ready = true;
 		status = serve(&d);
+	}
 	teardown(&d);
 	return status;
 }

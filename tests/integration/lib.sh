@@ -235,6 +235,20 @@ rfs_proc_gone()
 	! rfs_proc_alive "$1"
 }
 
+# rfs_daemons_here EXE: the live processes running EXE (a resolved path) in
+# this mount namespace, one pid a line: daemons that forked away
+# (mount.fuse3, scripts/start).
+rfs_daemons_here()
+{
+	local p ns
+	ns=$(readlink /proc/self/ns/mnt)
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$1" ] || continue
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] || continue
+		rfs_proc_alive "${p#/proc/}" && echo "${p#/proc/}"
+	done
+}
+
 # rfs_started_or_gone PID MNT: what a daemon start came to (for wait_until):
 # something is mounted on MNT, or the process PID is gone.
 rfs_started_or_gone()

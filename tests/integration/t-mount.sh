@@ -103,8 +103,11 @@ fi
 
 # --- mount 5 (regionfs, passthrough run, kernel with FUSE over io_uring):
 # uring=on and uring=off choose how requests travel; both serve the same.
+# Not when this run keeps requests on /dev/fuse (scripts/test does when
+# enable_uring is off: uring=on would turn it on for the whole machine).
 if rfs_is_regionfs && [ "$RFS_DATAPATH" = passthrough ] &&
-	[ -e /sys/module/fuse/parameters/enable_uring ]; then
+	[ -e /sys/module/fuse/parameters/enable_uring ] &&
+	[[ ",${RFS_EXTRA_OPTS:-}," != *,uring=off,* ]]; then
 	for u in on off; do
 		want=io_uring
 		[ $u = off ] && want=/dev/fuse

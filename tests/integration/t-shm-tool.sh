@@ -9,6 +9,9 @@
 #    daemon log without error/warning
 #  - exit status: 0, 3, 137 for a program that SIGKILLs itself while it
 #    has a region open and mapped, 143 for SIGTERM
+#  - the program may follow the options without "--" (the words after it
+#    are its own); --version/-V print "regionfs-shm VERSION" (the daemon's),
+#    also without root
 #  - bad options/daemon: exit 1 with a message naming the culprit, the
 #    program never runs
 #  - isolation: the caller's /dev/shm (here a tmpfs holding a marker, in the
@@ -121,6 +124,23 @@ st=$(run_shm "$O" "$E" -o "datapath=$DP,size=8M" -- df -B1 --output=size /dev/sh
 check_eq "-o size=8M: size inside" 8388608 "$(tail -n 1 "$O" | tr -d ' ')"
 check_outer "options"
 
+# --- 4b. the program without "--", --version
+st=$(run_shm "$O" "$E" -o "datapath=$DP" getfattr --absolute-names --only-values \
+	-n user.regionfs.datapath /dev/shm)
+check_eq "no --: exit status" 0 "$st"
+check_eq "no --: the program ran inside (its options are its own)" "$DP" "$(cat "$O")"
+st=$(run_shm "$O" "$E" -d sh -c 'echo "$*"' sh -o -d --version)
+check_eq "no --: words after the program are its arguments" "0:-o -d --version" "$st:$(cat "$O")"
+want_version=$("$RFS_BIN" --version | sed 's/^regionfs //')
+for v in --version -V; do
+	st=$(run_shm "$O" "$E" "$v")
+	check_eq "$v: exit 0, name and the daemon's version" "0:regionfs-shm $want_version:" \
+		"$st:$(cat "$O"):$(cat "$E")"
+done
+check_eq "--version needs no root" "regionfs-shm $want_version" \
+	"$(setpriv --reuid 2001 --regid 2001 --clear-groups "$SHM" --version 2>&1)"
+check_outer "no --, --version"
+
 # --- 5. exit status passthrough
 st=$(run_shm "$O" "$E" -o "datapath=$DP" -- true)
 check_eq "exit status of true" 0 "$st"
@@ -156,6 +176,7 @@ bad_run "unknown daemon option" bogus_opt -o "datapath=$DP,bogus_opt" -- touch "
 bad_run "bad size= value" 12zz -o "datapath=$DP,size=12zz" -- touch "$ran"
 bad_run "bad datapath= value" sideways -o datapath=sideways -- touch "$ran"
 bad_run "unknown regionfs-shm option" --frobnicate --frobnicate -- touch "$ran"
+bad_run "unknown option before a program, no --" "'-x'" -x touch "$ran"
 bad_run "-o without a value" "-o" -o
 st=$(run_shm "$O" "$E")
 check_eq "no program: exit status" 1 "$st"

@@ -4,7 +4,9 @@
 # Two users sharing the mount over /dev/shm, mounted the two ways packaging/
 # ships: (1) the ExecStart= line of packaging/systemd/regionfs-devshm.service,
 # taken verbatim ("%%" is systemd's "%"), with the build's daemon for
-# /usr/sbin/regionfs plus -f and datapath=; (2) the line of
+# /usr/sbin/regionfs plus datapath=, as systemd runs Type=notify (READY=1
+# and STOPPING=1 to $NOTIFY_SOCKET, abstract or a path, "<N>" priorities
+# when stderr is the journal); (2) the line of
 # packaging/fstab.example as mount(8) runs it: mount.fuse3 (the helper
 # mount.fuse.regionfs links to) with the build dir first on PATH; that
 # daemon forks into the background and is waited for after umount.
@@ -59,6 +61,8 @@ check_eq "unit: no systemd specifier but %% in ExecStart=" "" \
 read -r -a unit_argv <<<"${exec_line//%%/%}"
 check_eq "unit: ExecStart= runs /usr/sbin/regionfs" /usr/sbin/regionfs "${unit_argv[0]:-}"
 check_eq "unit: ExecStart= mounts /dev/shm" /dev/shm "${unit_argv[${#unit_argv[@]} - 1]}"
+check_eq "unit: Type=notify" notify "$(sed -n 's/^Type=//p' "$UNIT")"
+check_eq "unit: ExecStart= stays in the foreground (-f)" -f "${unit_argv[1]:-}"
 unit_opts=
 for ((i = 1; i < ${#unit_argv[@]}; i++)); do
 	[ "${unit_argv[i]}" = -o ] && unit_opts=${unit_argv[i + 1]:-}
@@ -180,14 +184,37 @@ else
 	RFS_MNT=/dev/shm
 	RFS_MOUNT_SEQ=$((RFS_MOUNT_SEQ + 1))
 	RFS_LOG=$RFS_TMP/daemon.$RFS_MOUNT_SEQ.log
+	# As systemd runs it: $NOTIFY_SOCKET (an abstract "@name" in the
+	# passthrough run, a path in the cache run: systemd uses both) gets
+	# READY=1 once mounted and STOPPING=1 at teardown; stderr is "the
+	# journal" (JOURNAL_STREAM names it), so lines carry a "<N>" priority.
+	notify_log=$RFS_TMP/notify
+	notify_sock=@rfs-notify-$$-$RANDOM
+	[ "$RFS_DATAPATH" = cache ] && notify_sock=$RFS_TMP/notify.sock
+	python3 - "$notify_sock" "$notify_log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+a = sys.argv[1]
+s.bind("\0" + a[1:] if a.startswith("@") else a)
+s.settimeout(120)
+with open(sys.argv[2], "w") as f:
+    print("BOUND", file=f, flush=True)
+    for _ in range(2):
+        print(s.recv(4096).decode(), file=f, flush=True)
+PY
+	notify_pid=$!
+	rfs_bg_track "$notify_pid"
+	wait_until 10 grep -q BOUND "$notify_log" || fail "systemd: notify listener did not start"
+	: >"$RFS_LOG"
 	# shellcheck disable=SC2206 # RFS_DAEMON_ARGS is a word list
 	cmd=("$RFS_BIN" -f ${RFS_DAEMON_ARGS:-} -o "datapath=$RFS_DATAPATH" "${unit_argv[@]:1}")
-	echo "# starting: ${cmd[*]}"
-	"${cmd[@]}" </dev/null >"$RFS_LOG" 2>&1 &
+	echo "# starting: NOTIFY_SOCKET=$notify_sock ${cmd[*]}"
+	NOTIFY_SOCKET=$notify_sock JOURNAL_STREAM=$(stat -c '%d:%i' "$RFS_LOG") \
+		"${cmd[@]}" </dev/null >>"$RFS_LOG" 2>&1 &
 	RFS_DAEMON_PID=$!
 	RFS_MOUNTED=/dev/shm
-	if ! wait_until 10 eval '[ "$(rfs_mount_fstype /dev/shm)" = fuse.regionfs ] || ! rfs_proc_alive $RFS_DAEMON_PID'; then
-		fail "systemd: /dev/shm not mounted within 10 s"
+	if ! wait_until 20 eval 'grep -q READY=1 "$notify_log" || ! rfs_proc_alive $RFS_DAEMON_PID'; then
+		fail "systemd: no READY=1 within 20 s"
 		exit 1
 	fi
 	if ! rfs_proc_alive "$RFS_DAEMON_PID"; then
@@ -196,9 +223,17 @@ else
 		rfs_judge_daemon "before mounting"
 		exit 1
 	fi
+	# Type=notify: mounted by the time READY=1 is sent.
+	check_eq "systemd: /dev/shm mounted when READY=1 arrives" fuse.regionfs "$(rfs_mount_fstype /dev/shm)"
+	check_eq "systemd: the mount line with the journal's info priority" "<6>regionfs: mounted on /dev/shm" \
+		"$(grep -o '^<6>regionfs: mounted on /dev/shm' "$RFS_LOG")"
 fi
 user_checks
 rfs_umount
+if rfs_is_regionfs; then
+	wait_until 20 eval '[ "$(wc -l <"$notify_log")" -ge 3 ]'
+	check_eq "systemd: notifications" "BOUND READY=1 STOPPING=1" "$(tr '\n' ' ' <"$notify_log" | sed 's/ $//')"
+fi
 check_eq "systemd: mount table as before" "$MOUNTS_BEFORE" "$(cat /proc/self/mountinfo)"
 
 # ------------------------------------------------ route 2: fstab -> mount.fuse3
@@ -230,17 +265,7 @@ check_eq "fstab: /dev/shm mounted when mount.fuse3 returns" fuse.regionfs "$(rfs
 RFS_MOUNTED=/dev/shm
 RFS_DAEMON_PID=
 # The daemon forked into the background: find it by executable and namespace.
-my_ns=$(readlink /proc/self/ns/mnt)
-find_daemon()
-{
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$daemon_exe" ] || continue
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$my_ns" ] || continue
-		rfs_proc_alive "${p#/proc/}" && echo "${p#/proc/}"
-	done
-}
-dpids=$(find_daemon)
+dpids=$(rfs_daemons_here "$daemon_exe")
 check_eq "fstab: one background daemon in this namespace" 1 "$(printf '%s\n' "$dpids" | grep -c .)"
 dpid=$(printf '%s\n' "$dpids" | head -n 1)
 [ -n "$dpid" ] && rfs_bg_track "$dpid" # killed by the teardown if still there
