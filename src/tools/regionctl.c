@@ -30,7 +30,7 @@
 
 static const char *prog = "regionctl";
 
-static void usage_error(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
