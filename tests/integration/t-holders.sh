@@ -10,7 +10,9 @@
 # that has holders (open only, mapped only, both, names escaped as \xHH,
 # hard links, not the regions of subdirectories), unheld ones absent, a
 # "more=N" last line past HOLDERS_MAX, readable by whoever may read the
-# directory (EACCES otherwise).
+# directory (EACCES otherwise). A process in its own pid namespace shows with
+# the pid the daemon sees, in holders and the creator, and its lifetime
+# "creator" region goes when it is killed.
 #
 # Usage: t-holders.sh DAEMON_BINARY DATAPATH
 
@@ -224,4 +226,34 @@ for f in fds:
     os.close(f)
 done()
 EOF
+# A process in its own pid namespace: it is pid 1 there, and shows in holders
+# and in the creator with the pid the daemon sees (its pid in the daemon's
+# namespace); lifetime creator follows it too.
+mkdir -p "$M/pidns"
+setfattr -n user.regionfs.lifetime -v creator "$M/pidns"
+unshare --pid --fork python3 -c '
+import mmap, os, sys, time
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o644)
+os.ftruncate(fd, 4096)
+m = mmap.mmap(fd, 4096)
+os.close(fd)
+print(os.getpid(), flush=True)
+time.sleep(600)' "$M/pidns/r" >"$RFS_TMP/pidns.out" &
+ns_parent=$!
+rfs_bg_track "$ns_parent"
+wait_until 60 test -s "$RFS_TMP/pidns.out"
+check_eq "inside its pid namespace the process is pid 1" 1 "$(cat "$RFS_TMP/pidns.out")"
+ns_pid=$(pgrep -P "$ns_parent" -x python3)
+check "its pid in the daemon's namespace is found ($ns_pid)" test -n "$ns_pid"
+check_eq "holders show it with that pid (python's mmap keeps a dup of the fd)" \
+	"pid=$ns_pid uid=0 comm=python3 open=1 mapped=1" \
+	"$(getfattr --only-values -n user.regionfs.holders "$M/pidns/r")"
+check "the creator record has that pid too" \
+	grep -q "^pid=$ns_pid uid=0 comm=python3 " <<<"$(getfattr --only-values -n user.regionfs.creator "$M/pidns/r")"
+check_eq "the directory view counts it" "name=r processes=1 open=1 mapped=1" \
+	"$(getfattr --only-values -n user.regionfs.holders "$M/pidns")"
+kill -KILL "$ns_pid"
+check "killed, its creator-lifetime region goes" wait_until 60 test ! -e "$M/pidns/r"
+wait "$ns_parent" 2>/dev/null
+rmdir "$M/pidns"
 rfs_done
