@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,6 +297,57 @@ static void test_race(void **state)
 	assert_int_equal(created, 1);
 }
 
+/* Threads sharing a handle: views made, flushed and unmapped by different threads. */
+struct thread_arg {
+	struct rfs_region *r;
+	int id;
+	int failures;
+};
+
+static void *thread_views(void *p)
+{
+	struct thread_arg *a = p;
+
+	for (int i = 0; i < 500; i++) {
+		char *v;
+
+		if (rfs_map(a->r, RFS_MAP_WRITE, (uint64_t)a->id * 4096 + (uint64_t)i % 100, 64,
+			    (void **)&v) < 0) {
+			a->failures++;
+			continue;
+		}
+		v[0] = (char)a->id;
+		if (rfs_flush(v, 64, i % 50 == 0 ? RFS_FLUSH_DURABLE : 0) < 0)
+			a->failures++;
+		if (rfs_unmap(v) < 0)
+			a->failures++;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct rfs_create_opts o = { .lifetime = RFS_LIFETIME_PERSIST };
+	struct thread_arg args[8];
+	pthread_t tids[8];
+	struct rfs_region *r;
+	char b;
+
+	assert_int_equal(rfs_create("threads", 8 * 4096, RFS_PROT_READ | RFS_PROT_WRITE, &o, &r,
+				    NULL), 0);
+	for (int i = 0; i < 8; i++) {
+		args[i] = (struct thread_arg){ .r = r, .id = i };
+		assert_int_equal(pthread_create(&tids[i], NULL, thread_views, &args[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(tids[i], NULL), 0);
+		assert_int_equal(args[i].failures, 0);
+		assert_int_equal(pread(rfs_fd(r), &b, 1, (off_t)i * 4096 + 99), 1);
+		assert_int_equal(b, i);
+	}
+	rfs_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_last_close_default),
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_race),
+		cmocka_unit_test(test_threads),
 	};
 
 	mnt = getenv("REGIONFS_MOUNT");
