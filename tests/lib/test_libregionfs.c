@@ -160,6 +160,12 @@ static void test_views(void **state)
 	assert_int_equal(rfs_map(ro, RFS_MAP_READ, 5000, 10, (void **)&w), 0);
 	assert_memory_equal(w, "hello view", 10);
 	rfs_close(ro);
+	/* An executable view needs an executable handle. */
+	assert_int_equal(rfs_map(r, RFS_MAP_EXEC, 0, 4096, (void **)&c), -EACCES);
+	assert_int_equal(rfs_open("views", RFS_PROT_READ | RFS_PROT_EXEC, &ro), 0);
+	assert_int_equal(rfs_map(ro, RFS_MAP_READ | RFS_MAP_EXEC, 0, 4096, (void **)&c), 0);
+	assert_int_equal(rfs_unmap(c), 0);
+	rfs_close(ro);
 	/* The view outlives the handles. */
 	rfs_close(r);
 	assert_memory_equal(w, "hello view", 10);
