@@ -162,6 +162,10 @@ check_fails "...and not more" truncate -s 1100K "$M/anon"
 rm -f "$M/anon" "$M/big"
 check_eq "the big file stays" 5242880 "$(stat -c %s "$F/big.dat")"
 rm -f "$F/big.dat"
+# anon's memory goes with its last RELEASE, which the kernel sends after rm
+# returned (asynchronously): wait for it before counting again.
+df_used_zero() { [ "$(rfs_df used "$M")" = 0 ]; }
+check "df: back to 0 once the last close of anon arrived" wait_until 60 df_used_zero
 # A reservation (fallocate -n) of the empty region is given back by the bind.
 touch "$M/res"
 fallocate -n -l 512K "$M/res"
