@@ -21,6 +21,7 @@
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "regionfs/regionfs.h"
@@ -463,9 +464,23 @@ static int cmd_create(int argc, char **argv)
 		rfs_close(r);
 		return 0;
 	}
-	/* Sealed by name with the handle closed: passthrough refuses grow/write on an open region. */
+	/*
+	 * Sealed by name with the handle closed: passthrough refuses grow and
+	 * write on an open region (EBUSY), and the kernel sends the close of
+	 * our handle to the daemon asynchronously, so EBUSY is retried for up
+	 * to 2 s before it counts.
+	 */
 	rfs_close(r);
-	if (seals && (e = rfs_seal_name(name, seals)) < 0) {
+	e = 0;
+	for (int i = 0; seals && i < 200; i++) {
+		struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+
+		e = rfs_seal_name(name, seals);
+		if (e != -EBUSY)
+			break;
+		nanosleep(&ms10, NULL);
+	}
+	if (e < 0) {
 		/* Nothing half-created: a region that could not be sealed goes. */
 		char path[PATH_MAX];
 
