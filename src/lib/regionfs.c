@@ -143,6 +143,26 @@ static int check_private(const char *path)
 	return 0;
 }
 
+/*
+ * Global and Local are shared by every user: whoever owns a sticky
+ * directory may still remove and rename everything in it, so it must be
+ * root's or the mount root's owner's (the first user to call the library
+ * must not become everyone's landlord), a real directory, and sticky when
+ * others may write it. Otherwise -EACCES: make it as root ahead
+ * (mkdir -m 1777 MOUNT/Global MOUNT/Local).
+ */
+static int check_shared(const char *mnt, const char *path)
+{
+	struct stat st, root;
+
+	if (lstat(path, &st) < 0 || stat(mnt, &root) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != root.st_uid) ||
+	    ((st.st_mode & 0002) && !(st.st_mode & S_ISVTX)))
+		return -EACCES;
+	return 0;
+}
+
 int rfs_path(const char *name, bool create, char *buf, size_t size)
 {
 	char mnt[PATH_MAX], dir[PATH_MAX];
@@ -166,11 +186,11 @@ int rfs_path(const char *name, bool create, char *buf, size_t size)
 	if (global) {
 		snprintf(dir, sizeof(dir), "%s/Global", mnt);
 		/* Shared by every user, as /tmp: sticky, so nobody removes another's. */
-		if (create && (r = make_dir(dir, 01777)) < 0)
+		if (create && ((r = make_dir(dir, 01777)) < 0 || (r = check_shared(mnt, dir)) < 0))
 			return r;
 	} else {
 		snprintf(dir, sizeof(dir), "%s/Local", mnt);
-		if (create && (r = make_dir(dir, 01777)) < 0)
+		if (create && ((r = make_dir(dir, 01777)) < 0 || (r = check_shared(mnt, dir)) < 0))
 			return r;
 		snprintf(dir, sizeof(dir), "%s/Local/%u", mnt, (unsigned)geteuid());
 		if (create && (r = make_dir(dir, 0700)) < 0)

@@ -108,6 +108,15 @@ static void test_names(void **state)
 	assert_int_equal(chmod(want, 0755), 0);
 	assert_int_equal(rfs_path("x", true, buf, sizeof(buf)), -EACCES);
 	assert_int_equal(chmod(want, 0700), 0);
+	/* Global owned by a user could have everyone's regions removed by them. */
+	path_of("Global", want, sizeof(want));
+	assert_int_equal(chown(want, 2001, 2001), 0);
+	assert_int_equal(rfs_path("Global\\g", true, buf, sizeof(buf)), -EACCES);
+	assert_int_equal(chown(want, 0, 0), 0);
+	assert_int_equal(chmod(want, 0777), 0);
+	assert_int_equal(rfs_path("Global\\g", true, buf, sizeof(buf)), -EACCES);
+	assert_int_equal(chmod(want, 01777), 0);
+	assert_int_equal(rfs_path("Global\\g", true, buf, sizeof(buf)), 0);
 	assert_non_null(strstr(rfs_strerror(-ENODEV), "REGIONFS_MOUNT"));
 
 	/* Without REGIONFS_MOUNT: the only regionfs mount, or a clear error. */

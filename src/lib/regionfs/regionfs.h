@@ -186,7 +186,9 @@ int rfs_get_holders(struct rfs_region *r, char **ret);
  * The path of NAME (see above) into buf, creating the Global, Local and
  * Local/UID directories when create is true. Errors: -EINVAL, -ENAMETOOLONG,
  * -ERANGE (buf too small), -ENODEV (no regionfs mount), -EACCES
- * (Local/UID is not the caller's private directory).
+ * (Local/UID is not the caller's private directory; Global or Local is not
+ * root's or the mount root owner's, or is others-writable without the
+ * sticky bit: whoever owns it could remove everyone's regions).
  */
 int rfs_path(const char *name, bool create, char *buf, size_t size);
 
