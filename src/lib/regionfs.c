@@ -121,12 +121,12 @@ static int valid_name(const char *n)
 	return len > RFS_NAME_LIMIT ? -ENAMETOOLONG : 0;
 }
 
-/* mkdir path with mode if it is missing; fine if another process won. */
+/* mkdir path with mode if it is missing: 1 made now, 0 there already (another process may have won). */
 static int make_dir(const char *path, mode_t mode)
 {
 	if (mkdir(path, mode) == 0) {
 		/* mkdir's mode passes through the umask; the mode is the point. */
-		return chmod(path, mode) < 0 ? -errno : 0;
+		return chmod(path, mode) < 0 ? -errno : 1;
 	}
 	return errno == EEXIST ? 0 : -errno;
 }
@@ -148,18 +148,27 @@ static int check_private(const char *path)
  * directory may still remove and rename everything in it, so it must be
  * root's or the mount root's owner's (the first user to call the library
  * must not become everyone's landlord), a real directory, and sticky when
- * others may write it. Otherwise -EACCES: make it as root ahead
- * (mkdir -m 1777 MOUNT/Global MOUNT/Local).
+ * others may write it. Made here when missing; otherwise (and then not
+ * made) -EACCES: make it as root ahead (mkdir -m 1777 MOUNT/Global
+ * MOUNT/Local).
  */
 static int check_shared(const char *mnt, const char *path)
 {
 	struct stat st, root;
+	int made = make_dir(path, 01777);
+
+	if (made < 0)
+		return made;
 
 	if (lstat(path, &st) < 0 || stat(mnt, &root) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != root.st_uid) ||
-	    ((st.st_mode & 0002) && !(st.st_mode & S_ISVTX)))
+	    ((st.st_mode & 0002) && !(st.st_mode & S_ISVTX))) {
+		/* Made just now by a user who may not own it: leave nothing behind. */
+		if (made)
+			rmdir(path);
 		return -EACCES;
+	}
 	return 0;
 }
 
@@ -186,11 +195,11 @@ int rfs_path(const char *name, bool create, char *buf, size_t size)
 	if (global) {
 		snprintf(dir, sizeof(dir), "%s/Global", mnt);
 		/* Shared by every user, as /tmp: sticky, so nobody removes another's. */
-		if (create && ((r = make_dir(dir, 01777)) < 0 || (r = check_shared(mnt, dir)) < 0))
+		if (create && (r = check_shared(mnt, dir)) < 0)
 			return r;
 	} else {
 		snprintf(dir, sizeof(dir), "%s/Local", mnt);
-		if (create && ((r = make_dir(dir, 01777)) < 0 || (r = check_shared(mnt, dir)) < 0))
+		if (create && (r = check_shared(mnt, dir)) < 0)
 			return r;
 		snprintf(dir, sizeof(dir), "%s/Local/%u", mnt, (unsigned)geteuid());
 		if (create && (r = make_dir(dir, 0700)) < 0)

@@ -116,6 +116,20 @@ static void test_names(void **state)
 	assert_int_equal(chmod(want, 0777), 0);
 	assert_int_equal(rfs_path("Global\\g", true, buf, sizeof(buf)), -EACCES);
 	assert_int_equal(chmod(want, 01777), 0);
+	/* A user may not be the first to make it: refused, and nothing left. */
+	assert_int_equal(rmdir(want), 0);
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgid(2001) < 0 || setuid(2001) < 0)
+			_exit(2);
+		_exit(rfs_path("Global\\g", true, buf, sizeof(buf)) == -EACCES ? 0 : 1);
+	}
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(access(want, F_OK), -1);
 	assert_int_equal(rfs_path("Global\\g", true, buf, sizeof(buf)), 0);
 	assert_non_null(strstr(rfs_strerror(-ENODEV), "REGIONFS_MOUNT"));
 
