@@ -127,8 +127,14 @@ static int parse_one(char *opt, struct rfs_options *o)
 		*val++ = '\0';
 	if (strcmp(opt, "size") == 0 && val) {
 		r = rfs_parse_size(val, ram_bytes(), &o->size);
-		if (r < 0 || o->size == 0)
-			return bad("invalid size= value", val);
+		if (r == -EDOM)
+			return bad("size= over 100% of RAM (give at most 100%, or bytes with K/M/G/T)", val);
+		if (r == -ERANGE)
+			return bad("size= too large (over 16 EiB)", val);
+		if (r < 0)
+			return bad("invalid size= value (bytes with K/M/G/T suffix, or N% of RAM)", val);
+		if (o->size == 0)
+			return bad("size= of 0 (unlimited on tmpfs) is refused: give a byte count or N% of RAM", val);
 	} else if (strcmp(opt, "nr_inodes") == 0 && val) {
 		if (rfs_parse_count(val, &o->nr_inodes) < 0)
 			return bad("invalid nr_inodes= value", val);
