@@ -25,7 +25,10 @@ enum rfs_datapath {
 
 struct rfs_options {
 	char *mountpoint; /* as given on the command line */
-	char *source;     /* device name for mount tables; NULL: "regionfs" */
+	char *source;     /* device name for mount tables (SOURCE or fsname=); NULL: "regionfs" */
+	char *fsname;     /* -o fsname= (owned); wins over SOURCE */
+	char *subtype;    /* (owned) -o subtype=: mount type fuse.SUBTYPE; NULL: "regionfs" */
+	bool ro;          /* -o ro: MS_RDONLY, the kernel refuses every change (EROFS) */
 	bool foreground;
 	bool debug;
 	bool show_help;

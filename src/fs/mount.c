@@ -40,7 +40,7 @@
 #include "registry/lifetime.h"
 
 #define FSNAME "regionfs"
-#define FSTYPE "fuse.regionfs"
+#define SUBTYPE "regionfs"
 
 /*
  * Ring threads per CPU queue: one serves while another may sit in a slow
@@ -69,8 +69,9 @@ static void unescape_octal(char *s)
  * The device number of the FUSE mount at mnt (ours: the newest such entry),
  * read from mountinfo so the daemon never touches its own mount.
  */
-static int find_mount_dev(const char *mnt, dev_t *ret)
+static int find_mount_dev(const struct rfs_options *o, const char *mnt, dev_t *ret)
 {
+	const char *subtype = o->subtype ? o->subtype : SUBTYPE;
 	char *line = NULL;
 	size_t cap = 0;
 	bool found = false;
@@ -86,7 +87,8 @@ static int find_mount_dev(const char *mnt, dev_t *ret)
 		if (sscanf(line, "%*u %*u %u:%u %*s %4096s", &maj, &min, path) != 3)
 			continue;
 		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep + 3, FSTYPE " ", strlen(FSTYPE) + 1) != 0)
+		if (!sep || strncmp(sep + 3, "fuse.", 5) != 0 ||
+		    strncmp(sep + 8, subtype, strlen(subtype)) != 0 || sep[8 + strlen(subtype)] != ' ')
 			continue;
 		unescape_octal(path);
 		if (strcmp(path, mnt) == 0) {
@@ -102,8 +104,9 @@ static int find_mount_dev(const char *mnt, dev_t *ret)
 /* Mount with our own device fd. Returns the fd, or -errno. */
 static int mount_direct(const struct rfs_options *o, const char *mnt)
 {
-	char data[256];
-	unsigned long flags = MS_NOSUID | MS_NODEV | (o->noexec ? MS_NOEXEC : 0);
+	char data[256], type[64];
+	unsigned long flags = MS_NOSUID | MS_NODEV | (o->noexec ? MS_NOEXEC : 0) |
+			      (o->ro ? MS_RDONLY : 0);
 	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -115,7 +118,8 @@ static int mount_direct(const struct rfs_options *o, const char *mnt)
 	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", fd,
 		 (unsigned)getuid(), (unsigned)getgid(), o->allow_other ? ",allow_other" : "",
 		 o->default_permissions ? ",default_permissions" : "");
-	if (mount(o->source ? o->source : FSNAME, mnt, FSTYPE, flags, data) < 0) {
+	snprintf(type, sizeof(type), "fuse.%s", o->subtype ? o->subtype : SUBTYPE);
+	if (mount(o->source ? o->source : FSNAME, mnt, type, flags, data) < 0) {
 		int e = errno;
 
 		fprintf(stderr, "regionfs: cannot mount on %s: %s\n", mnt, strerror(e));
@@ -202,9 +206,11 @@ static struct fuse_session *new_session(const struct rfs_options *o, struct rfs 
 	int argc = 1;
 
 	/* fusermount3 takes the mount options from the session arguments. */
-	snprintf(mopts, sizeof(mopts), "fsname=%s,subtype=regionfs%s%s%s",
-		 o->source ? o->source : FSNAME, o->allow_other ? ",allow_other" : "",
-		 o->default_permissions ? ",default_permissions" : "", o->noexec ? ",noexec" : "");
+	snprintf(mopts, sizeof(mopts), "fsname=%s,subtype=%s%s%s%s%s",
+		 o->source ? o->source : FSNAME, o->subtype ? o->subtype : SUBTYPE,
+		 o->allow_other ? ",allow_other" : "",
+		 o->default_permissions ? ",default_permissions" : "", o->noexec ? ",noexec" : "",
+		 o->ro ? ",ro" : "");
 	if (!direct) {
 		argv[argc++] = (char *)"-o";
 		argv[argc++] = mopts;
@@ -326,7 +332,7 @@ static int mount_root(struct daemon *d)
 		close(fd);
 		return r;
 	}
-	if (find_mount_dev(fs->mnt, &fs->dev) == 0)
+	if (find_mount_dev(fs->opts, fs->mnt, &fs->dev) == 0)
 		host_tune_bdi(fs->dev);
 	return 0;
 }
@@ -350,7 +356,7 @@ static int mount_fs(struct daemon *d)
 		return -EIO;
 	}
 	d->mounted = true;
-	find_mount_dev(fs->mnt, &fs->dev);
+	find_mount_dev(fs->opts, fs->mnt, &fs->dev);
 	return 0;
 }
 
@@ -435,7 +441,7 @@ static void unmount_fs(struct daemon *d)
 		return;
 	}
 	/* Still ours (stopped by a signal, not by umount)? Detach it. */
-	if (!fs->dev || (find_mount_dev(fs->mnt, &now_dev) == 0 && now_dev == fs->dev))
+	if (!fs->dev || (find_mount_dev(fs->opts, fs->mnt, &now_dev) == 0 && now_dev == fs->dev))
 		umount2(fs->mnt, MNT_DETACH);
 }
 

@@ -54,6 +54,10 @@ void rfs_options_free(struct rfs_options *o)
 {
 	free(o->store);
 	o->store = NULL;
+	free(o->fsname);
+	o->fsname = NULL;
+	free(o->subtype);
+	o->subtype = NULL;
 }
 
 static uint64_t ram_bytes(void)
@@ -101,11 +105,60 @@ static int parse_id(const char *s, unsigned *ret)
 	return 0;
 }
 
+/* Replaces *field with a copy of val. */
+static int set_string(char **field, const char *val)
+{
+	char *copy = strdup(val);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/*
+ * Options of tmpfs (and FUSE) that regionfs does not have, with why: each
+ * is refused with that one line rather than "unknown option".
+ */
+static const char *unsupported_reason(const char *opt)
+{
+	static const struct {
+		const char *name;
+		const char *why;
+	} table[] = {
+		{ "huge", "transparent huge pages for regions are not implemented; "
+			  "only huge=never (the default) is accepted" },
+		{ "nr_blocks", "give the limit in bytes with size=" },
+		{ "mpol", "NUMA policies are not applied to region memory" },
+		{ "inode64", "inode numbers are always 64-bit here" },
+		{ "inode32", "inode numbers are 64-bit and cannot be limited to 32 bits" },
+		{ "noswap", "region memory is ordinary shmem and may be swapped" },
+		{ "quota", "per-user quotas are not implemented" },
+		{ "usrquota", "per-user quotas are not implemented" },
+		{ "grpquota", "per-group quotas are not implemented" },
+		{ "usrquota_block_hardlimit", "per-user quotas are not implemented" },
+		{ "usrquota_inode_hardlimit", "per-user quotas are not implemented" },
+		{ "grpquota_block_hardlimit", "per-group quotas are not implemented" },
+		{ "grpquota_inode_hardlimit", "per-group quotas are not implemented" },
+		{ "casefold", "names are compared byte for byte" },
+		{ "strict_encoding", "names are not checked against an encoding" },
+		{ "auto_unmount", "as root regionfs mounts with mount(2) itself, without "
+				  "fusermount3's watcher; after a crash run umount -l MOUNTPOINT" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(table); i++)
+		if (strcmp(opt, table[i].name) == 0)
+			return table[i].why;
+	return NULL;
+}
+
 /* Flags mount(8) and fstab may pass that need nothing from us. */
 static bool is_ignored_flag(const char *opt)
 {
 	static const char *const ignored[] = {
-		"rw", "nosuid", "nodev", "suid", "dev", "exec", "defaults", "auto", "noauto",
+		"nosuid", "nodev", "suid", "dev", "exec", "defaults", "auto", "noauto",
 		"nofail", "_netdev", "atime", "noatime", "relatime", "strictatime", "async",
 		"user", "nouser", "users",
 	};
@@ -164,6 +217,22 @@ static int parse_one(char *opt, struct rfs_options *o)
 		o->store = strdup(val);
 		if (!o->store)
 			return -ENOMEM;
+	} else if (strcmp(opt, "fsname") == 0 && val) {
+		/* checked with SOURCE in rfs_options_parse() */
+		if (set_string(&o->fsname, val) < 0)
+			return -ENOMEM;
+	} else if (strcmp(opt, "subtype") == 0 && val) {
+		if (!*val || strlen(val) > 32 || strspn(val, "abcdefghijklmnopqrstuvwxyz"
+						       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(val))
+			return bad("invalid subtype= value (1 to 32 letters, digits, '_', '.', '-')", val);
+		if (set_string(&o->subtype, val) < 0)
+			return -ENOMEM;
+	} else if (!val && strcmp(opt, "ro") == 0) {
+		o->ro = true;
+	} else if (!val && strcmp(opt, "rw") == 0) {
+		o->ro = false;
+	} else if (strcmp(opt, "huge") == 0 && val && strcmp(val, "never") == 0) {
+		/* what memfds give anyway */
 	} else if (strcmp(opt, "datapath") == 0 && val) {
 		if (strcmp(val, "auto") == 0)
 			o->datapath = RFS_DATAPATH_AUTO;
@@ -199,6 +268,13 @@ static int parse_one(char *opt, struct rfs_options *o)
 		o->foreground = true;
 	} else if (!val && is_ignored_flag(opt)) {
 		/* nothing to do */
+	} else if (unsupported_reason(opt)) {
+		const char *why = unsupported_reason(opt);
+
+		if (val)
+			val[-1] = '=';
+		fprintf(stderr, "regionfs: option not supported: '%s': %s\n", opt, why);
+		return -EINVAL;
 	} else {
 		if (val)
 			val[-1] = '=';
@@ -281,6 +357,8 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
 			goto err_free;
 		}
 	}
+	if (o.fsname)
+		o.source = o.fsname;
 	/* The source ends up in comma-separated mount options: keep it one token. */
 	if (o.source && (strpbrk(o.source, ", \t\n\\") || !*o.source)) {
 		r = bad("invalid source name", o.source);

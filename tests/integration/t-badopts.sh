@@ -100,6 +100,21 @@ uring= uring
 lifetime=forever lifetime
 lifetime= lifetime
 lifetime=Creator lifetime
+subtype= subtype
+subtype=a/b subtype
+subtype=a,b=1 b=1
+auto_unmount umount
+huge=always huge
+huge=within_size huge
+huge=advise huge
+huge=deny huge
+nr_blocks=100 size=
+mpol=default mpol
+inode64 inode64
+inode32 inode32
+noswap noswap
+quota quota
+usrquota quota
 EOF
 
 run_expect_exit "-o without a value" '!0' "" "$RFS_BIN" -f -o
