@@ -46,7 +46,11 @@ void rfs_options_usage(const char *prog)
 	       "  allow_other            let other users in\n"
 	       "  default_permissions    always on: the kernel checks modes, owners and\n"
 	       "                         capabilities exactly as on tmpfs (accepted, no-op)\n"
-	       "  noexec, nosuid, nodev, rw, defaults   usual mount flags\n",
+	       "  ro, rw                 read-only mount (EROFS on every change) / read-write\n"
+	       "  fsname=NAME            source shown by findmnt and df (default regionfs)\n"
+	       "  subtype=NAME           mount type fuse.NAME (default regionfs)\n"
+	       "  huge=never             accepted; other huge= values and auto_unmount are refused\n"
+	       "  noexec, nosuid, nodev, defaults   usual mount flags\n",
 	       prog);
 }
 
