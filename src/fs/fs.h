@@ -17,6 +17,13 @@ enum rfs_uring {
 	RFS_URING_OFF,  /* /dev/fuse only */
 };
 
+enum rfs_huge {
+	RFS_HUGE_NEVER, /* tmpfs's huge= values */
+	RFS_HUGE_ALWAYS,
+	RFS_HUGE_WITHIN_SIZE,
+	RFS_HUGE_ADVISE,
+};
+
 enum rfs_datapath {
 	RFS_DATAPATH_AUTO,
 	RFS_DATAPATH_PASSTHROUGH,
@@ -46,6 +53,7 @@ struct rfs_options {
 	enum rfs_uring uring;  /* requests over io_uring */
 	char *store;          /* -o store=DIR: persistent store, or NULL */
 	int lifetime;         /* the root's lifetime (enum registry_lifetime): persist */
+	enum rfs_huge huge;   /* the private tmpfs store's huge= (never: any store) */
 };
 
 /*

@@ -277,6 +277,18 @@ static int setup(struct daemon *d)
 		store_flags |= STORE_FORCE_MEMFD;
 	if (o->store && resolve_store(o->store, fs->mnt, fs->store_dir) < 0)
 		return -EINVAL;
+	if (o->huge != RFS_HUGE_NEVER) {
+		/* Only the private tmpfs has huge=: memfds and store=DIR's files do not. */
+		if (o->store || !d->root) {
+			fprintf(stderr, "regionfs: huge= needs region memory in the private tmpfs: %s\n",
+				o->store ? "not with store=DIR, whose files hold it"
+					 : "only root (CAP_SYS_ADMIN) can mount that tmpfs");
+			return -EINVAL;
+		}
+		store_flags |= o->huge == RFS_HUGE_ALWAYS	 ? STORE_HUGE_ALWAYS
+			       : o->huge == RFS_HUGE_WITHIN_SIZE ? STORE_HUGE_WITHIN_SIZE
+								 : STORE_HUGE_ADVISE;
+	}
 	r = store_open(o->size, store_flags, &fs->store);
 	if (r < 0) {
 		fprintf(stderr, "regionfs: cannot create the region store: %s\n", strerror(-r));

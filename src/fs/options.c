@@ -49,7 +49,9 @@ void rfs_options_usage(const char *prog)
 	       "  ro, rw                 read-only mount (EROFS on every change) / read-write\n"
 	       "  fsname=NAME            source shown by findmnt and df (default regionfs)\n"
 	       "  subtype=NAME           mount type fuse.NAME (default regionfs)\n"
-	       "  huge=never             accepted; other huge= values and auto_unmount are refused\n"
+	       "  huge=never|always|within_size|advise\n"
+	       "                         transparent huge pages for region memory, as tmpfs's\n"
+	       "                         huge= (default never; needs root, no store=)\n"
 	       "  noexec, nosuid, nodev, defaults   usual mount flags\n",
 	       prog);
 }
@@ -131,8 +133,6 @@ static const char *unsupported_reason(const char *opt)
 		const char *name;
 		const char *why;
 	} table[] = {
-		{ "huge", "transparent huge pages for regions are not implemented; "
-			  "only huge=never (the default) is accepted" },
 		{ "nr_blocks", "give the limit in bytes with size=" },
 		{ "mpol", "NUMA policies are not applied to region memory" },
 		{ "inode64", "inode numbers are always 64-bit here" },
@@ -235,8 +235,17 @@ static int parse_one(char *opt, struct rfs_options *o)
 		o->ro = true;
 	} else if (!val && strcmp(opt, "rw") == 0) {
 		o->ro = false;
-	} else if (strcmp(opt, "huge") == 0 && val && strcmp(val, "never") == 0) {
-		/* what memfds give anyway */
+	} else if (strcmp(opt, "huge") == 0 && val) {
+		if (strcmp(val, "never") == 0)
+			o->huge = RFS_HUGE_NEVER;
+		else if (strcmp(val, "always") == 0)
+			o->huge = RFS_HUGE_ALWAYS;
+		else if (strcmp(val, "within_size") == 0)
+			o->huge = RFS_HUGE_WITHIN_SIZE;
+		else if (strcmp(val, "advise") == 0)
+			o->huge = RFS_HUGE_ADVISE;
+		else
+			return bad("invalid huge= value (never, always, within_size or advise)", val);
 	} else if (strcmp(opt, "datapath") == 0 && val) {
 		if (strcmp(val, "auto") == 0)
 			o->datapath = RFS_DATAPATH_AUTO;

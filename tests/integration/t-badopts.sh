@@ -104,10 +104,8 @@ subtype= subtype
 subtype=a/b subtype
 subtype=a,b=1 b=1
 auto_unmount umount
-huge=always huge
-huge=within_size huge
-huge=advise huge
 huge=deny huge
+huge= huge
 nr_blocks=100 size=
 mpol=default mpol
 inode64 inode64
@@ -122,6 +120,8 @@ check_fails "no mountpoint: nonzero exit" "$RFS_BIN" -f -o size=1M
 check_fails "no mountpoint: nothing mounted" rfs_is_mounted "$M"
 run_expect_exit "missing mountpoint directory" '!0' "" "$RFS_BIN" -f "$RFS_TMP/does-not-exist"
 check_fails "missing mountpoint: nothing mounted" rfs_is_mounted "$RFS_TMP/does-not-exist"
+mkdir -p "$RFS_TMP/store"
+run_expect_exit "huge=always with store=" 1 "store=" "$RFS_BIN" -f -o "huge=always,store=$RFS_TMP/store" "$M"
 run_expect_exit "unknown flag --bogus" '!0' "bogus" "$RFS_BIN" -f --bogus "$M"
 
 # datapath=passthrough needs CAP_SYS_ADMIN: as nobody, exit 1 with a clear
@@ -134,5 +134,9 @@ chown 65534:65534 "$M"
 run_expect_exit "datapath=passthrough as uid 65534" 1 passthrough \
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$RFS_TMP/regionfs" -f -o datapath=passthrough "$M"
+# huge= needs the private tmpfs, which only root can mount
+run_expect_exit "huge=always as uid 65534" 1 huge \
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$RFS_TMP/regionfs" -f -o datapath=cache,huge=always "$M"
 
 rfs_done

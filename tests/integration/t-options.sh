@@ -73,6 +73,63 @@ check_errno "ro after remount: write" EROFS 'os.open(P("r"), os.O_WRONLY)'
 check_eq "ro after remount: read" hellomore "$(cat "$M/r")"
 rfs_umount
 
+# ---- huge=: transparent huge pages for region memory (the private tmpfs's
+# huge=, not the machine's shmem_enabled). A 4 MiB region written through a
+# 2 MiB-aligned shared mapping: with huge=always the machine's ShmemHugePages
+# grows by at least 4 MiB while it exists, and where the mapping is the
+# backing file itself (passthrough, tmpfs) it is mapped with PMDs.
+# huge=never (the default): no PMD mapping.
+huge_map()
+{
+	python3 - "$1" <<'EOF'
+import ctypes, os, sys
+def meminfo():
+    for l in open("/proc/meminfo"):
+        if l.startswith("ShmemHugePages:"):
+            return int(l.split()[1])
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+before = meminfo()
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+os.ftruncate(fd, 4 << 20)
+# PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS: a range to place the mapping 2 MiB-aligned in
+res = libc.mmap(None, 8 << 20, 0, 0x22, -1, 0)
+addr = (res + (2 << 20) - 1) & ~((2 << 20) - 1)
+# PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED
+p = libc.mmap(addr, 4 << 20, 3, 0x11, fd, 0)
+assert p == addr, "mmap failed: %d" % ctypes.get_errno()
+ctypes.memset(p, 120, 4 << 20)
+pmd = 0
+for l in open("/proc/self/smaps"):
+    if l.startswith(("ShmemPmdMapped:", "FilePmdMapped:")):
+        pmd += int(l.split()[1])
+print(pmd, meminfo() - before)
+EOF
+}
+pmd_check=
+if rfs_is_tmpfs || [ "$RFS_DATAPATH" = passthrough ]; then
+	pmd_check=1
+fi
+rfs_mount "size=64M,huge=always"
+out=$(huge_map "$M/h") # waits for python, which holds the file open
+read -r pmd grew <<<"$out"
+check "huge=always: ShmemHugePages grew by 4 MiB (got ${grew:-?} kB)" [ "${grew:-0}" -ge 4096 ]
+if [ -n "$pmd_check" ]; then
+	check_eq "huge=always: mapping PMD-mapped (kB)" 4096 "${pmd:-}"
+fi
+check_eq "huge=always: data" "" "$(tr -d x <"$M/h")"
+check_eq "huge=always: size" 4194304 "$(stat -c %s "$M/h")"
+rm -f "$M/h"
+rfs_umount
+rfs_mount "size=64M,huge=never"
+out=$(huge_map "$M/h") # waits for python, which holds the file open
+read -r pmd grew <<<"$out"
+check_eq "huge=never: no PMD mapping (kB)" 0 "${pmd:-}"
+rm -f "$M/h"
+rfs_umount
+
 # ---- -o rw after ro: the last one wins
 rfs_is_tmpfs && rfs_done # the rest is regionfs-only
 rfs_mount "size=64M,ro,rw"
