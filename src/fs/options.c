@@ -135,7 +135,6 @@ static const char *unsupported_reason(const char *opt)
 	} table[] = {
 		{ "nr_blocks", "give the limit in bytes with size=" },
 		{ "mpol", "NUMA policies are not applied to region memory" },
-		{ "inode64", "inode numbers are always 64-bit here" },
 		{ "inode32", "inode numbers are 64-bit and cannot be limited to 32 bits" },
 		{ "noswap", "region memory is ordinary shmem and may be swapped" },
 		{ "quota", "per-user quotas are not implemented" },
@@ -231,6 +230,8 @@ static int parse_one(char *opt, struct rfs_options *o)
 			return bad("invalid subtype= value (1 to 32 letters, digits, '_', '.', '-')", val);
 		if (set_string(&o->subtype, val) < 0)
 			return -ENOMEM;
+	} else if (!val && strcmp(opt, "inode64") == 0) {
+		/* as tmpfs's inode64: inode numbers are a 64-bit counter anyway */
 	} else if (!val && strcmp(opt, "ro") == 0) {
 		o->ro = true;
 	} else if (!val && strcmp(opt, "rw") == 0) {

@@ -108,7 +108,6 @@ huge=deny huge
 huge= huge
 nr_blocks=100 size=
 mpol=default mpol
-inode64 inode64
 inode32 inode32
 noswap noswap
 quota quota

@@ -132,7 +132,7 @@ rfs_umount
 
 # ---- -o rw after ro: the last one wins
 rfs_is_tmpfs && rfs_done # the rest is regionfs-only
-rfs_mount "size=64M,ro,rw"
+rfs_mount "size=64M,ro,rw,inode64" # inode64: accepted, as on tmpfs
 check_eq "ro,rw: findmnt shows rw" rw "$(findmnt -n -o OPTIONS "$M" | cut -d, -f1)"
 check "ro,rw: create" sh -c ": >'$M/x'"
 rfs_umount
