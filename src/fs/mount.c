@@ -134,7 +134,12 @@ static int check_mountpoint(const char *mnt)
 	struct stat st;
 
 	if (stat(mnt, &st) < 0) {
-		fprintf(stderr, "regionfs: mountpoint %s: %s\n", mnt, strerror(errno));
+		if (errno == ENOTCONN) /* a FUSE mount whose daemon is gone */
+			fprintf(stderr, "regionfs: mountpoint %s: %s: a daemon that died left it "
+					"mounted; unmount it first: umount -l %s (or fusermount3 -u -z %s)\n",
+				mnt, strerror(errno), mnt, mnt);
+		else
+			fprintf(stderr, "regionfs: mountpoint %s: %s\n", mnt, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -349,10 +354,61 @@ static int mount_root(struct daemon *d)
 	return 0;
 }
 
+/* Does /etc/fuse.conf have a user_allow_other line (fusermount3's test)? */
+static bool fuse_conf_allows_other(void)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/etc/fuse.conf", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t");
+
+		found = strncmp(p, "user_allow_other", 16) == 0 && strchr(" \t\n", p[16]);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Without CAP_SYS_ADMIN, fusermount3 mounts for us: say first, in one line,
+ * what it would refuse for, rather than a generic failure after its own line.
+ * Returns -errno after printing the reason.
+ */
+static int check_user_mount(const struct rfs_options *o)
+{
+	struct stat st;
+
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		int e = errno;
+
+		if (stat("/dev/fuse", &st) == 0)
+			fprintf(stderr, "regionfs: cannot use /dev/fuse (mode %04o, owner %u:%u): "
+					"%s; a user needs read and write access to it to mount "
+					"(or run as root)\n",
+				(unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+				(unsigned)st.st_gid, strerror(e));
+		else
+			fprintf(stderr, "regionfs: cannot use /dev/fuse: %s (is the fuse module "
+					"loaded?)\n", strerror(e));
+		return -e;
+	}
+	/* fusermount3 lets real root use allow_other whatever the file says. */
+	if (o->allow_other && getuid() != 0 && !fuse_conf_allows_other()) {
+		fprintf(stderr, "regionfs: allow_other needs a line user_allow_other in "
+				"/etc/fuse.conf for users other than root (fusermount3 refuses it)\n");
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Makes fs.se, the mount (mounted), and as root fs.hooks.io; sets fs.dev. */
 static int mount_fs(struct daemon *d)
 {
 	struct rfs *fs = &d->fs;
+	int r;
 
 	fs->se = new_session(fs->opts, fs, d->root);
 	if (!fs->se) {
@@ -361,9 +417,12 @@ static int mount_fs(struct daemon *d)
 	}
 	if (d->root)
 		return mount_root(d);
+	r = check_user_mount(fs->opts);
+	if (r < 0)
+		return r;
 	if (fuse_session_mount(fs->se, fs->mnt) < 0) {
 		/* libfuse or fusermount3 printed the reason just before. */
-		fprintf(stderr, "regionfs: cannot mount on %s without root (fusermount3 failed)\n",
+		fprintf(stderr, "regionfs: cannot mount on %s: fusermount3 failed (reason above)\n",
 			fs->mnt);
 		return -EIO;
 	}

@@ -147,4 +147,78 @@ check "subtype=: works" sh -c "printf x >'$M/f' && [ \"\$(cat '$M/f')\" = x ]"
 rfs_umount
 RFS_FSTYPE=fuse.regionfs
 
+# ---- a mountpoint left by a daemon that died: ENOTCONN, and a new daemon
+# says how to unmount it instead of stacking a mount or a bare strerror.
+D=$RFS_TMP/dead
+mkdir -p "$D"
+"$RFS_BIN" -f -o "datapath=$RFS_DATAPATH" "$D" </dev/null >"$RFS_TMP/dead.log" 2>&1 &
+pid=$!
+check "dead daemon: mounted" wait_until 30 rfs_is_mounted "$D"
+kill -KILL "$pid"
+wait "$pid"
+check_eq "dead daemon: stat says ENOTCONN" ENOTCONN "$(python3 -c '
+import errno, os, sys
+try:
+    os.stat(sys.argv[1]); print("no error")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$D")"
+# (not rfs_expect_refused: the dead mount is there on purpose)
+timeout 30 "$RFS_BIN" -f -o "datapath=$RFS_DATAPATH" "$D" </dev/null >"$RFS_TMP/dead2.log" 2>&1
+check_eq "mountpoint of a dead daemon: exit status" 1 "$?"
+check_eq "mountpoint of a dead daemon: one line" 1 "$(wc -l <"$RFS_TMP/dead2.log")"
+for pat in "not connected" "umount -l $D" "fusermount3 -u"; do
+	if grep -qF -- "$pat" "$RFS_TMP/dead2.log"; then
+		ok "mountpoint of a dead daemon: message names '$pat'"
+	else
+		fail "mountpoint of a dead daemon: '$(cat "$RFS_TMP/dead2.log")' does not name '$pat'"
+	fi
+done
+check "dead mountpoint still there (not stacked on)" rfs_is_mounted "$D"
+check_eq "one mount on it" 1 "$(awk -v m="$D" '$5 == m' /proc/self/mountinfo | wc -l)"
+check "umount -l as the hint says" umount -l "$D"
+check_fails "dead mountpoint gone" rfs_is_mounted "$D"
+
+# ---- without root: the messages name the real cause. /dev/fuse and
+# /etc/fuse.conf are replaced for this test's private mount namespace only
+# (bind mounts; fusermount3 reads /etc/fuse.conf where its caller sees it).
+U=2001
+cp "$RFS_BIN" "$RFS_TMP/regionfs"
+chmod 755 "$RFS_TMP/regionfs"
+saved_bin=$RFS_BIN
+RFS_BIN=$RFS_TMP/regionfs
+RFS_REFUSED_PREFIX=(setpriv --reuid=$U --regid=$U --clear-groups)
+UM=$RFS_TMP/mnt-user
+mkdir -p "$UM" "$RFS_TMP/dev"
+chown $U:$U "$UM"
+mount -t tmpfs -o mode=0755 rfs-dev "$RFS_TMP/dev" # a tmpfs with device nodes
+mknod -m 0600 "$RFS_TMP/dev/fuse" c 10 229
+mount --bind "$RFS_TMP/dev/fuse" /dev/fuse
+rfs_expect_refused "uid $U, /dev/fuse 0600" "$UM" "datapath=cache" "/dev/fuse" "0600" \
+	"read and write access"
+chmod 0666 "$RFS_TMP/dev/fuse"
+printf '# no user_allow_other\nmount_max = 1000\n' >"$RFS_TMP/fuse.conf"
+mount --bind "$RFS_TMP/fuse.conf" /etc/fuse.conf
+rfs_expect_refused "uid $U, allow_other without user_allow_other" "$UM" \
+	"datapath=cache,allow_other" "user_allow_other" "/etc/fuse.conf"
+printf 'user_allow_other\n' >"$RFS_TMP/fuse.conf"
+# fusermount3 wants a user name for the uid
+{ cat /etc/passwd; echo "rfs$U:x:$U:$U::/nonexistent:/usr/sbin/nologin"; } >"$RFS_TMP/passwd"
+mount --bind "$RFS_TMP/passwd" /etc/passwd
+"${RFS_REFUSED_PREFIX[@]}" "$RFS_BIN" -f -o datapath=cache,allow_other "$UM" </dev/null \
+	>"$RFS_TMP/user.log" 2>&1 &
+pid=$!
+check "uid $U, allow_other with user_allow_other: mounts" \
+	wait_until 30 rfs_started_or_gone "$pid" "$UM"
+check_eq "uid $U: mounted" fuse.regionfs "$(rfs_mount_fstype "$UM")"
+check "uid $U: fusermount3 -u" "${RFS_REFUSED_PREFIX[@]}" fusermount3 -u "$UM"
+wait_until 10 rfs_proc_gone "$pid" || kill -KILL "$pid"
+wait "$pid"
+check_eq "uid $U: daemon exit status" 0 "$?"
+umount /etc/fuse.conf
+umount /etc/passwd
+umount /dev/fuse
+umount "$RFS_TMP/dev"
+RFS_REFUSED_PREFIX=()
+RFS_BIN=$saved_bin
+
 rfs_done
