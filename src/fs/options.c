@@ -111,6 +111,17 @@ static int parse_id(const char *s, unsigned *ret)
 	return 0;
 }
 
+/* The index of val in words (NULL-terminated): an enum's value, or -1. */
+static int word_index(const char *val, const char *const *words)
+{
+	int i;
+
+	for (i = 0; words[i]; i++)
+		if (strcmp(val, words[i]) == 0)
+			return i;
+	return -1;
+}
+
 /* Replaces *field with a copy of val. */
 static int set_string(char **field, const char *val)
 {
@@ -237,25 +248,21 @@ static int parse_one(char *opt, struct rfs_options *o)
 	} else if (!val && strcmp(opt, "rw") == 0) {
 		o->ro = false;
 	} else if (strcmp(opt, "huge") == 0 && val) {
-		if (strcmp(val, "never") == 0)
-			o->huge = RFS_HUGE_NEVER;
-		else if (strcmp(val, "always") == 0)
-			o->huge = RFS_HUGE_ALWAYS;
-		else if (strcmp(val, "within_size") == 0)
-			o->huge = RFS_HUGE_WITHIN_SIZE;
-		else if (strcmp(val, "advise") == 0)
-			o->huge = RFS_HUGE_ADVISE;
-		else
+		/* in the order of enum rfs_huge */
+		static const char *const words[] = { "never", "always", "within_size", "advise", NULL };
+		int i = word_index(val, words);
+
+		if (i < 0)
 			return bad("invalid huge= value (never, always, within_size or advise)", val);
+		o->huge = (enum rfs_huge)i;
 	} else if (strcmp(opt, "datapath") == 0 && val) {
-		if (strcmp(val, "auto") == 0)
-			o->datapath = RFS_DATAPATH_AUTO;
-		else if (strcmp(val, "passthrough") == 0)
-			o->datapath = RFS_DATAPATH_PASSTHROUGH;
-		else if (strcmp(val, "cache") == 0)
-			o->datapath = RFS_DATAPATH_CACHE;
-		else
+		/* in the order of enum rfs_datapath */
+		static const char *const words[] = { "auto", "passthrough", "cache", NULL };
+		int i = word_index(val, words);
+
+		if (i < 0)
 			return bad("invalid datapath= value (auto, passthrough or cache)", val);
+		o->datapath = (enum rfs_datapath)i;
 	} else if (strcmp(opt, "lifetime") == 0 && val) {
 		enum registry_lifetime lt;
 
