@@ -26,11 +26,10 @@ static int parse(const char *s, uint64_t ram_bytes, bool allow_percent, uint64_t
 	case 'g': case 'G': shift = 30; end++; break;
 	case 't': case 'T': shift = 40; end++; break;
 	case '%':
-		if (!allow_percent || v > 100)
+		if (!allow_percent || end[1])
 			return -EINVAL;
-		end++;
-		if (*end)
-			return -EINVAL;
+		if (v > 100)
+			return -EDOM;
 		*ret = (uint64_t)((unsigned __int128)ram_bytes * v / 100);
 		return 0;
 	default:

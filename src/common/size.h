@@ -10,8 +10,9 @@
 /*
  * Parse a byte count: decimal digits with an optional suffix k/K, m/M,
  * g/G, t/T (powers of 1024), or '%' meaning that percentage of physical
- * RAM (ram_bytes). Returns 0 and writes *ret, -EINVAL for anything else
- * (empty, trailing garbage, negative), -ERANGE on overflow.
+ * RAM (ram_bytes). Returns 0 and writes *ret, -EDOM for a percentage
+ * over 100, -EINVAL for anything else (empty, trailing garbage, negative),
+ * -ERANGE on overflow.
  */
 int rfs_parse_size(const char *s, uint64_t ram_bytes, uint64_t *ret);
 

@@ -17,6 +17,13 @@ enum rfs_uring {
 	RFS_URING_OFF,  /* /dev/fuse only */
 };
 
+enum rfs_huge {
+	RFS_HUGE_NEVER, /* tmpfs's huge= values */
+	RFS_HUGE_ALWAYS,
+	RFS_HUGE_WITHIN_SIZE,
+	RFS_HUGE_ADVISE,
+};
+
 enum rfs_datapath {
 	RFS_DATAPATH_AUTO,
 	RFS_DATAPATH_PASSTHROUGH,
@@ -25,7 +32,10 @@ enum rfs_datapath {
 
 struct rfs_options {
 	char *mountpoint; /* as given on the command line */
-	char *source;     /* device name for mount tables; NULL: "regionfs" */
+	char *source;     /* device name for mount tables (SOURCE or fsname=); NULL: "regionfs" */
+	char *fsname;     /* -o fsname= (owned); wins over SOURCE */
+	char *subtype;    /* (owned) -o subtype=: mount type fuse.SUBTYPE; NULL: "regionfs" */
+	bool ro;          /* -o ro: MS_RDONLY, the kernel refuses every change (EROFS) */
 	bool foreground;
 	bool debug;
 	bool show_help;
@@ -43,6 +53,7 @@ struct rfs_options {
 	enum rfs_uring uring;  /* requests over io_uring */
 	char *store;          /* -o store=DIR: persistent store, or NULL */
 	int lifetime;         /* the root's lifetime (enum registry_lifetime): persist */
+	enum rfs_huge huge;   /* the private tmpfs store's huge= (never: any store) */
 };
 
 /*

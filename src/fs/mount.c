@@ -40,7 +40,7 @@
 #include "registry/lifetime.h"
 
 #define FSNAME "regionfs"
-#define FSTYPE "fuse.regionfs"
+#define SUBTYPE "regionfs"
 
 /*
  * Ring threads per CPU queue: one serves while another may sit in a slow
@@ -69,8 +69,9 @@ static void unescape_octal(char *s)
  * The device number of the FUSE mount at mnt (ours: the newest such entry),
  * read from mountinfo so the daemon never touches its own mount.
  */
-static int find_mount_dev(const char *mnt, dev_t *ret)
+static int find_mount_dev(const struct rfs_options *o, const char *mnt, dev_t *ret)
 {
+	const char *subtype = o->subtype ? o->subtype : SUBTYPE;
 	char *line = NULL;
 	size_t cap = 0;
 	bool found = false;
@@ -86,7 +87,8 @@ static int find_mount_dev(const char *mnt, dev_t *ret)
 		if (sscanf(line, "%*u %*u %u:%u %*s %4096s", &maj, &min, path) != 3)
 			continue;
 		sep = strstr(line, " - ");
-		if (!sep || strncmp(sep + 3, FSTYPE " ", strlen(FSTYPE) + 1) != 0)
+		if (!sep || strncmp(sep + 3, "fuse.", 5) != 0 ||
+		    strncmp(sep + 8, subtype, strlen(subtype)) != 0 || sep[8 + strlen(subtype)] != ' ')
 			continue;
 		unescape_octal(path);
 		if (strcmp(path, mnt) == 0) {
@@ -102,8 +104,9 @@ static int find_mount_dev(const char *mnt, dev_t *ret)
 /* Mount with our own device fd. Returns the fd, or -errno. */
 static int mount_direct(const struct rfs_options *o, const char *mnt)
 {
-	char data[256];
-	unsigned long flags = MS_NOSUID | MS_NODEV | (o->noexec ? MS_NOEXEC : 0);
+	char data[256], type[64];
+	unsigned long flags = MS_NOSUID | MS_NODEV | (o->noexec ? MS_NOEXEC : 0) |
+			      (o->ro ? MS_RDONLY : 0);
 	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -115,7 +118,8 @@ static int mount_direct(const struct rfs_options *o, const char *mnt)
 	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", fd,
 		 (unsigned)getuid(), (unsigned)getgid(), o->allow_other ? ",allow_other" : "",
 		 o->default_permissions ? ",default_permissions" : "");
-	if (mount(o->source ? o->source : FSNAME, mnt, FSTYPE, flags, data) < 0) {
+	snprintf(type, sizeof(type), "fuse.%s", o->subtype ? o->subtype : SUBTYPE);
+	if (mount(o->source ? o->source : FSNAME, mnt, type, flags, data) < 0) {
 		int e = errno;
 
 		fprintf(stderr, "regionfs: cannot mount on %s: %s\n", mnt, strerror(e));
@@ -130,7 +134,12 @@ static int check_mountpoint(const char *mnt)
 	struct stat st;
 
 	if (stat(mnt, &st) < 0) {
-		fprintf(stderr, "regionfs: mountpoint %s: %s\n", mnt, strerror(errno));
+		if (errno == ENOTCONN) /* a FUSE mount whose daemon is gone */
+			fprintf(stderr, "regionfs: mountpoint %s: %s: a daemon that died left it "
+					"mounted; unmount it first: umount -l %s (or fusermount3 -u -z %s)\n",
+				mnt, strerror(errno), mnt, mnt);
+		else
+			fprintf(stderr, "regionfs: mountpoint %s: %s\n", mnt, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -202,9 +211,11 @@ static struct fuse_session *new_session(const struct rfs_options *o, struct rfs 
 	int argc = 1;
 
 	/* fusermount3 takes the mount options from the session arguments. */
-	snprintf(mopts, sizeof(mopts), "fsname=%s,subtype=regionfs%s%s%s",
-		 o->source ? o->source : FSNAME, o->allow_other ? ",allow_other" : "",
-		 o->default_permissions ? ",default_permissions" : "", o->noexec ? ",noexec" : "");
+	snprintf(mopts, sizeof(mopts), "fsname=%s,subtype=%s%s%s%s%s",
+		 o->source ? o->source : FSNAME, o->subtype ? o->subtype : SUBTYPE,
+		 o->allow_other ? ",allow_other" : "",
+		 o->default_permissions ? ",default_permissions" : "", o->noexec ? ",noexec" : "",
+		 o->ro ? ",ro" : "");
 	if (!direct) {
 		argv[argc++] = (char *)"-o";
 		argv[argc++] = mopts;
@@ -271,6 +282,18 @@ static int setup(struct daemon *d)
 		store_flags |= STORE_FORCE_MEMFD;
 	if (o->store && resolve_store(o->store, fs->mnt, fs->store_dir) < 0)
 		return -EINVAL;
+	if (o->huge != RFS_HUGE_NEVER) {
+		/* Only the private tmpfs has huge=: memfds and store=DIR's files do not. */
+		if (o->store || !d->root) {
+			fprintf(stderr, "regionfs: huge= needs region memory in the private tmpfs: %s\n",
+				o->store ? "not with store=DIR, whose files hold it"
+					 : "only root (CAP_SYS_ADMIN) can mount that tmpfs");
+			return -EINVAL;
+		}
+		store_flags |= o->huge == RFS_HUGE_ALWAYS	 ? STORE_HUGE_ALWAYS
+			       : o->huge == RFS_HUGE_WITHIN_SIZE ? STORE_HUGE_WITHIN_SIZE
+								 : STORE_HUGE_ADVISE;
+	}
 	r = store_open(o->size, store_flags, &fs->store);
 	if (r < 0) {
 		fprintf(stderr, "regionfs: cannot create the region store: %s\n", strerror(-r));
@@ -326,8 +349,58 @@ static int mount_root(struct daemon *d)
 		close(fd);
 		return r;
 	}
-	if (find_mount_dev(fs->mnt, &fs->dev) == 0)
+	if (find_mount_dev(fs->opts, fs->mnt, &fs->dev) == 0)
 		host_tune_bdi(fs->dev);
+	return 0;
+}
+
+/* Does /etc/fuse.conf have a user_allow_other line (fusermount3's test)? */
+static bool fuse_conf_allows_other(void)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/etc/fuse.conf", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t");
+
+		found = strncmp(p, "user_allow_other", 16) == 0 && strchr(" \t\n", p[16]);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Without CAP_SYS_ADMIN, fusermount3 mounts for us: say first, in one line,
+ * what it would refuse for, rather than a generic failure after its own line.
+ * Returns -errno after printing the reason.
+ */
+static int check_user_mount(const struct rfs_options *o)
+{
+	struct stat st;
+
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		int e = errno;
+
+		if (stat("/dev/fuse", &st) == 0)
+			fprintf(stderr, "regionfs: cannot use /dev/fuse (mode %04o, owner %u:%u): "
+					"%s; a user needs read and write access to it to mount "
+					"(or run as root)\n",
+				(unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+				(unsigned)st.st_gid, strerror(e));
+		else
+			fprintf(stderr, "regionfs: cannot use /dev/fuse: %s (is the fuse module "
+					"loaded?)\n", strerror(e));
+		return -e;
+	}
+	/* fusermount3 lets real root use allow_other whatever the file says. */
+	if (o->allow_other && getuid() != 0 && !fuse_conf_allows_other()) {
+		fprintf(stderr, "regionfs: allow_other needs a line user_allow_other in "
+				"/etc/fuse.conf for users other than root (fusermount3 refuses it)\n");
+		return -EPERM;
+	}
 	return 0;
 }
 
@@ -335,6 +408,7 @@ static int mount_root(struct daemon *d)
 static int mount_fs(struct daemon *d)
 {
 	struct rfs *fs = &d->fs;
+	int r;
 
 	fs->se = new_session(fs->opts, fs, d->root);
 	if (!fs->se) {
@@ -343,14 +417,17 @@ static int mount_fs(struct daemon *d)
 	}
 	if (d->root)
 		return mount_root(d);
+	r = check_user_mount(fs->opts);
+	if (r < 0)
+		return r;
 	if (fuse_session_mount(fs->se, fs->mnt) < 0) {
 		/* libfuse or fusermount3 printed the reason just before. */
-		fprintf(stderr, "regionfs: cannot mount on %s without root (fusermount3 failed)\n",
+		fprintf(stderr, "regionfs: cannot mount on %s: fusermount3 failed (reason above)\n",
 			fs->mnt);
 		return -EIO;
 	}
 	d->mounted = true;
-	find_mount_dev(fs->mnt, &fs->dev);
+	find_mount_dev(fs->opts, fs->mnt, &fs->dev);
 	return 0;
 }
 
@@ -435,7 +512,7 @@ static void unmount_fs(struct daemon *d)
 		return;
 	}
 	/* Still ours (stopped by a signal, not by umount)? Detach it. */
-	if (!fs->dev || (find_mount_dev(fs->mnt, &now_dev) == 0 && now_dev == fs->dev))
+	if (!fs->dev || (find_mount_dev(fs->opts, fs->mnt, &now_dev) == 0 && now_dev == fs->dev))
 		umount2(fs->mnt, MNT_DETACH);
 }
 

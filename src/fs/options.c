@@ -46,7 +46,13 @@ void rfs_options_usage(const char *prog)
 	       "  allow_other            let other users in\n"
 	       "  default_permissions    always on: the kernel checks modes, owners and\n"
 	       "                         capabilities exactly as on tmpfs (accepted, no-op)\n"
-	       "  noexec, nosuid, nodev, rw, defaults   usual mount flags\n",
+	       "  ro, rw                 read-only mount (EROFS on every change) / read-write\n"
+	       "  fsname=NAME            source shown by findmnt and df (default regionfs)\n"
+	       "  subtype=NAME           mount type fuse.NAME (default regionfs)\n"
+	       "  huge=never|always|within_size|advise\n"
+	       "                         transparent huge pages for region memory, as tmpfs's\n"
+	       "                         huge= (default never; needs root, no store=)\n"
+	       "  noexec, nosuid, nodev, defaults   usual mount flags\n",
 	       prog);
 }
 
@@ -54,6 +60,10 @@ void rfs_options_free(struct rfs_options *o)
 {
 	free(o->store);
 	o->store = NULL;
+	free(o->fsname);
+	o->fsname = NULL;
+	free(o->subtype);
+	o->subtype = NULL;
 }
 
 static uint64_t ram_bytes(void)
@@ -101,11 +111,68 @@ static int parse_id(const char *s, unsigned *ret)
 	return 0;
 }
 
+/* The index of val in words (NULL-terminated): an enum's value, or -1. */
+static int word_index(const char *val, const char *const *words)
+{
+	int i;
+
+	for (i = 0; words[i]; i++)
+		if (strcmp(val, words[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Replaces *field with a copy of val. */
+static int set_string(char **field, const char *val)
+{
+	char *copy = strdup(val);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/*
+ * Options of tmpfs (and FUSE) that regionfs does not have, with why: each
+ * is refused with that one line rather than "unknown option".
+ */
+static const char *unsupported_reason(const char *opt)
+{
+	static const struct {
+		const char *name;
+		const char *why;
+	} table[] = {
+		{ "nr_blocks", "give the limit in bytes with size=" },
+		{ "mpol", "NUMA policies are not applied to region memory" },
+		{ "inode32", "inode numbers are 64-bit and cannot be limited to 32 bits" },
+		{ "noswap", "region memory is ordinary shmem and may be swapped" },
+		{ "quota", "per-user quotas are not implemented" },
+		{ "usrquota", "per-user quotas are not implemented" },
+		{ "grpquota", "per-group quotas are not implemented" },
+		{ "usrquota_block_hardlimit", "per-user quotas are not implemented" },
+		{ "usrquota_inode_hardlimit", "per-user quotas are not implemented" },
+		{ "grpquota_block_hardlimit", "per-group quotas are not implemented" },
+		{ "grpquota_inode_hardlimit", "per-group quotas are not implemented" },
+		{ "casefold", "names are compared byte for byte" },
+		{ "strict_encoding", "names are not checked against an encoding" },
+		{ "auto_unmount", "as root regionfs mounts with mount(2) itself, without "
+				  "fusermount3's watcher; after a crash run umount -l MOUNTPOINT" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(table); i++)
+		if (strcmp(opt, table[i].name) == 0)
+			return table[i].why;
+	return NULL;
+}
+
 /* Flags mount(8) and fstab may pass that need nothing from us. */
 static bool is_ignored_flag(const char *opt)
 {
 	static const char *const ignored[] = {
-		"rw", "nosuid", "nodev", "suid", "dev", "exec", "defaults", "auto", "noauto",
+		"nosuid", "nodev", "suid", "dev", "exec", "defaults", "auto", "noauto",
 		"nofail", "_netdev", "atime", "noatime", "relatime", "strictatime", "async",
 		"user", "nouser", "users",
 	};
@@ -127,8 +194,14 @@ static int parse_one(char *opt, struct rfs_options *o)
 		*val++ = '\0';
 	if (strcmp(opt, "size") == 0 && val) {
 		r = rfs_parse_size(val, ram_bytes(), &o->size);
-		if (r < 0 || o->size == 0)
-			return bad("invalid size= value", val);
+		if (r == -EDOM)
+			return bad("size= over 100% of RAM (give at most 100%, or bytes with K/M/G/T)", val);
+		if (r == -ERANGE)
+			return bad("size= too large (over 16 EiB)", val);
+		if (r < 0)
+			return bad("invalid size= value (bytes with K/M/G/T suffix, or N% of RAM)", val);
+		if (o->size == 0)
+			return bad("size= of 0 (unlimited on tmpfs) is refused: give a byte count or N% of RAM", val);
 	} else if (strcmp(opt, "nr_inodes") == 0 && val) {
 		if (rfs_parse_count(val, &o->nr_inodes) < 0)
 			return bad("invalid nr_inodes= value", val);
@@ -158,15 +231,38 @@ static int parse_one(char *opt, struct rfs_options *o)
 		o->store = strdup(val);
 		if (!o->store)
 			return -ENOMEM;
+	} else if (strcmp(opt, "fsname") == 0 && val) {
+		/* checked with SOURCE in rfs_options_parse() */
+		if (set_string(&o->fsname, val) < 0)
+			return -ENOMEM;
+	} else if (strcmp(opt, "subtype") == 0 && val) {
+		if (!*val || strlen(val) > 32 || strspn(val, "abcdefghijklmnopqrstuvwxyz"
+						       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(val))
+			return bad("invalid subtype= value (1 to 32 letters, digits, '_', '.', '-')", val);
+		if (set_string(&o->subtype, val) < 0)
+			return -ENOMEM;
+	} else if (!val && strcmp(opt, "inode64") == 0) {
+		/* as tmpfs's inode64: inode numbers are a 64-bit counter anyway */
+	} else if (!val && strcmp(opt, "ro") == 0) {
+		o->ro = true;
+	} else if (!val && strcmp(opt, "rw") == 0) {
+		o->ro = false;
+	} else if (strcmp(opt, "huge") == 0 && val) {
+		/* in the order of enum rfs_huge */
+		static const char *const words[] = { "never", "always", "within_size", "advise", NULL };
+		int i = word_index(val, words);
+
+		if (i < 0)
+			return bad("invalid huge= value (never, always, within_size or advise)", val);
+		o->huge = (enum rfs_huge)i;
 	} else if (strcmp(opt, "datapath") == 0 && val) {
-		if (strcmp(val, "auto") == 0)
-			o->datapath = RFS_DATAPATH_AUTO;
-		else if (strcmp(val, "passthrough") == 0)
-			o->datapath = RFS_DATAPATH_PASSTHROUGH;
-		else if (strcmp(val, "cache") == 0)
-			o->datapath = RFS_DATAPATH_CACHE;
-		else
+		/* in the order of enum rfs_datapath */
+		static const char *const words[] = { "auto", "passthrough", "cache", NULL };
+		int i = word_index(val, words);
+
+		if (i < 0)
 			return bad("invalid datapath= value (auto, passthrough or cache)", val);
+		o->datapath = (enum rfs_datapath)i;
 	} else if (strcmp(opt, "lifetime") == 0 && val) {
 		enum registry_lifetime lt;
 
@@ -193,6 +289,13 @@ static int parse_one(char *opt, struct rfs_options *o)
 		o->foreground = true;
 	} else if (!val && is_ignored_flag(opt)) {
 		/* nothing to do */
+	} else if (unsupported_reason(opt)) {
+		const char *why = unsupported_reason(opt);
+
+		if (val)
+			val[-1] = '=';
+		fprintf(stderr, "regionfs: option not supported: '%s': %s\n", opt, why);
+		return -EINVAL;
 	} else {
 		if (val)
 			val[-1] = '=';
@@ -275,6 +378,8 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *ret)
 			goto err_free;
 		}
 	}
+	if (o.fsname)
+		o.source = o.fsname;
 	/* The source ends up in comma-separated mount options: keep it one token. */
 	if (o.source && (strpbrk(o.source, ", \t\n\\") || !*o.source)) {
 		r = bad("invalid source name", o.source);

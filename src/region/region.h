@@ -74,6 +74,15 @@ enum store_kind {
 enum store_flags {
 	/* Use only memfds, even when a private tmpfs could be had. */
 	STORE_FORCE_MEMFD = 1 << 0,
+	/*
+	 * The private tmpfs's huge= (transparent huge pages for region
+	 * memory): at most one of these. A store that asks for one is a
+	 * private tmpfs or nothing (memfds have no huge=; MFD_HUGETLB is
+	 * hugetlbfs, another thing).
+	 */
+	STORE_HUGE_ALWAYS = 1 << 1,
+	STORE_HUGE_WITHIN_SIZE = 1 << 2,
+	STORE_HUGE_ADVISE = 1 << 3,
 };
 
 /*
@@ -89,7 +98,8 @@ enum store_flags {
  * Create the store. limit: total bytes all regions may reserve (rounded up
  * to whole pages). Tries a private tmpfs first (unless STORE_FORCE_MEMFD),
  * falls back to memfds when tmpfs cannot be mounted (EPERM without
- * CAP_SYS_ADMIN).
+ * CAP_SYS_ADMIN). With a STORE_HUGE_* flag there is no fallback: the
+ * errno of the failing tmpfs (-EINVAL with STORE_FORCE_MEMFD).
  * Errors: -EINVAL (limit 0), -ENOMEM, or the errno of a failing memfd probe.
  */
 int store_open(uint64_t limit, unsigned flags, struct region_store **ret);

@@ -58,8 +58,12 @@ struct region_store {
  * daemon. nr_inodes=0 (unlimited) because the registry limits the number
  * of regions itself.
  */
-static int tmpfs_mount(uint64_t limit, int *ret_mntfd)
+static int tmpfs_mount(uint64_t limit, unsigned flags, int *ret_mntfd)
 {
+	const char *huge = flags & STORE_HUGE_ALWAYS	   ? "always"
+			   : flags & STORE_HUGE_WITHIN_SIZE ? "within_size"
+			   : flags & STORE_HUGE_ADVISE	   ? "advise"
+							   : NULL;
 	char size[32];
 	int fsfd, mntfd, ret;
 
@@ -71,6 +75,7 @@ static int tmpfs_mount(uint64_t limit, int *ret_mntfd)
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
 	    fsconfig(fsfd, FSCONFIG_SET_STRING, "nr_inodes", "0", 0) < 0 ||
 	    fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+	    (huge && fsconfig(fsfd, FSCONFIG_SET_STRING, "huge", huge, 0) < 0) ||
 	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		ret = -errno;
 		goto out_close_fs;
@@ -436,7 +441,9 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 	struct rlimit rl;
 	int r;
 
-	if (limit == 0)
+	const bool huge = flags & (STORE_HUGE_ALWAYS | STORE_HUGE_WITHIN_SIZE | STORE_HUGE_ADVISE);
+
+	if (limit == 0 || (huge && (flags & STORE_FORCE_MEMFD)))
 		return -EINVAL;
 	limit = limit > STORE_LIMIT_MAX ? STORE_LIMIT_MAX : RFS_ALIGN_UP(limit, RFS_PAGE_SIZE);
 
@@ -470,9 +477,10 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 		/*
 		 * Any failure here (EPERM without CAP_SYS_ADMIN, ENOSYS on old
 		 * kernels, EACCES under an LSM, no O_TMPFILE) only costs the
-		 * features a tmpfs store adds: memfds work everywhere.
+		 * features a tmpfs store adds: memfds work everywhere. Unless
+		 * huge= was asked for, which only the tmpfs has.
 		 */
-		r = tmpfs_mount(limit, &store->mntfd);
+		r = tmpfs_mount(limit, flags, &store->mntfd);
 		if (r == 0) {
 			store->kind = STORE_TMPFS;
 			r = probe(store);
@@ -482,8 +490,12 @@ int store_open(uint64_t limit, unsigned flags, struct region_store **ret)
 				goto out;
 			close(store->mntfd);
 			store->mntfd = -1;
+			if (huge)
+				goto err_destroy_cond;
 			log_debug("store: no files in the private tmpfs (%s), using memfds",
 				  strerror(-r));
+		} else if (huge) {
+			goto err_destroy_cond;
 		} else {
 			log_debug("store: cannot mount a private tmpfs (%s), using memfds",
 				  strerror(-r));

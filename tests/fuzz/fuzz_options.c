@@ -47,10 +47,15 @@ static void check_accepted(const struct rfs_options *o, char **argv, int argc)
 	FUZZ_CHECK(!o->mountpoint || in_argv(argv, argc, o->mountpoint),
 		   "mountpoint is not an argument");
 	if (o->source) {
-		FUZZ_CHECK(in_argv(argv, argc, o->source), "source is not an argument");
+		FUZZ_CHECK(in_argv(argv, argc, o->source) || o->source == o->fsname,
+			   "source is neither an argument nor fsname=");
 		FUZZ_CHECK(*o->source && !strpbrk(o->source, ", \t\n\\"),
 			   "source '%s' would split the mount options", o->source);
 	}
+	FUZZ_CHECK(!o->fsname || o->source == o->fsname, "fsname= not the source");
+	FUZZ_CHECK(!o->subtype || (*o->subtype && strlen(o->subtype) <= 32 &&
+				   !strpbrk(o->subtype, ", \t\n\\/=")),
+		   "subtype '%s'", o->subtype);
 	FUZZ_CHECK(o->mode <= 07777, "mode %o", (unsigned)o->mode);
 	FUZZ_CHECK(o->max_threads >= 2 && o->max_threads <= 1024, "max_threads %u",
 		   o->max_threads);

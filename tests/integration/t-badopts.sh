@@ -82,6 +82,11 @@ size=12Q size
 size=-5 size
 size= size
 size=99999999999999999999999 size
+size=150% 100%
+size=101% 100%
+size=0 size
+size=0% size
+size=17179869184T 16
 nr_inodes=xyz nr_inodes
 nr_inodes=5% nr_inodes
 mode=0999 mode
@@ -95,6 +100,18 @@ uring= uring
 lifetime=forever lifetime
 lifetime= lifetime
 lifetime=Creator lifetime
+subtype= subtype
+subtype=a/b subtype
+subtype=a,b=1 b=1
+auto_unmount umount
+huge=deny huge
+huge= huge
+nr_blocks=100 size=
+mpol=default mpol
+inode32 inode32
+noswap noswap
+quota quota
+usrquota quota
 EOF
 
 run_expect_exit "-o without a value" '!0' "" "$RFS_BIN" -f -o
@@ -102,6 +119,8 @@ check_fails "no mountpoint: nonzero exit" "$RFS_BIN" -f -o size=1M
 check_fails "no mountpoint: nothing mounted" rfs_is_mounted "$M"
 run_expect_exit "missing mountpoint directory" '!0' "" "$RFS_BIN" -f "$RFS_TMP/does-not-exist"
 check_fails "missing mountpoint: nothing mounted" rfs_is_mounted "$RFS_TMP/does-not-exist"
+mkdir -p "$RFS_TMP/store"
+run_expect_exit "huge=always with store=" 1 "store=" "$RFS_BIN" -f -o "huge=always,store=$RFS_TMP/store" "$M"
 run_expect_exit "unknown flag --bogus" '!0' "bogus" "$RFS_BIN" -f --bogus "$M"
 
 # datapath=passthrough needs CAP_SYS_ADMIN: as nobody, exit 1 with a clear
@@ -114,5 +133,9 @@ chown 65534:65534 "$M"
 run_expect_exit "datapath=passthrough as uid 65534" 1 passthrough \
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$RFS_TMP/regionfs" -f -o datapath=passthrough "$M"
+# huge= needs the private tmpfs, which only root can mount
+run_expect_exit "huge=always as uid 65534" 1 huge \
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$RFS_TMP/regionfs" -f -o datapath=cache,huge=always "$M"
 
 rfs_done

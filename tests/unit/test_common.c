@@ -141,6 +141,10 @@ static void test_parse_size_percent_of_ram(void **state)
 	/* no overflow in the intermediate product */
 	assert_size("100%", UINT64_MAX, UINT64_MAX);
 	assert_size("50%", UINT64_MAX - 1, (UINT64_MAX - 1) / 2);
+	/* over 100%: its own errno, so that the message can say what is wrong */
+	assert_size_err("101%", 8ull << 30, -EDOM);
+	assert_size_err("150%", 8ull << 30, -EDOM);
+	assert_size_err("150%k", 8ull << 30, -EINVAL);
 }
 
 static void test_parse_size_rejects_malformed_einval(void **state)

@@ -420,6 +420,20 @@ static void test_store_open_zero_limit(void **state)
 	assert_ptr_equal(s, (struct region_store *)state);
 }
 
+/* huge= exists only on the private tmpfs: asked for with memfds, no store at all. */
+static void test_store_open_huge_needs_tmpfs(void **state)
+{
+	struct region_store *s = (struct region_store *)state; /* sentinel */
+
+	assert_int_equal(store_open(LIMIT, STORE_FORCE_MEMFD | STORE_HUGE_ALWAYS, &s), -EINVAL);
+	assert_ptr_equal(s, (struct region_store *)state);
+	if (group_kind != STORE_TMPFS)
+		return;
+	assert_int_equal(store_open(LIMIT, STORE_HUGE_WITHIN_SIZE, &s), 0);
+	assert_int_equal(store_kind(s), STORE_TMPFS);
+	store_close(s);
+}
+
 static void test_store_kind_and_limit(void **state)
 {
 	struct fixture *fx = *state;
@@ -2145,6 +2159,7 @@ static void test_seal_write_only(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_store_open_zero_limit),
+    cmocka_unit_test(test_store_open_huge_needs_tmpfs),
     T(test_store_kind_and_limit),
     T(test_region_new_empty),
     T(test_store_used_tracking),
