@@ -18,6 +18,7 @@
 #include "fs/rfs.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -729,7 +730,31 @@ static void reply_xattr_size(fuse_req_t req, size_t size, ssize_t r, const void 
  * directory's owner only). A region whose creator is gone already when it
  * gets creator goes at once.
  */
-static int set_lifetime(struct rfs *fs, fuse_ino_t ino, const char *value, size_t size, int flags)
+/*
+ * Setting a lifetime is the owner's, as chmod is (or CAP_FOWNER's): a
+ * lifetime removes names, and writing a region gives no right to remove
+ * it (in a sticky directory such as /dev/shm, another user who may write
+ * a 0666 region may not unlink it, so may not make it go at its next close
+ * either), nor to keep someone else's from going. The kernel checked write
+ * access already (user.* attributes).
+ */
+static int check_lifetime_owner(struct rfs *fs, fuse_req_t req, fuse_ino_t ino)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct perm_caller c;
+	struct stat st;
+	int r = registry_getattr(fs->reg, ino, &st, NULL);
+
+	if (r < 0)
+		return r;
+	if (st.st_uid == ctx->uid)
+		return 0;
+	perm_caller_init(&c, ctx->uid, ctx->gid, ctx->pid);
+	return perm_capable(&c, CAP_FOWNER) ? 0 : -EPERM;
+}
+
+static int set_lifetime(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const char *value,
+			size_t size, int flags)
 {
 	struct registry_creator c = { 0 };
 	enum registry_lifetime lt = REGISTRY_LIFETIME_PERSIST;
@@ -739,6 +764,8 @@ static int set_lifetime(struct rfs *fs, fuse_ino_t ino, const char *value, size_
 		return -EEXIST;
 	if (value)
 		r = registry_lifetime_parse(value, size, &lt);
+	if (r == 0)
+		r = check_lifetime_owner(fs, req, ino);
 	if (r == 0)
 		r = registry_set_lifetime(fs->reg, ino, lt, &c);
 	if (r == 0 && lt == REGISTRY_LIFETIME_CREATOR && c.pid > 0)
@@ -769,7 +796,7 @@ static void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	int r;
 
 	if (strcmp(name, XATTR_LIFETIME) == 0) {
-		r = set_lifetime(req_rfs(req), ino, value, size, flags);
+		r = set_lifetime(req_rfs(req), req, ino, value, size, flags);
 	} else if (strcmp(name, RFS_XATTR_SEALS) == 0) {
 		r = rfs_seals_add(req_rfs(req), ino, value, size); /* flags: adding is never a replace */
 	} else if (strcmp(name, RFS_XATTR_BACKING) == 0) {
@@ -894,7 +921,7 @@ static void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int r;
 
 	if (strcmp(name, XATTR_LIFETIME) == 0) {
-		reply_err(req, set_lifetime(req_rfs(req), ino, NULL, 0, 0));
+		reply_err(req, set_lifetime(req_rfs(req), req, ino, NULL, 0, 0));
 		return;
 	}
 	r = strcmp(name, RFS_XATTR_SEALS) == 0 ? rfs_seals_remove(req_rfs(req), ino)

@@ -3,9 +3,10 @@
 #
 # user.regionfs.lifetime (persist | last-close | creator):
 #  - the attribute: persist by default; read without NUL or newline; set
-#    by the owner and by whoever may write (EACCES for uid 2001 without
-#    write permission; EPERM on a sticky directory of another user, as any
-#    user.* attribute); unknown values EINVAL; XATTR_CREATE EEXIST; removing
+#    by the owner only (or CAP_FOWNER), as chmod: a lifetime removes names,
+#    and whoever may write a 0666 region in a sticky directory may not
+#    unlink it (EPERM for uid 2001 with write permission; EACCES without it;
+#    EPERM on a sticky directory of another user); unknown values EINVAL; XATTR_CREATE EEXIST; removing
 #    it sets persist; never listed (cp --preserve=xattr keeps working)
 #  - directories: their value is what regions and directories made in them
 #    afterwards get (copied, not live); the mount option lifetime= sets the
@@ -79,7 +80,10 @@ os.chmod(P("a"), 0o644)
 eq(as_user(SET, P("a"), "creator"), "EACCES", "uid 2001, no write permission -> EACCES")
 eq(lt(P("a")), b"persist", "...unchanged")
 os.chmod(P("a"), 0o666)
-eq(as_user(SET, P("a"), "creator"), "ok", "uid 2001 with write permission sets it")
+eq(as_user(SET, P("a"), "last-close"), "EPERM",
+   "uid 2001 with write permission, not the owner -> EPERM (it could not unlink it either)")
+eq(as_user(SET, P("a"), "persist"), "EPERM", "...nor keep it: EPERM for persist too")
+eq(lt(P("a")), b"persist", "...unchanged")
 eq(as_user(SET, P("a"), "bogus"), "EINVAL", "uid 2001, unknown value -> EINVAL")
 os.setxattr(P("a"), NAME, b"persist")
 os.mkdir(P("sticky"))
@@ -89,6 +93,18 @@ eq(lt(P("sticky")), b"persist", "...unchanged")
 # mknod: no open, so no RELEASE on its way that would remove it once last-close.
 as_user("import os, sys; os.mknod(sys.argv[1], 0o100600)", P("sticky", "u"))
 eq(as_user(SET, P("sticky", "u"), "last-close"), "ok", "uid 2001 sets its own region")
+# The attack: root's 0666 region in a sticky directory, which uid 2001 may
+# write but not unlink; a lifetime would remove it at its next close.
+write_file(P("sticky", "roots"), b"root's data", 0o666)
+os.chmod(P("sticky", "roots"), 0o666)
+eq(as_user("import errno, os, sys\ntry:\n    os.unlink(sys.argv[1])\nexcept OSError as e:\n    print(errno.errorcode[e.errno])",
+           P("sticky", "roots")), "EPERM", "uid 2001 may not unlink root's region in the sticky directory")
+eq(as_user(SET, P("sticky", "roots"), "last-close"), "EPERM",
+   "...nor give it lifetime last-close (EPERM)")
+eq(as_user("import os, sys; fd = os.open(sys.argv[1], os.O_RDWR); os.close(fd); print('ok')",
+           P("sticky", "roots")), "ok", "uid 2001 opens and closes it")
+eq(read_file(P("sticky", "roots")), b"root's data", "root's region is still there")
+os.unlink(P("sticky", "roots"))
 eq(as_user("import os, sys; print(os.getxattr(sys.argv[1], %r).decode())" % NAME, P("sticky", "u")),
    "last-close", "uid 2001 reads it")
 os.unlink(P("sticky", "u")) if os.path.exists(P("sticky", "u")) else None
