@@ -157,7 +157,9 @@ static int load_file(void *ctx, void *parent, const char *name, int fd, const st
 	int r;
 
 	if (n) {
-		/* Another name of a region already loaded: a hard link. */
+		/* Another name of a region already loaded: a hard link, an inode of nr_inodes too. */
+		if (reg->max_inodes && registry_inodes_in_use(reg) >= reg->max_inodes)
+			return -ENOSPC;
 		r = registry_dentry_add(dir, name, strlen(name), n);
 		if (r == 0) {
 			n->nlink++;
