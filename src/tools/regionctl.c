@@ -351,21 +351,24 @@ static int cmd_ls(int argc, char **argv)
 		free(rows);
 		return 0;
 	}
-	int w = 4;
+	int w = 4, ws = 5; /* the widest name and seals: aligned columns */
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if ((int)strlen(rows[i].name) + (rows[i].dir ? 1 : 0) > w)
 			w = (int)strlen(rows[i].name) + (rows[i].dir ? 1 : 0);
-	printf("%-*s %8s %8s %-10s %-8s %7s %s\n", w, "NAME", "SIZE", "RESERVED", "LIFETIME", "SEALS",
-	       "HOLDERS", "BACKING");
+		if ((int)strlen(rows[i].seals) > ws)
+			ws = (int)strlen(rows[i].seals);
+	}
+	printf("%-*s %8s %8s %-10s %-*s %7s %s\n", w, "NAME", "SIZE", "RESERVED", "LIFETIME", ws,
+	       "SEALS", "HOLDERS", "BACKING");
 	for (size_t i = 0; i < n; i++) {
 		char sz[16], rs[16], nm[NAME_MAX + 2];
 
 		human(rows[i].size, sz, sizeof(sz));
 		human(rows[i].reserved, rs, sizeof(rs));
 		snprintf(nm, sizeof(nm), "%s%s", rows[i].name, rows[i].dir ? "/" : "");
-		printf("%-*s %8s %8s %-10s %-8s %7d %s\n", w, nm, rows[i].dir ? "-" : sz,
-		       rows[i].dir ? "-" : rs, rows[i].lifetime[0] ? rows[i].lifetime : "-",
+		printf("%-*s %8s %8s %-10s %-*s %7d %s\n", w, nm, rows[i].dir ? "-" : sz,
+		       rows[i].dir ? "-" : rs, rows[i].lifetime[0] ? rows[i].lifetime : "-", ws,
 		       rows[i].seals[0] ? rows[i].seals : "-", rows[i].holders,
 		       rows[i].backing[0] ? rows[i].backing : "-");
 	}
