@@ -675,32 +675,6 @@ static void answer(struct rfs *fs, struct hreq *q, size_t n, char *buf,
 	scan_free(&s);
 }
 
-/* For holders_get(): the one value into the caller's buffer. */
-struct sync_reply {
-	struct hreq q;
-	char *buf;
-	ssize_t r;
-};
-
-static void reply_sync(struct hreq *q, ssize_t r, const char *buf)
-{
-	struct sync_reply *sr = container_of(q, struct sync_reply, q);
-
-	if (r > 0 && q->size)
-		memcpy(sr->buf, buf, (size_t)r);
-	sr->r = r;
-}
-
-ssize_t holders_get(struct rfs *fs, uint64_t ino, char *buf, size_t size)
-{
-	struct sync_reply sr = { .q = { .ino = ino, .size = size }, .buf = buf };
-	char *out = malloc(HOLDERS_MAX);
-
-	answer(fs, &sr.q, 1, out, reply_sync);
-	free(out);
-	return sr.r;
-}
-
 /*
  * The holders thread. Requests wait in a bounded queue; the thread takes
  * all of them at once and answers them with one /proc pass, so a flood of

@@ -39,7 +39,8 @@ struct rfs;
 #define HOLDERS_MAX 65536
 
 /*
- * The holders of region ino, one line each, ascending pid:
+ * What a read of user.regionfs.holders of node ino answers (see
+ * holders_request()). A region: its holders, one line each, ascending pid:
  * "pid=N uid=N comm=NAME open=N mapped=N\n" (uid: effective, "?" when
  * unknown; open: fds; mapped: VMAs). For a directory, the totals of the
  * regions named in it (not below), one line per region that has holders,
@@ -47,15 +48,12 @@ struct rfs;
  * bytes outside printable ASCII, space, backslash and '=' written \xHH (two
  * lowercase hex digits); a region with two names there has two lines.
  * At most HOLDERS_MAX bytes; empty when none. Into buf (size 0: return
- * the length; the next call may differ, processes come and go). Runs a
- * /proc pass on the calling thread: not for request threads (see
- * holders_request()). Errors: -ENOENT, -ERANGE (buf too small), -ENOMEM,
- * errors of opening /proc.
+ * the length; the next call may differ, processes come and go). Errors:
+ * -ENOENT, -ERANGE (buf too small), -ENOMEM, errors of opening /proc.
  */
-ssize_t holders_get(struct rfs *fs, uint64_t ino, char *buf, size_t size);
 
 /*
- * Is region ino mapped by any process (as holders_get() counts mappings)?
+ * Is region ino mapped by any process (as a holders read counts mappings)?
  * The number of processes that map it; the first max of their pids into
  * ret_pids. For the reaper's last-close check (fs/reaper.h), never from a
  * request handler. Errors: -ENOENT, -EISDIR, -ENOMEM, of opening /proc.
@@ -81,8 +79,8 @@ void holders_free(struct holders *h);
 
 /*
  * Hand getxattr user.regionfs.holders of ino (size: the caller's buffer, 0
- * for the length) to the holders thread, which replies as holders_get()
- * computes: 0, req is the thread's (valid replies: fuse_reply_xattr,
+ * for the length) to the holders thread, which replies as described
+ * above: 0, req is the thread's (valid replies: fuse_reply_xattr,
  * fuse_reply_buf, fuse_reply_err with ENOENT, ERANGE, ENOMEM, ENOTCONN).
  * Errors (the caller replies): -EAGAIN (the queue is full, or holds
  * HOLDERS_QUEUE_PER_UID requests of req's uid: one user cannot shut out

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/fsid.h"
 #include "common/log.h"
 #include "fs/caller.h"
 #include "fs/uring.h"
@@ -23,23 +25,12 @@
 
 bool host_is_root(void)
 {
-	/* Capability bit 21 (CAP_SYS_ADMIN) in the effective set, from /proc. */
-	char line[256];
-	bool r = false;
-	FILE *f = fopen("/proc/self/status", "re");
+	/* CAP_SYS_ADMIN in the effective set: what mounting needs. */
+	struct fsid_caps c;
 
-	if (!f)
+	if (fsid_caps_get(&c) < 0)
 		return geteuid() == 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long eff;
-
-		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
-			r = eff & (1ull << 21);
-			break;
-		}
-	}
-	fclose(f);
-	return r;
+	return c.eff & FSID_CAP_BIT(CAP_SYS_ADMIN);
 }
 
 /*

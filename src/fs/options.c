@@ -187,6 +187,7 @@ static bool is_ignored_flag(const char *opt)
 static int parse_one(char *opt, struct rfs_options *o)
 {
 	char *val = strchr(opt, '=');
+	const char *why;
 	unsigned id;
 	int r;
 
@@ -289,9 +290,7 @@ static int parse_one(char *opt, struct rfs_options *o)
 		o->foreground = true;
 	} else if (!val && is_ignored_flag(opt)) {
 		/* nothing to do */
-	} else if (unsupported_reason(opt)) {
-		const char *why = unsupported_reason(opt);
-
+	} else if ((why = unsupported_reason(opt))) {
 		if (val)
 			val[-1] = '=';
 		fprintf(stderr, "regionfs: option not supported: '%s': %s\n", opt, why);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "region/seal.h"
 
+#include "common/macros.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -20,7 +22,7 @@ static unsigned seal_bit(const char *name, size_t len)
 {
 	unsigned i;
 
-	for (i = 0; i < sizeof(seal_names) / sizeof(seal_names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(seal_names); i++)
 		if (strlen(seal_names[i]) == len && memcmp(seal_names[i], name, len) == 0)
 			return 1u << i;
 	return 0;
@@ -66,7 +68,7 @@ ssize_t region_seal_format(unsigned seals, char *buf, size_t size)
 	size_t len = 0, n;
 	unsigned i;
 
-	for (i = 0; i < sizeof(seal_names) / sizeof(seal_names[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(seal_names); i++) {
 		if (!(seals & (1u << i)))
 			continue;
 		if (len)

@@ -812,7 +812,9 @@ static int load_xattrs(struct walk *w, int fd, void *node, const struct pending 
 		goto out;
 	}
 	for (xname = names; xname < names + len; xname += strlen(xname) + 1) {
-		if (strncmp(xname, "user.", 5) != 0 || strcmp(xname, RFS_XATTR_BACKING) == 0)
+		/* The binding and the seals are read by the loader itself. */
+		if (strncmp(xname, "user.", 5) != 0 || strcmp(xname, RFS_XATTR_BACKING) == 0 ||
+		    strcmp(xname, RFS_XATTR_SEALS) == 0)
 			continue;
 		vlen = fgetxattr(fd, xname, value, XATTR_SIZE_MAX);
 		if (vlen < 0) {
