@@ -232,11 +232,17 @@ static void wake(struct reaper *rp)
 		log_debug("reaper wake-up: %m"); /* EAGAIN: one is pending already */
 }
 
+/* The watches' table is keyed by the process: pid and start time. */
+static uint64_t watch_hash(pid_t pid, uint64_t start)
+{
+	return hmap_hash_u64((uint64_t)pid ^ (start << 20));
+}
+
 static struct watch *watch_find(struct reaper *rp, pid_t pid, uint64_t start)
 {
 	struct hmap_node *hn;
 
-	hmap_for_each_hash(hn, &rp->watches, hmap_hash_u64((uint64_t)pid ^ (start << 20))) {
+	hmap_for_each_hash(hn, &rp->watches, watch_hash(pid, start)) {
 		struct watch *w = container_of(hn, struct watch, hn);
 
 		if (w->pid == pid && w->start == start)
@@ -307,7 +313,7 @@ static int watch_add(struct reaper *rp, const struct registry_creator *c)
 		rp->polled++;
 		wake(rp); /* arm the timer */
 	}
-	hmap_insert(&rp->watches, &w->hn, hmap_hash_u64((uint64_t)w->pid ^ (w->start << 20)));
+	hmap_insert(&rp->watches, &w->hn, watch_hash(w->pid, w->start));
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "common/macros.h"
 #include "region/seal.h"
 #include "registry/journal.h"
+#include "registry/lifetime.h"
 #include "registry/registry_impl.h"
 #include "registry/xattr.h"
 
@@ -1160,17 +1161,10 @@ again:
 
 void registry_release_flags(struct registry *reg, uint64_t ino, int flags)
 {
-	struct node *n;
+	uint64_t gen;
 
-	pthread_mutex_lock(&reg->lock);
-	n = node_get(reg, ino);
-	if (n && n->nopen) {
-		if (open_writes(flags) && n->nwrite)
-			n->nwrite--;
-		n->nopen--;
-		node_maybe_destroy(reg, n);
-	}
-	unlock_and_reap(reg);
+	/* One close for everyone; whether it left a region idle is the lifetimes' business. */
+	(void)registry_release_idle(reg, ino, flags, &gen);
 }
 
 int registry_cookie(struct registry *reg, uint64_t ino, uint64_t *ret)
