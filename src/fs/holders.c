@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/thread.h"
 #include "common/log.h"
 #include "fs/rfs.h"
 #include "fs/uring.h"
@@ -740,7 +740,6 @@ static void *holders_main(void *arg)
 int holders_start(struct rfs *fs, struct holders **ret)
 {
 	struct holders *h = calloc(1, sizeof(*h));
-	sigset_t all, old;
 	int r;
 
 	if (!h)
@@ -748,11 +747,7 @@ int holders_start(struct rfs *fs, struct holders **ret)
 	h->fs = fs;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
-	/* Signals go to the main thread, which libfuse's loop waits in. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = -pthread_create(&h->tid, NULL, holders_main, h);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = rfs_thread_start(&h->tid, holders_main, h);
 	if (r < 0) {
 		pthread_cond_destroy(&h->cond);
 		pthread_mutex_destroy(&h->lock);

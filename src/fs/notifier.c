@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "common/thread.h"
 #include "common/list.h"
 #include "common/log.h"
 #include "common/macros.h"
@@ -64,7 +64,6 @@ static void *notifier_main(void *arg)
 
 int notifier_start(struct fuse_session *se, struct notifier **ret)
 {
-	sigset_t all, old;
 	struct notifier *n = calloc(1, sizeof(*n));
 	int r;
 
@@ -75,17 +74,13 @@ int notifier_start(struct fuse_session *se, struct notifier **ret)
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
 	pthread_cond_init(&n->sent, NULL);
-	/* Signals are for the main thread, which libfuse's loop waits in. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = pthread_create(&n->thread, NULL, notifier_main, n);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r) {
+	r = rfs_thread_start(&n->thread, notifier_main, n);
+	if (r < 0) {
 		pthread_cond_destroy(&n->sent);
 		pthread_cond_destroy(&n->wake);
 		pthread_mutex_destroy(&n->lock);
 		free(n);
-		return -r;
+		return r;
 	}
 	*ret = n;
 	return 0;

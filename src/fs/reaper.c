@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/thread.h"
 #include "common/hmap.h"
 #include "common/list.h"
 #include "common/log.h"
@@ -648,16 +649,11 @@ err:
 
 int reaper_start(struct reaper *rp)
 {
-	sigset_t all, old;
 	int r;
 
-	/* Signals are for the main thread, which libfuse's loop waits in. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	r = pthread_create(&rp->thread, NULL, reaper_main, rp);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r)
-		return -r;
+	r = rfs_thread_start(&rp->thread, reaper_main, rp);
+	if (r < 0)
+		return r;
 	rp->started = true;
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "common/thread.h"
 #include "common/log.h"
 #include "common/macros.h"
 #include "fs/fuse_abi.h"
@@ -561,7 +562,6 @@ static int worker_init(struct worker *w)
 
 int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struct uring **ret)
 {
-	sigset_t all, old;
 	cpu_set_t allowed;
 	struct worker *spare = NULL;
 	struct uring *u;
@@ -622,16 +622,13 @@ int uring_new(struct fuse_session *se, int fd, unsigned threads_per_queue, struc
 	}
 	if (r < 0)
 		goto err;
-	/* Signals go to the main thread, which libfuse's loop waits in (see ring_fatal()). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	/* Signals go to the main thread (see ring_fatal()). */
 	for (i = 0; i < u->nr_workers; i++) {
-		r = -pthread_create(&u->w[i].tid, NULL, worker_main, &u->w[i]);
+		r = rfs_thread_start(&u->w[i].tid, worker_main, &u->w[i]);
 		if (r < 0)
 			break;
 		u->w[i].started = true;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&u->lock);
 	while (u->nr_ready < i)
 		pthread_cond_wait(&u->cond, &u->lock);
