@@ -291,14 +291,16 @@ static const char *lifetime_name(enum rfs_lifetime l)
  */
 static int pending_open(int dirfd)
 {
-	struct stat st;
+	struct stat st, pst;
+	bool made = false;
 	char v[16];
 	ssize_t n;
-	int fd;
+	int fd, e;
 
 	if (fstat(dirfd, &st) < 0)
 		return -errno;
 	if (mkdirat(dirfd, PENDING_DIR, st.st_mode & 07777) == 0) {
+		made = true;
 		/* mkdir's mode passes through the umask: the parent's mode is the point. */
 		if (fchmodat(dirfd, PENDING_DIR, st.st_mode & 07777, 0) < 0)
 			return -errno;
@@ -308,13 +310,26 @@ static int pending_open(int dirfd)
 	fd = openat(dirfd, PENDING_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/*
+	 * Whoever owns the pending directory may remove or swap every pending
+	 * region in it (even when sticky): it must be root's or the parent's
+	 * owner's, and sticky when others may write it, as Global and Local
+	 * (check_shared()). One a user made where they may not own it goes
+	 * again: make it ahead as the parent's owner (README).
+	 */
+	e = fstat(fd, &pst) < 0 ? -errno : 0;
+	if (e == 0 && ((pst.st_uid != 0 && pst.st_uid != st.st_uid) ||
+		       ((pst.st_mode & 0002) && !(pst.st_mode & S_ISVTX))))
+		e = -EACCES;
 	/* Made by a process killed before it set the default: set it now. */
-	n = fgetxattr(fd, XATTR_LIFETIME, v, sizeof(v));
-	if ((n != 7 || memcmp(v, "creator", 7) != 0) &&
-	    fsetxattr(fd, XATTR_LIFETIME, "creator", 7, 0) < 0) {
-		int e = -errno;
-
+	n = e ? 0 : fgetxattr(fd, XATTR_LIFETIME, v, sizeof(v));
+	if (e == 0 && (n != 7 || memcmp(v, "creator", 7) != 0) &&
+	    fsetxattr(fd, XATTR_LIFETIME, "creator", 7, 0) < 0)
+		e = -errno;
+	if (e < 0) {
 		close(fd);
+		if (made)
+			unlinkat(dirfd, PENDING_DIR, AT_REMOVEDIR);
 		return e;
 	}
 	return fd;

@@ -131,6 +131,28 @@ static void test_names(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_int_equal(access(want, F_OK), -1);
 	assert_int_equal(rfs_path("Global\\g", true, buf, sizeof(buf)), 0);
+	/*
+	 * A pending directory another user made (they could swap pending
+	 * regions in it) is refused; one a user would make there goes again.
+	 */
+	struct rfs_region *r;
+	char pend[PATH_MAX];
+
+	path_of("Global/.regionfs-pending", pend, sizeof(pend));
+	pid = fork();
+	if (pid == 0) {
+		if (setgid(2001) < 0 || setuid(2001) < 0)
+			_exit(2);
+		if (rfs_create("Global\\u", 4096, RFS_PROT_READ | RFS_PROT_WRITE, NULL, &r, NULL) !=
+		    -EACCES || access(pend, F_OK) == 0)
+			_exit(1);
+		_exit(mkdir(pend, 01777) == 0 ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(rfs_create("Global\\h", 4096, RFS_PROT_READ | RFS_PROT_WRITE, NULL, &r, NULL),
+			 -EACCES);
+	assert_int_equal(rmdir(pend), 0);
 	assert_non_null(strstr(rfs_strerror(-ENODEV), "REGIONFS_MOUNT"));
 
 	/* Without REGIONFS_MOUNT: the only regionfs mount, or a clear error. */
