@@ -731,14 +731,15 @@ static void reply_xattr_size(fuse_req_t req, size_t size, ssize_t r, const void 
  * gets creator goes at once.
  */
 /*
- * Setting a lifetime is the owner's, as chmod is (or CAP_FOWNER's): a
- * lifetime removes names, and writing a region gives no right to remove
- * it (in a sticky directory such as /dev/shm, another user who may write
- * a 0666 region may not unlink it, so may not make it go at its next close
- * either), nor to keep someone else's from going. The kernel checked write
- * access already (user.* attributes).
+ * Setting a lifetime or adding seals is the owner's, as chmod is (or
+ * CAP_FOWNER's); the kernel checked write access already (user.*
+ * attributes). Writing a region gives no right to remove it (in a sticky
+ * directory such as /dev/shm, another user who may write a 0666 region may
+ * not unlink it, so may not make it go at its next close either), nor to
+ * keep someone else's from going, nor to fix its size or contents for good
+ * (a seal is never removed, not even by the owner).
  */
-static int check_lifetime_owner(struct rfs *fs, fuse_req_t req, fuse_ino_t ino)
+static int check_owner_attr(struct rfs *fs, fuse_req_t req, fuse_ino_t ino)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct perm_caller c;
@@ -765,7 +766,7 @@ static int set_lifetime(struct rfs *fs, fuse_req_t req, fuse_ino_t ino, const ch
 	if (value)
 		r = registry_lifetime_parse(value, size, &lt);
 	if (r == 0)
-		r = check_lifetime_owner(fs, req, ino);
+		r = check_owner_attr(fs, req, ino);
 	if (r == 0)
 		r = registry_set_lifetime(fs->reg, ino, lt, &c);
 	if (r == 0 && lt == REGISTRY_LIFETIME_CREATOR && c.pid > 0)
@@ -798,7 +799,9 @@ static void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	if (strcmp(name, XATTR_LIFETIME) == 0) {
 		r = set_lifetime(req_rfs(req), req, ino, value, size, flags);
 	} else if (strcmp(name, RFS_XATTR_SEALS) == 0) {
-		r = rfs_seals_add(req_rfs(req), ino, value, size); /* flags: adding is never a replace */
+		r = check_owner_attr(req_rfs(req), req, ino);
+		if (r == 0) /* flags: adding is never a replace */
+			r = rfs_seals_add(req_rfs(req), ino, value, size);
 	} else if (strcmp(name, RFS_XATTR_BACKING) == 0) {
 		r = (flags & XATTR_REPLACE) ? -ENODATA : rfs_bind(req_rfs(req), req, ino, value, size);
 		if (r < 0)

@@ -370,9 +370,12 @@ check_eq "...and has no seal" "" "$(getfattr --absolute-names --only-values -n u
 check "...and can grow" truncate -s 1M "$M/cpdst"
 check_errno "truncate of the sealed one" EPERM "os.truncate(P('cpsrc'), 1 << 20)"
 
-# uid 2001: not on root's 0644 region (EACCES, the kernel's user.* check); on its own, yes.
+# uid 2001: not on root's 0644 region (EACCES, the kernel's user.* check), not on root's 0666
+# one (EPERM: only the owner seals, as chmod); on its own, yes.
 printf 'root' >"$M/rootreg"
 chmod 644 "$M/rootreg"
+printf 'root' >"$M/rootopen"
+chmod 666 "$M/rootopen"
 setpriv --reuid 2001 --regid 2001 --clear-groups sh -c 'printf mine >"$1"' sh "$M/userreg"
 rfs_run_prog setpriv --reuid 2001 --regid 2001 --clear-groups \
 	env PYTHONPATH="$RFS_TMP" PYTHONDONTWRITEBYTECODE=1 RFS_DATAPATH="$RFS_DATAPATH" \
@@ -385,6 +388,9 @@ eq(os.getuid(), 2001, "running as 2001")
 raises(errno.EACCES, os.setxattr, P("rootreg"), NAME, b"grow", msg="2001 seals root's 0644 region")
 eq(seals(P("rootreg")), "", "2001 reads its seals: none")
 raises(errno.EACCES, os.removexattr, P("rootreg"), NAME, msg="2001 removes root's region's seals (no write access)")
+raises(errno.EPERM, os.setxattr, P("rootopen"), NAME, b"write,seal",
+       msg="2001 seals root's 0666 region it may write: only the owner seals (EPERM)")
+eq(seals(P("rootopen")), "", "...root's region has no seal")
 add_ok(P("userreg"), "grow,shrink", "2001 seals its own region")
 eq(seals(P("userreg")), "shrink,grow", "...and reads them")
 raises(errno.EPERM, os.truncate, P("userreg"), 0, msg="2001 shrinks it")
